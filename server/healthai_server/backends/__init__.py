@@ -1,0 +1,1 @@
+"""Backends: one async interface, several implementations, and the resilience wrapper."""

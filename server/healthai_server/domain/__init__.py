@@ -1,0 +1,1 @@
+"""Domain types: plain dataclasses and enums, free of gRPC and protobuf."""

@@ -1,0 +1,83 @@
+"""Domain exceptions. Each carries a stable `reason` (an ErrorReason name) and a
+message that never contains note text; interceptors/errors.py maps them to gRPC."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class FieldViolation:
+    field: str
+    description: str
+
+
+class DomainError(Exception):
+    """Base class; `reason` is an ErrorReason value name without its prefix."""
+
+    reason = "INTERNAL"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidRequest(DomainError):
+    reason = "INVALID_ARGUMENT"
+
+    def __init__(self, violations: list[FieldViolation], message: str = "the request is invalid") -> None:
+        super().__init__(message)
+        self.violations = violations
+
+
+class AuthenticationFailed(DomainError):
+    """reason is one of TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED, TOKEN_WRONG_AUDIENCE."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class PermissionDenied(DomainError):
+    reason = "PERMISSION_DENIED"
+
+
+class StorageUnavailable(DomainError):
+    reason = "STORAGE_UNAVAILABLE"
+
+
+class BackendUnavailable(DomainError):
+    """No backend could serve; `retry_after_s` feeds google.rpc.RetryInfo."""
+
+    reason = "BACKEND_UNAVAILABLE"
+
+    def __init__(self, message: str, retry_after_s: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class DeadlineExceeded(DomainError):
+    reason = "DEADLINE_EXCEEDED"
+
+
+class QuotaExhausted(DomainError):
+    """`subject` and `description` feed google.rpc.QuotaFailure."""
+
+    reason = "QUOTA_EXHAUSTED"
+
+    def __init__(self, message: str, subject: str, description: str) -> None:
+        super().__init__(message)
+        self.subject = subject
+        self.description = description
+
+
+class Overloaded(DomainError):
+    reason = "OVERLOADED"
+
+    def __init__(self, message: str, retry_after_s: float = 0.5) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class FailedPrecondition(DomainError):
+    reason = "FAILED_PRECONDITION"
