@@ -24,8 +24,19 @@ def main() -> int:
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
-             "-d", tmp, f"protovalidate=={SDIST_VERSION}"],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                "-d",
+                tmp,
+                f"protovalidate=={SDIST_VERSION}",
+            ],
             check=True,
         )
         (sdist,) = Path(tmp).glob("protovalidate-*.tar.gz")

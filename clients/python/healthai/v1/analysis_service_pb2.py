@@ -27,7 +27,7 @@ from healthai.v1 import clinical_pb2 as healthai_dot_v1_dot_clinical__pb2
 from healthai.v1 import common_pb2 as healthai_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"healthai/v1/analysis_service.proto\x12\x0bhealthai.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1ahealthai/v1/clinical.proto\x1a\x18healthai/v1/common.proto\"\x7f\n\x12\x41nalyzeNoteRequest\x12\x30\n\x07note_id\x18\x01 \x01(\tB\x1f\xbaH\x1cr\x1a\x32\x18^[A-Za-z0-9._:-]{0,128}$\x12\x1e\n\x04text\x18\x02 \x01(\tB\x10\xbaH\rr\x08\x18\xc0\x84=2\x02\\S\xc8\x01\x01\x12\x17\n\x0finclude_summary\x18\x03 \x01(\x08\"\x9d\x01\n\rClinicalAlert\x12$\n\x04kind\x18\x01 \x01(\x0e\x32\x16.healthai.v1.AlertKind\x12,\n\x08severity\x18\x02 \x01(\x0e\x32\x1a.healthai.v1.AlertSeverity\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\'\n\x08\x65vidence\x18\x04 \x03(\x0b\x32\x15.healthai.v1.TextSpan\"\xd7\x01\n\x13\x41nalyzeNoteResponse\x12\x10\n\x08\x61udit_id\x18\x01 \x01(\t\x12\x0f\n\x07note_id\x18\x02 \x01(\t\x12\x33\n\x0cproblem_list\x18\x03 \x03(\x0b\x32\x1d.healthai.v1.ProblemListEntry\x12*\n\x06\x61lerts\x18\x04 \x03(\x0b\x32\x1a.healthai.v1.ClinicalAlert\x12\x0f\n\x07summary\x18\x05 \x01(\t\x12+\n\nprovenance\x18\x06 \x01(\x0b\x32\x17.healthai.v1.Provenance*\x89\x01\n\tAlertKind\x12\x1a\n\x16\x41LERT_KIND_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x41LERT_KIND_CRITICAL_VITAL\x10\x01\x12\x1f\n\x1b\x41LERT_KIND_ALLERGY_CONFLICT\x10\x02\x12 \n\x1c\x41LERT_KIND_IMPLAUSIBLE_VALUE\x10\x03*\x81\x01\n\rAlertSeverity\x12\x1e\n\x1a\x41LERT_SEVERITY_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41LERT_SEVERITY_INFO\x10\x01\x12\x1a\n\x16\x41LERT_SEVERITY_WARNING\x10\x02\x12\x1b\n\x17\x41LERT_SEVERITY_CRITICAL\x10\x03\x32g\n\x13NoteAnalysisService\x12P\n\x0b\x41nalyzeNote\x12\x1f.healthai.v1.AnalyzeNoteRequest\x1a .healthai.v1.AnalyzeNoteResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"healthai/v1/analysis_service.proto\x12\x0bhealthai.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1ahealthai/v1/clinical.proto\x1a\x18healthai/v1/common.proto\"\x87\x01\n\x12\x41nalyzeNoteRequest\x12\x30\n\x07note_id\x18\x01 \x01(\tB\x1f\xbaH\x1cr\x1a\x32\x18^[A-Za-z0-9._:-]{0,128}$\x12&\n\x04text\x18\x02 \x01(\tB\x18\xbaH\x15r\x10\x18\xc0\x84=2\n[^\\s\\p{Z}]\xc8\x01\x01\x12\x17\n\x0finclude_summary\x18\x03 \x01(\x08\"\x9d\x01\n\rClinicalAlert\x12$\n\x04kind\x18\x01 \x01(\x0e\x32\x16.healthai.v1.AlertKind\x12,\n\x08severity\x18\x02 \x01(\x0e\x32\x1a.healthai.v1.AlertSeverity\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\'\n\x08\x65vidence\x18\x04 \x03(\x0b\x32\x15.healthai.v1.TextSpan\"\xd7\x01\n\x13\x41nalyzeNoteResponse\x12\x10\n\x08\x61udit_id\x18\x01 \x01(\t\x12\x0f\n\x07note_id\x18\x02 \x01(\t\x12\x33\n\x0cproblem_list\x18\x03 \x03(\x0b\x32\x1d.healthai.v1.ProblemListEntry\x12*\n\x06\x61lerts\x18\x04 \x03(\x0b\x32\x1a.healthai.v1.ClinicalAlert\x12\x0f\n\x07summary\x18\x05 \x01(\t\x12+\n\nprovenance\x18\x06 \x01(\x0b\x32\x17.healthai.v1.Provenance*\x89\x01\n\tAlertKind\x12\x1a\n\x16\x41LERT_KIND_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x41LERT_KIND_CRITICAL_VITAL\x10\x01\x12\x1f\n\x1b\x41LERT_KIND_ALLERGY_CONFLICT\x10\x02\x12 \n\x1c\x41LERT_KIND_IMPLAUSIBLE_VALUE\x10\x03*\x81\x01\n\rAlertSeverity\x12\x1e\n\x1a\x41LERT_SEVERITY_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41LERT_SEVERITY_INFO\x10\x01\x12\x1a\n\x16\x41LERT_SEVERITY_WARNING\x10\x02\x12\x1b\n\x17\x41LERT_SEVERITY_CRITICAL\x10\x03\x32g\n\x13NoteAnalysisService\x12P\n\x0b\x41nalyzeNote\x12\x1f.healthai.v1.AnalyzeNoteRequest\x1a .healthai.v1.AnalyzeNoteResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,17 +37,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ANALYZENOTEREQUEST'].fields_by_name['note_id']._loaded_options = None
   _globals['_ANALYZENOTEREQUEST'].fields_by_name['note_id']._serialized_options = b'\272H\034r\0322\030^[A-Za-z0-9._:-]{0,128}$'
   _globals['_ANALYZENOTEREQUEST'].fields_by_name['text']._loaded_options = None
-  _globals['_ANALYZENOTEREQUEST'].fields_by_name['text']._serialized_options = b'\272H\rr\010\030\300\204=2\002\\S\310\001\001'
-  _globals['_ALERTKIND']._serialized_start=642
-  _globals['_ALERTKIND']._serialized_end=779
-  _globals['_ALERTSEVERITY']._serialized_start=782
-  _globals['_ALERTSEVERITY']._serialized_end=911
-  _globals['_ANALYZENOTEREQUEST']._serialized_start=134
-  _globals['_ANALYZENOTEREQUEST']._serialized_end=261
-  _globals['_CLINICALALERT']._serialized_start=264
-  _globals['_CLINICALALERT']._serialized_end=421
-  _globals['_ANALYZENOTERESPONSE']._serialized_start=424
-  _globals['_ANALYZENOTERESPONSE']._serialized_end=639
-  _globals['_NOTEANALYSISSERVICE']._serialized_start=913
-  _globals['_NOTEANALYSISSERVICE']._serialized_end=1016
+  _globals['_ANALYZENOTEREQUEST'].fields_by_name['text']._serialized_options = b'\272H\025r\020\030\300\204=2\n[^\\s\\p{Z}]\310\001\001'
+  _globals['_ALERTKIND']._serialized_start=651
+  _globals['_ALERTKIND']._serialized_end=788
+  _globals['_ALERTSEVERITY']._serialized_start=791
+  _globals['_ALERTSEVERITY']._serialized_end=920
+  _globals['_ANALYZENOTEREQUEST']._serialized_start=135
+  _globals['_ANALYZENOTEREQUEST']._serialized_end=270
+  _globals['_CLINICALALERT']._serialized_start=273
+  _globals['_CLINICALALERT']._serialized_end=430
+  _globals['_ANALYZENOTERESPONSE']._serialized_start=433
+  _globals['_ANALYZENOTERESPONSE']._serialized_end=648
+  _globals['_NOTEANALYSISSERVICE']._serialized_start=922
+  _globals['_NOTEANALYSISSERVICE']._serialized_end=1025
 # @@protoc_insertion_point(module_scope)

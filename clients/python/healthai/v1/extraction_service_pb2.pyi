@@ -62,7 +62,8 @@ class ExtractClinicalDataRequest(_message.Message):
     trail (never the note text). Optional; 1-128 of `A-Za-z0-9._:-`.
     """
     text: _builtins.str
-    """The note text. Required; must contain a non-whitespace character. At
+    """The note text. Required; must contain a character that is neither
+    whitespace nor a Unicode space separator (NBSP counts as space). At
     most 1,000,000 code points by contract; the server's configured limit
     (default 100,000) is usually lower and is reported as a field violation.
     """

@@ -1,0 +1,128 @@
+"""`healthai`: the command-line client (health, extract, analyze, deidentify)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
+from healthai.client import ENTITY_TYPES, HealthAIClient, HealthAIError
+from healthai.render import render_analysis, render_extraction
+from healthai.v1 import deidentification_service_pb2
+
+
+def _read(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    return Path(path).read_text(encoding="utf-8")
+
+
+def _json(message: Message) -> str:
+    return json_format.MessageToJson(message, preserving_proto_field_name=True, indent=2)
+
+
+def _client(args: argparse.Namespace) -> HealthAIClient:
+    return HealthAIClient(args.addr, token=args.token, timeout_s=args.timeout)
+
+
+def _cmd_health(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        status = client.health(args.service)
+    print(status)
+    return 0 if status == "SERVING" else 1
+
+
+def _cmd_extract(args: argparse.Namespace) -> int:
+    kinds = [ENTITY_TYPES[name] for name in args.types.split(",") if name] if args.types else []
+    with _client(args) as client:
+        response = client.extract(
+            _read(args.path), note_id=args.note_id, include_fhir=args.format == "fhir", entity_types=kinds
+        )
+    if args.format == "json":
+        print(_json(response))
+    elif args.format == "fhir":
+        print(response.fhir_bundle_json)
+    else:
+        print(render_extraction(response))
+    return 0
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        response = client.analyze(_read(args.path), note_id=args.note_id, include_summary=args.summary)
+    print(_json(response) if args.format == "json" else render_analysis(response))
+    return 0
+
+
+def _cmd_deidentify(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        response = client.deidentify(
+            _read(args.path), mode=args.mode, note_id=args.note_id, patient_ref=args.patient_ref
+        )
+    if args.format == "json":
+        print(_json(response))
+    else:
+        sys.stdout.write(response.deidentified_text)
+        if not response.deidentified_text.endswith("\n"):
+            sys.stdout.write("\n")
+        kinds = sorted({deidentification_service_pb2.PhiType.Name(f.type) for f in response.findings})
+        print(
+            f"# {len(response.findings)} identifiers replaced ({', '.join(kinds) or 'none'}); "
+            f"audit id {response.audit_id}",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="healthai", description="HealthAI clinical-note service client")
+    parser.add_argument("--addr", default=None, help="server address (default $HEALTHAI_ADDR or 127.0.0.1:50051)")
+    parser.add_argument("--token", default=None, help="bearer token (default $HEALTHAI_TOKEN or the dev token)")
+    parser.add_argument("--timeout", type=float, default=30.0, help="deadline per call in seconds")
+    sub = parser.add_subparsers(dest="command", required=True)
+    health = sub.add_parser("health", help="check the server's health")
+    health.add_argument("--service", default="", help="a fully-qualified service name (default: the server)")
+    health.set_defaults(handler=_cmd_health)
+    extract = sub.add_parser("extract", help="extract clinical data from a note file (or - for stdin)")
+    extract.add_argument("path")
+    extract.add_argument("--format", choices=["table", "json", "fhir"], default="table")
+    extract.add_argument("--note-id", default="")
+    extract.add_argument("--types", default="", help=f"comma-separated subset of: {', '.join(ENTITY_TYPES)}")
+    extract.set_defaults(handler=_cmd_extract)
+    analyze = sub.add_parser("analyze", help="problem list and clinical alerts for a note")
+    analyze.add_argument("path")
+    analyze.add_argument("--format", choices=["table", "json"], default="table")
+    analyze.add_argument("--note-id", default="")
+    analyze.add_argument("--summary", action="store_true", help="ask for an LLM summary when one is enabled")
+    analyze.set_defaults(handler=_cmd_analyze)
+    deid = sub.add_parser("deidentify", help="remove HIPAA Safe Harbor identifiers from a note")
+    deid.add_argument("path")
+    deid.add_argument("--mode", choices=["redact", "mask", "surrogate"], default="redact")
+    deid.add_argument("--format", choices=["text", "json"], default="text")
+    deid.add_argument("--note-id", default="")
+    deid.add_argument("--patient-ref", default="", help="pseudonymous patient id for consistent surrogates")
+    deid.set_defaults(handler=_cmd_deidentify)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except HealthAIError as error:
+        print(error.describe(), file=sys.stderr)
+        return 1
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"error: cannot read input ({type(error).__name__})", file=sys.stderr)
+        return 2
+    except KeyError as error:
+        print(f"error: unknown entity type {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,198 @@
+"""A typed, synchronous client for the HealthAI service.
+
+Retries UNAVAILABLE through gRPC's own retry policy (service config), with a deadline
+on every call and the bearer token attached by a call credential-free metadata hook
+(the service is usually reached through a mesh that terminates TLS).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from types import TracebackType
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from healthai.errors import HealthAIError, from_rpc_error
+from healthai.v1 import (
+    analysis_service_pb2,
+    analysis_service_pb2_grpc,
+    clinical_pb2,
+    deidentification_service_pb2,
+    deidentification_service_pb2_grpc,
+    extraction_service_pb2,
+    extraction_service_pb2_grpc,
+)
+
+DEFAULT_ADDR = "127.0.0.1:50051"
+_SERVICE_CONFIG = {
+    "methodConfig": [
+        {
+            "name": [
+                {"service": "healthai.v1.ClinicalExtractionService"},
+                {"service": "healthai.v1.NoteAnalysisService"},
+                {"service": "healthai.v1.DeidentificationService"},
+            ],
+            "retryPolicy": {
+                "maxAttempts": 4,
+                "initialBackoff": "0.1s",
+                "maxBackoff": "2s",
+                "backoffMultiplier": 2,
+                "retryableStatusCodes": ["UNAVAILABLE"],
+            },
+        }
+    ],
+    "loadBalancingConfig": [{"round_robin": {}}],
+}
+
+
+def find_token(explicit: str | None = None) -> str | None:
+    """Token from the argument, HEALTHAI_TOKEN, or the dev token file `make run` writes."""
+    if explicit:
+        return explicit
+    if os.environ.get("HEALTHAI_TOKEN"):
+        return os.environ["HEALTHAI_TOKEN"]
+    state_dir = Path(os.environ.get("HEALTHAI_STATE_DIR", ".healthai"))
+    for candidate in (state_dir / "dev" / "token", Path(__file__).resolve().parents[3] / ".healthai/dev/token"):
+        if candidate.is_file():
+            return candidate.read_text(encoding="utf-8").strip()
+    return None
+
+
+class HealthAIClient:
+    def __init__(
+        self,
+        addr: str | None = None,
+        *,
+        token: str | None = None,
+        timeout_s: float = 30.0,
+        channel_options: Sequence[tuple[str, object]] = (),
+        channel: grpc.Channel | None = None,
+    ) -> None:
+        self.addr = addr or os.environ.get("HEALTHAI_ADDR", DEFAULT_ADDR)
+        self._token = find_token(token)
+        self._timeout = timeout_s
+        options = [
+            ("grpc.service_config", json.dumps(_SERVICE_CONFIG)),
+            ("grpc.enable_retries", 1),
+            ("grpc.max_receive_message_length", 8 * 1024 * 1024),
+            ("grpc.max_send_message_length", 8 * 1024 * 1024),
+            ("grpc.keepalive_time_ms", 60_000),
+            *channel_options,
+        ]
+        self._channel = channel or grpc.insecure_channel(self.addr, options=options)
+        self._extraction = extraction_service_pb2_grpc.ClinicalExtractionServiceStub(self._channel)
+        self._analysis = analysis_service_pb2_grpc.NoteAnalysisServiceStub(self._channel)
+        self._deid = deidentification_service_pb2_grpc.DeidentificationServiceStub(self._channel)
+        self._health = health_pb2_grpc.HealthStub(self._channel)
+
+    def _metadata(self, audit_id: str | None) -> tuple[tuple[str, str | bytes], ...]:
+        metadata: list[tuple[str, str | bytes]] = []
+        if self._token:
+            metadata.append(("authorization", f"Bearer {self._token}"))
+        if audit_id:
+            metadata.append(("x-audit-id", audit_id))
+        return tuple(metadata)
+
+    def health(self, service: str = "") -> str:
+        try:
+            response = self._health.Check(health_pb2.HealthCheckRequest(service=service), timeout=self._timeout)
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
+        return str(health_pb2.HealthCheckResponse.ServingStatus.Name(response.status))
+
+    def extract(
+        self,
+        text: str,
+        *,
+        note_id: str = "",
+        include_fhir: bool = False,
+        entity_types: Iterable[int] = (),
+        audit_id: str | None = None,
+        timeout_s: float | None = None,
+    ) -> extraction_service_pb2.ExtractClinicalDataResponse:
+        request = extraction_service_pb2.ExtractClinicalDataRequest(
+            note_id=note_id,
+            text=text,
+            options=extraction_service_pb2.ExtractionOptions(
+                include_fhir=include_fhir, entity_types=[clinical_pb2.EntityType.ValueType(t) for t in entity_types]
+            ),
+        )
+        try:
+            response: extraction_service_pb2.ExtractClinicalDataResponse = self._extraction.ExtractClinicalData(
+                request, timeout=timeout_s or self._timeout, metadata=self._metadata(audit_id)
+            )
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
+        return response
+
+    def extract_many(
+        self, notes: Iterable[tuple[str, str]], *, include_fhir: bool = False, timeout_s: float | None = None
+    ) -> Iterator[extraction_service_pb2.StreamExtractClinicalDataResponse]:
+        """Stream (note_id, text) pairs; yields one response per note, in order."""
+        requests = (
+            extraction_service_pb2.StreamExtractClinicalDataRequest(
+                note_id=note_id, text=text, options=extraction_service_pb2.ExtractionOptions(include_fhir=include_fhir)
+            )
+            for note_id, text in notes
+        )
+        try:
+            yield from self._extraction.StreamExtractClinicalData(
+                requests, timeout=timeout_s or self._timeout * 10, metadata=self._metadata(None)
+            )
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
+
+    def analyze(
+        self, text: str, *, note_id: str = "", include_summary: bool = False, timeout_s: float | None = None
+    ) -> analysis_service_pb2.AnalyzeNoteResponse:
+        request = analysis_service_pb2.AnalyzeNoteRequest(note_id=note_id, text=text, include_summary=include_summary)
+        try:
+            response: analysis_service_pb2.AnalyzeNoteResponse = self._analysis.AnalyzeNote(
+                request, timeout=timeout_s or self._timeout, metadata=self._metadata(None)
+            )
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
+        return response
+
+    def deidentify(
+        self,
+        text: str,
+        *,
+        mode: str = "redact",
+        note_id: str = "",
+        patient_ref: str = "",
+        timeout_s: float | None = None,
+    ) -> deidentification_service_pb2.DeidentifyNoteResponse:
+        mode_value = deidentification_service_pb2.DeidentificationMode.Value(f"DEIDENTIFICATION_MODE_{mode.upper()}")
+        request = deidentification_service_pb2.DeidentifyNoteRequest(
+            note_id=note_id, text=text, mode=mode_value, patient_ref=patient_ref
+        )
+        try:
+            response: deidentification_service_pb2.DeidentifyNoteResponse = self._deid.DeidentifyNote(
+                request, timeout=timeout_s or self._timeout, metadata=self._metadata(None)
+            )
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
+        return response
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> HealthAIClient:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+ENTITY_TYPES = {
+    name.removeprefix("ENTITY_TYPE_").lower(): value for name, value in clinical_pb2.EntityType.items() if value
+}
+
+__all__ = ["ENTITY_TYPES", "HealthAIClient", "HealthAIError", "find_token"]
