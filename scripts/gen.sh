@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
-OUT=clients/python
+OUT=${OUT:-clients/python}
+# protoc finds the mypy plugins next to the interpreter.
+export PATH="$(cd "$(dirname "$PY")" && pwd):$PATH"
 "$PY" scripts/fetch_proto_deps.py
 rm -rf "$OUT/healthai/v1" "$OUT/buf"
 mkdir -p "$OUT/healthai/v1" "$OUT/buf/validate"

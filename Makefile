@@ -1,0 +1,70 @@
+# Targets a newcomer can guess. Everything installs itself on first use.
+SHELL := /bin/bash
+PY := .venv/bin/python
+VENV_STAMP := .venv/.installed
+BUF := node_modules/.bin/buf
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test lint gen gen-check breaking unit e2e eval eval-phi bench-rpc bench-engine bench-phi bench-llm bench-load clean help
+
+help:
+	@echo "make run | test | lint | gen | breaking | eval | eval-phi | bench-rpc | bench-engine | bench-phi | bench-llm | bench-load"
+
+$(VENV_STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(BUF): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
+build/proto-deps/buf/validate/validate.proto: | $(VENV_STAMP)
+	$(PY) scripts/fetch_proto_deps.py
+
+## gen: regenerate the Python stubs from protos/ (committed; CI checks they are fresh)
+gen: $(VENV_STAMP)
+	PY=$(PY) bash scripts/gen.sh
+
+## run: serve on 127.0.0.1:50051 with SQLite, the local engine and auth on (dev token under .healthai/)
+run: $(VENV_STAMP) build/proto-deps/buf/validate/validate.proto
+	.venv/bin/healthai-server serve
+
+lint: $(VENV_STAMP) $(BUF) build/proto-deps/buf/validate/validate.proto
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+	$(BUF) lint
+
+## breaking: buf breaking-change check against the previous commit (BASE=<rev> to choose)
+breaking: $(BUF) build/proto-deps/buf/validate/validate.proto
+	bash scripts/buf_breaking.sh $(BASE)
+
+## test: lint, then every test (unit, contract, property, e2e, deploy) on SQLite and PostgreSQL
+test: lint
+	$(PY) -m pytest
+
+unit: $(VENV_STAMP)
+	$(PY) -m pytest tests/unit -q
+
+e2e: $(VENV_STAMP)
+	$(PY) -m pytest tests/e2e -q
+
+eval: $(VENV_STAMP)
+	.venv/bin/healthai-server eval
+
+eval-phi: $(VENV_STAMP)
+	.venv/bin/healthai-server eval-phi
+
+bench-rpc: $(VENV_STAMP)
+	$(PY) bench/bench_rpc.py
+
+bench-llm: $(VENV_STAMP)
+	$(PY) bench/bench_llm.py
+
+bench-load: $(VENV_STAMP)
+	$(PY) bench/bench_load.py
+
+clean:
+	rm -rf .venv .venv-bench node_modules build .mypy_cache .ruff_cache .pytest_cache

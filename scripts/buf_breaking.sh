@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Check the contract for breaking changes (buf FILE rules) against a base commit
+# (default: the previous commit of this branch). buf cannot read build/proto-deps
+# (validate.proto, never committed) from git, so the base is unpacked to a temp
+# folder and given the same fetched deps: a workspace shaped like this one.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BASE=${1:-HEAD~1}
+BUF=node_modules/.bin/buf
+if ! git rev-parse -q --verify "$BASE^{commit}" >/dev/null; then
+  echo "buf breaking: base $BASE does not exist (first commit?): nothing to compare"; exit 0
+fi
+if ! git cat-file -e "$BASE:buf.yaml" 2>/dev/null; then
+  echo "buf breaking: base $BASE has no contract yet: nothing to compare"; exit 0
+fi
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+git archive "$BASE" buf.yaml protos | tar -x -C "$tmp"
+mkdir -p "$tmp/build" && cp -r build/proto-deps "$tmp/build/"
+"$BUF" breaking --against "$tmp"
+echo "buf breaking: no breaking change against $(git rev-parse --short "$BASE")"

@@ -1,0 +1,191 @@
+"""Start-up, wiring and shutdown: the one place that builds the object graph."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass, field
+from typing import Any
+
+from grpc import aio
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from healthai.v1 import (
+    analysis_service_pb2,
+    analysis_service_pb2_grpc,
+    deidentification_service_pb2,
+    deidentification_service_pb2_grpc,
+    extraction_service_pb2,
+    extraction_service_pb2_grpc,
+)
+
+from healthai_server import __version__
+from healthai_server.auth.dev import ensure_dev_credentials
+from healthai_server.auth.rbac import RbacPolicy
+from healthai_server.auth.tokens import TokenVerifier
+from healthai_server.backends.local import LocalBackend
+from healthai_server.config import Settings
+from healthai_server.interceptors.access_log import AccessLogInterceptor
+from healthai_server.interceptors.audit_id import AuditIdInterceptor
+from healthai_server.interceptors.audit_trail import AuditTrailInterceptor
+from healthai_server.interceptors.auth import AuthInterceptor, DevNoAuthInterceptor
+from healthai_server.interceptors.chain import ChainInterceptor, Interceptor
+from healthai_server.interceptors.errors import ErrorMappingInterceptor
+from healthai_server.interceptors.load_shed import LoadShedInterceptor
+from healthai_server.interceptors.tracing import TracingInterceptor
+from healthai_server.interceptors.validation import ValidationInterceptor
+from healthai_server.pipeline.extraction import ExtractionPipeline
+from healthai_server.pipeline.hashing import NoteHasher
+from healthai_server.services.analysis import NoteAnalysisServicer
+from healthai_server.services.deidentification import DeidentificationServicer
+from healthai_server.services.extraction import ClinicalExtractionServicer
+from healthai_server.storage import migrate
+from healthai_server.storage.audit import AuditRepository
+from healthai_server.storage.db import Database
+from healthai_server.validation_rules import RequestValidator
+from healthai_server.workers import CpuWorkers
+
+log = logging.getLogger("healthai.app")
+
+SERVICE_NAMES = (
+    extraction_service_pb2.DESCRIPTOR.services_by_name["ClinicalExtractionService"].full_name,
+    analysis_service_pb2.DESCRIPTOR.services_by_name["NoteAnalysisService"].full_name,
+    deidentification_service_pb2.DESCRIPTOR.services_by_name["DeidentificationService"].full_name,
+)
+
+
+@dataclass
+class Application:
+    settings: Settings
+    server: aio.Server
+    port: int
+    db: Database
+    workers: CpuWorkers
+    health: health.aio.HealthServicer
+    audit: AuditRepository
+    closers: list[Any] = field(default_factory=list)
+
+    async def stop(self, grace_s: float | None = None) -> None:
+        """Stop accepting calls, let in-flight calls finish within the grace period, release."""
+        grace = self.settings.shutdown_grace_s if grace_s is None else grace_s
+        for name in ("", *SERVICE_NAMES):
+            await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+        await self.server.stop(grace)
+        for close in self.closers:
+            result = close()
+            if asyncio.iscoroutine(result):
+                await result
+        self.workers.close()
+        self.db.close()
+
+
+def _server_options(settings: Settings) -> list[tuple[str, int]]:
+    return [
+        ("grpc.max_receive_message_length", settings.max_message_bytes),
+        ("grpc.max_send_message_length", settings.max_message_bytes),
+        ("grpc.max_metadata_size", settings.max_metadata_bytes),
+        ("grpc.keepalive_time_ms", 30_000),
+        ("grpc.keepalive_timeout_ms", 10_000),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+        ("grpc.http2.max_pings_without_data", 0),
+        # A second server on the same port must fail loudly, not share it silently.
+        ("grpc.so_reuseport", 0),
+    ]
+
+
+def _read_keys(settings: Settings) -> tuple[bytes, bytes, bytes]:
+    if settings.uses_dev_credentials:
+        ensure_dev_credentials(settings)
+    return (
+        settings.effective_jwt_public_key_file.read_bytes(),
+        settings.effective_audit_hmac_key_file.read_bytes(),
+        settings.effective_deid_key_file.read_bytes(),
+    )
+
+
+async def build_application(settings: Settings, workers: CpuWorkers | None = None) -> Application:
+    from healthai_server.engine import ENGINE_VERSION
+    from healthai_server.fhir import build_bundle
+
+    public_key, audit_key, deid_key = await asyncio.to_thread(_read_keys, settings)
+    db = Database(settings.effective_database_url)
+    await asyncio.to_thread(migrate.upgrade, db.engine)
+    audit = AuditRepository(db)
+    if workers is None:
+        workers = CpuWorkers(settings.engine_workers, deid_key)
+    await workers.warm_up()
+
+    hasher = NoteHasher(audit_key)
+    validator = RequestValidator(settings.max_note_chars)
+    validator.warm_up(extraction_service_pb2.ExtractClinicalDataRequest(text="warm up"))
+    backend = LocalBackend(workers, ENGINE_VERSION)
+    pipeline = ExtractionPipeline(
+        backend, lambda data, note_id, version: build_bundle(data, note_id=note_id, engine_version=version)
+    )
+
+    auth: Interceptor = (
+        AuthInterceptor(
+            TokenVerifier(public_key, settings.jwt_issuer, settings.jwt_audience, settings.jwt_leeway_s),
+            RbacPolicy.from_file(),
+        )
+        if settings.auth_enabled
+        else DevNoAuthInterceptor()
+    )
+    chain: list[Interceptor] = [
+        AuditIdInterceptor(),
+        TracingInterceptor(),
+        AccessLogInterceptor(),
+        AuditTrailInterceptor(audit),
+        ErrorMappingInterceptor(),
+        auth,
+        LoadShedInterceptor(settings.max_concurrent_rpcs, max(1, settings.max_concurrent_rpcs // 2)),
+        ValidationInterceptor(validator),
+    ]
+    server = aio.server(interceptors=[ChainInterceptor(chain)], options=_server_options(settings))
+    extraction_service_pb2_grpc.add_ClinicalExtractionServiceServicer_to_server(
+        ClinicalExtractionServicer(pipeline, hasher, validator, audit, settings.backend_timeout_s), server
+    )
+    analysis_service_pb2_grpc.add_NoteAnalysisServiceServicer_to_server(
+        NoteAnalysisServicer(workers, hasher, ENGINE_VERSION, settings.backend_timeout_s), server
+    )
+    deidentification_service_pb2_grpc.add_DeidentificationServiceServicer_to_server(
+        DeidentificationServicer(workers, hasher, __version__, settings.backend_timeout_s), server
+    )
+
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+        server,
+    )
+    port = server.add_insecure_port(settings.listen_addr)
+    await server.start()
+    for name in ("", *SERVICE_NAMES):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    app = Application(settings, server, port, db, workers, health_servicer, audit, closers=[backend.close])
+    log.info(
+        "serving",
+        extra={
+            "listen": settings.listen_addr,
+            "port": port,
+            "workers": workers.processes,
+            "database": db.dialect,
+            "version": __version__,
+        },
+    )
+    return app
+
+
+async def serve(settings: Settings) -> None:
+    """Serve until SIGTERM or SIGINT, then drain in-flight calls within the grace period."""
+    app = await build_application(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    log.info("draining", extra={"grace_s": settings.shutdown_grace_s})
+    await app.stop()
+    log.info("stopped")

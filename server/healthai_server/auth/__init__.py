@@ -1,0 +1,1 @@
+"""Authentication (JWT bearer) and role-based authorization."""

@@ -1,0 +1,123 @@
+"""`healthai-server`: serve, audit verify, token, eval, eval-phi, prompts."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import sys
+from collections.abc import Sequence
+
+from healthai_server.config import ConfigError, Settings, load_settings
+
+
+def _cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
+    from healthai_server.app import serve
+    from healthai_server.observability.logging import configure_logging
+    from healthai_server.observability.tracing import configure_tracing
+
+    configure_logging(settings.log_level)
+    provider = configure_tracing(__import__("healthai_server").__version__)
+    try:
+        asyncio.run(serve(settings))
+    finally:
+        if provider is not None:
+            provider.shutdown()
+    return 0
+
+
+def _cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
+    from healthai_server.storage import migrate
+    from healthai_server.storage.audit import AuditRepository
+    from healthai_server.storage.db import Database
+
+    db = Database(settings.effective_database_url)
+    try:
+        migrate.upgrade(db.engine)
+        report = db.run_sync(lambda conn: AuditRepository(db).verify_sync(conn, args.tenant))
+    finally:
+        db.close()
+    if args.json:
+        broken = report.first_break
+        print(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "events_checked": report.events_checked,
+                    "tenants_checked": report.tenants_checked,
+                    "first_break": None if broken is None else dataclasses.asdict(broken),
+                }
+            )
+        )
+    elif report.first_break is None:
+        print(f"audit chain OK: {report.events_checked} events in {report.tenants_checked} tenant(s)")
+    else:
+        b = report.first_break
+        print(f"audit chain BROKEN: tenant {b.tenant} event #{b.seq} (audit id {b.audit_id or '-'}): {b.problem}")
+    return 0 if report.ok else 1
+
+
+def _cmd_token(settings: Settings, args: argparse.Namespace) -> int:
+    from healthai_server.auth.dev import ensure_dev_credentials, mint_dev_token
+
+    if not settings.uses_dev_credentials:
+        print("token: only the dev signing key can mint tokens; production tokens come from your IdP", file=sys.stderr)
+        return 2
+    ensure_dev_credentials(settings)
+    roles = [r for r in args.roles.split(",") if r]
+    print(mint_dev_token(settings, subject=args.subject, tenant=args.tenant, roles=roles, ttl_s=args.ttl))
+    return 0
+
+
+def _delegate(module: str) -> object:
+    def run(_settings: Settings, args: argparse.Namespace) -> int:
+        import importlib
+
+        main = importlib.import_module(module).main
+        return int(main(list(args.rest)))
+
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="healthai-server", description="HealthAI clinical-note service")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="serve gRPC (config from HEALTHAI_* env and HEALTHAI_CONFIG_FILE)").set_defaults(
+        handler=_cmd_serve
+    )
+    audit = sub.add_parser("audit", help="audit trail tools").add_subparsers(dest="audit_command", required=True)
+    verify = audit.add_parser("verify", help="check the hash chain; exit 1 at the first broken link")
+    verify.add_argument("--tenant", default=None, help="check only this tenant")
+    verify.add_argument("--json", action="store_true")
+    verify.set_defaults(handler=_cmd_audit_verify)
+    token = sub.add_parser("token", help="mint a dev token signed with the local dev key")
+    token.add_argument("--tenant", default="dev")
+    token.add_argument("--roles", default="clinician", help="comma-separated roles")
+    token.add_argument("--subject", default="dev-user")
+    token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
+    token.set_defaults(handler=_cmd_token)
+    for name, module, text in (
+        ("eval", "healthai_server.evaluation.clinical", "evaluate the local engine on the golden set"),
+        ("eval-phi", "healthai_server.evaluation.phi", "evaluate PHI detection on the PHI golden set"),
+        ("prompts", "healthai_server.prompts.cli", "list, show and diff versioned prompts"),
+    ):
+        command = sub.add_parser(name, help=text, add_help=False)
+        command.add_argument("rest", nargs=argparse.REMAINDER)
+        command.set_defaults(handler=_delegate(module))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    handler = args.handler
+    return int(handler(settings, args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

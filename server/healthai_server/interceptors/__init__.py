@@ -1,0 +1,1 @@
+"""Server interceptors: small classes in an ordered chain, each doing one thing."""

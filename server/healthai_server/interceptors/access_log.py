@@ -1,0 +1,47 @@
+"""One JSON access-log line per RPC: method, code, duration, ids, byte sizes. Never a payload."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from grpc import aio
+
+from healthai_server.interceptors.chain import CallInfo, Handler
+from healthai_server.interceptors.outcome import message_size, status_name
+from healthai_server.scope import current_scope
+
+log = logging.getLogger("healthai.access")
+
+
+class AccessLogInterceptor:
+    async def intercept(
+        self, call: CallInfo, request: Any, context: aio.ServicerContext[Any, Any], proceed: Handler
+    ) -> Any:
+        scope = current_scope()
+        if not call.request_streaming:
+            scope.request_bytes = message_size(request)
+        error: BaseException | None = None
+        response: Any = None
+        try:
+            response = await proceed(request, context)
+            return response
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            if not call.response_streaming:
+                scope.response_bytes = message_size(response)
+            log.info(
+                "rpc",
+                extra={
+                    "method": call.method,
+                    "code": status_name(context, error),
+                    "duration_ms": round(scope.elapsed_s() * 1000, 3),
+                    "audit_id": scope.audit_id,
+                    "tenant": scope.principal.tenant,
+                    "principal": scope.principal.subject,
+                    "request_bytes": scope.request_bytes,
+                    "response_bytes": scope.response_bytes,
+                },
+            )

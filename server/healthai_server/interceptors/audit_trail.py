@@ -1,0 +1,75 @@
+"""Write one audit event for every RPC, success or failure.
+
+A successful call whose event cannot be written fails with UNAVAILABLE: the audit
+trail is part of the contract, so a result is never returned unaudited. A failed call
+whose event cannot be written keeps its own status (and the failure is counted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from grpc import aio
+
+from healthai_server.auth.rbac import is_open_method
+from healthai_server.domain.errors import StorageUnavailable
+from healthai_server.interceptors.chain import CallInfo, Handler
+from healthai_server.interceptors.errors import abort_with
+from healthai_server.interceptors.outcome import status_name
+from healthai_server.scope import RequestScope, current_scope
+from healthai_server.storage.audit import AuditEvent, AuditRepository
+
+log = logging.getLogger("healthai.audit")
+
+
+def event_from_scope(scope: RequestScope, code: str) -> AuditEvent:
+    details = dict(scope.details)
+    details["latency_ms"] = round(scope.elapsed_s() * 1000, 3)
+    return AuditEvent(
+        audit_id=scope.audit_id,
+        tenant=scope.principal.tenant,
+        principal=scope.principal.subject,
+        method=scope.method,
+        status_code=code,
+        note_hmac=scope.note_hmac,
+        details=details,
+    )
+
+
+class AuditTrailInterceptor:
+    def __init__(self, repository: AuditRepository, on_write_failure: Callable[[], None] = lambda: None) -> None:
+        self._repository = repository
+        self._on_write_failure = on_write_failure
+
+    async def intercept(
+        self, call: CallInfo, request: Any, context: aio.ServicerContext[Any, Any], proceed: Handler
+    ) -> Any:
+        if is_open_method(call.method):
+            return await proceed(request, context)
+        scope = current_scope()
+        error: BaseException | None = None
+        try:
+            response = await proceed(request, context)
+        except BaseException as exc:
+            error = exc
+            await self._record(scope, status_name(context, exc))
+            raise
+        written = await self._record(scope, status_name(context, error))
+        if not written:
+            await abort_with(
+                context, StorageUnavailable("the audit trail is unavailable; the result was withheld"), scope.audit_id
+            )
+        return response
+
+    async def _record(self, scope: RequestScope, code: str) -> bool:
+        # Shielded: a cancelled call still gets its event written.
+        try:
+            await asyncio.shield(self._repository.append(event_from_scope(scope, code)))
+        except StorageUnavailable:
+            self._on_write_failure()
+            log.error("audit write failed", extra={"audit_id": scope.audit_id})
+            return False
+        return True

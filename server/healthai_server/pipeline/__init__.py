@@ -1,0 +1,1 @@
+"""Per-request stages between the servicer and the backends."""

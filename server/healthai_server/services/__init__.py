@@ -1,0 +1,1 @@
+"""Thin servicers: protobuf in, domain call, protobuf out."""

@@ -1,0 +1,205 @@
+"""The one place protobuf messages and domain types meet.
+
+Domain enum member names equal protobuf value names without their prefix, so enums
+convert by name; a missing counterpart fails loudly in tests (tests/unit/test_convert.py).
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, TypeVar
+
+from healthai.v1 import (
+    analysis_service_pb2,
+    clinical_pb2,
+    common_pb2,
+    deidentification_service_pb2,
+    extraction_service_pb2,
+)
+
+from healthai_server.domain import analysis, clinical, phi, provenance
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def _to_pb_enum(pb_enum: Any, prefix: str, member: enum.Enum | None) -> Any:
+    """The generated enum's ValueType for `member` (0, i.e. *_UNSPECIFIED, for None)."""
+    return pb_enum.Value(f"{prefix}_UNSPECIFIED" if member is None else f"{prefix}_{member.name}")
+
+
+def _from_pb_enum(domain_enum: type[E], pb_enum: Any, prefix: str, value: int) -> E:
+    name = pb_enum.Name(value).removeprefix(f"{prefix}_")
+    return domain_enum[name]
+
+
+def span_to_pb(span: clinical.Span | None) -> common_pb2.TextSpan | None:
+    if span is None:
+        return None
+    return common_pb2.TextSpan(start=span.start, end=span.end, text=span.text)
+
+
+def _codings(codings: tuple[clinical.Coding, ...]) -> list[common_pb2.Coding]:
+    return [common_pb2.Coding(system=c.system, code=c.code, display=c.display) for c in codings]
+
+
+def _quantity(quantity: clinical.Quantity | None) -> common_pb2.Quantity | None:
+    return None if quantity is None else common_pb2.Quantity(value=quantity.value, unit=quantity.unit)
+
+
+def assertion_to_pb(assertion: clinical.Assertion) -> clinical_pb2.Assertion:
+    return clinical_pb2.Assertion(
+        certainty=_to_pb_enum(clinical_pb2.Certainty, "CERTAINTY", assertion.certainty),
+        conditionality=_to_pb_enum(clinical_pb2.Conditionality, "CONDITIONALITY", assertion.conditionality),
+        association=_to_pb_enum(clinical_pb2.Association, "ASSOCIATION", assertion.association),
+        relation=assertion.relation,
+        temporality=_to_pb_enum(clinical_pb2.Temporality, "TEMPORALITY", assertion.temporality),
+    )
+
+
+def _section(section: clinical.NoteSection) -> Any:
+    return _to_pb_enum(clinical_pb2.NoteSection, "NOTE_SECTION", section)
+
+
+def condition_to_pb(item: clinical.Condition) -> clinical_pb2.Condition:
+    return clinical_pb2.Condition(
+        span=span_to_pb(item.span),
+        name=item.name,
+        codings=_codings(item.codings),
+        assertion=assertion_to_pb(item.assertion),
+        confidence=item.confidence,
+        section=_section(item.section),
+    )
+
+
+def medication_to_pb(item: clinical.Medication) -> clinical_pb2.Medication:
+    frequency = None
+    if item.frequency is not None:
+        f = item.frequency
+        frequency = clinical_pb2.Frequency(
+            text=f.text, code=f.code, times_per_day=f.times_per_day, as_needed=f.as_needed
+        )
+    return clinical_pb2.Medication(
+        span=span_to_pb(item.span),
+        name=item.name,
+        codings=_codings(item.codings),
+        dose=_quantity(item.dose),
+        strength=_quantity(item.strength),
+        form=item.form,
+        route=_to_pb_enum(clinical_pb2.Route, "ROUTE", item.route),
+        frequency=frequency,
+        duration=item.duration,
+        status=_to_pb_enum(clinical_pb2.MedicationStatus, "MEDICATION_STATUS", item.status),
+        assertion=assertion_to_pb(item.assertion),
+        confidence=item.confidence,
+        section=_section(item.section),
+        instruction_span=span_to_pb(item.instruction_span),
+    )
+
+
+def vital_to_pb(item: clinical.VitalSign) -> clinical_pb2.VitalSign:
+    return clinical_pb2.VitalSign(
+        kind=_to_pb_enum(clinical_pb2.VitalKind, "VITAL_KIND", item.kind),
+        quantity=_quantity(item.quantity),
+        loinc=common_pb2.Coding(system=item.loinc.system, code=item.loinc.code, display=item.loinc.display),
+        span=span_to_pb(item.span),
+        interpretation=_to_pb_enum(clinical_pb2.VitalInterpretation, "VITAL_INTERPRETATION", item.interpretation),
+        context=item.context,
+        confidence=item.confidence,
+        section=_section(item.section),
+    )
+
+
+def allergy_to_pb(item: clinical.Allergy) -> clinical_pb2.Allergy:
+    return clinical_pb2.Allergy(
+        span=span_to_pb(item.span),
+        substance=item.substance,
+        codings=_codings(item.codings),
+        reaction=item.reaction,
+        severity=_to_pb_enum(clinical_pb2.AllergySeverity, "ALLERGY_SEVERITY", item.severity),
+        category=_to_pb_enum(clinical_pb2.AllergyCategory, "ALLERGY_CATEGORY", item.category),
+        assertion=assertion_to_pb(item.assertion),
+        confidence=item.confidence,
+    )
+
+
+def problem_to_pb(item: clinical.ProblemListEntry) -> clinical_pb2.ProblemListEntry:
+    return clinical_pb2.ProblemListEntry(
+        name=item.name,
+        codings=_codings(item.codings),
+        evidence=[common_pb2.TextSpan(start=s.start, end=s.end, text=s.text) for s in item.evidence],
+        rank=item.rank,
+        confidence=item.confidence,
+    )
+
+
+def clinical_data_to_pb(data: clinical.ClinicalData) -> clinical_pb2.ClinicalData:
+    return clinical_pb2.ClinicalData(
+        conditions=[condition_to_pb(c) for c in data.conditions],
+        medications=[medication_to_pb(m) for m in data.medications],
+        vital_signs=[vital_to_pb(v) for v in data.vital_signs],
+        allergies=[allergy_to_pb(a) for a in data.allergies],
+        problem_list=[problem_to_pb(p) for p in data.problem_list],
+        no_known_allergies=data.no_known_allergies,
+        no_known_allergies_span=span_to_pb(data.no_known_allergies_span),
+    )
+
+
+def provenance_to_pb(item: provenance.Provenance) -> common_pb2.Provenance:
+    message = common_pb2.Provenance(
+        backend=item.backend,
+        model=item.model,
+        degraded=item.degraded,
+        degraded_reason=_to_pb_enum(common_pb2.DegradedReason, "DEGRADED_REASON", item.degraded_reason),
+        cache_hit=item.cache_hit,
+        cost_micros=item.cost_micros,
+    )
+    message.latency.FromNanoseconds(int(item.latency_s * 1e9))
+    if item.prompt is not None:
+        message.prompt_id, message.prompt_version, message.prompt_hash = (
+            item.prompt.id,
+            item.prompt.version,
+            item.prompt.hash,
+        )
+    if item.token_usage is not None:
+        u = item.token_usage
+        message.token_usage.CopyFrom(
+            common_pb2.TokenUsage(
+                input_tokens=u.input_tokens,
+                output_tokens=u.output_tokens,
+                cache_read_input_tokens=u.cache_read_input_tokens,
+                cache_creation_input_tokens=u.cache_creation_input_tokens,
+            )
+        )
+    return message
+
+
+def options_from_pb(options: extraction_service_pb2.ExtractionOptions) -> clinical.ExtractionOptions:
+    kinds = frozenset(
+        _from_pb_enum(clinical.EntityType, clinical_pb2.EntityType, "ENTITY_TYPE", value)
+        for value in options.entity_types
+    )
+    return clinical.ExtractionOptions(entity_types=kinds, include_fhir=options.include_fhir)
+
+
+def alert_to_pb(alert: analysis.ClinicalAlert) -> analysis_service_pb2.ClinicalAlert:
+    return analysis_service_pb2.ClinicalAlert(
+        kind=_to_pb_enum(analysis_service_pb2.AlertKind, "ALERT_KIND", alert.kind),
+        severity=_to_pb_enum(analysis_service_pb2.AlertSeverity, "ALERT_SEVERITY", alert.severity),
+        message=alert.message,
+        evidence=[common_pb2.TextSpan(start=s.start, end=s.end, text=s.text) for s in alert.evidence],
+    )
+
+
+def mode_from_pb(value: int) -> phi.DeidentificationMode:
+    return _from_pb_enum(
+        phi.DeidentificationMode, deidentification_service_pb2.DeidentificationMode, "DEIDENTIFICATION_MODE", value
+    )
+
+
+def phi_finding_to_pb(finding: phi.PhiFinding) -> deidentification_service_pb2.PhiFinding:
+    return deidentification_service_pb2.PhiFinding(
+        type=_to_pb_enum(deidentification_service_pb2.PhiType, "PHI_TYPE", finding.type),
+        span=span_to_pb(finding.span),
+        confidence=finding.confidence,
+        replacement=finding.replacement,
+    )

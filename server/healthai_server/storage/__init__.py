@@ -1,0 +1,1 @@
+"""Storage: one layer, two engines (SQLite default, PostgreSQL production)."""

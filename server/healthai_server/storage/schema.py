@@ -1,0 +1,34 @@
+"""Table definitions (SQLAlchemy Core). Migrations in migrations/versions create them;
+this module is what the repositories query. Every row carries its tenant."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("tenant", sa.String(128), nullable=False),
+    sa.Column("seq", sa.BigInteger(), nullable=False),
+    sa.Column("audit_id", sa.String(36), nullable=False),
+    sa.Column("occurred_at", sa.String(32), nullable=False),  # RFC 3339 UTC, hashed as written
+    sa.Column("principal", sa.String(256), nullable=False),
+    sa.Column("method", sa.String(256), nullable=False),
+    sa.Column("status_code", sa.String(32), nullable=False),
+    sa.Column("note_hmac", sa.String(64), nullable=False),  # keyed hash of the note, never the text
+    sa.Column("details", sa.Text(), nullable=False),  # canonical JSON: counts, backend, latency, ...
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("event_hash", sa.String(64), nullable=False),
+    sa.UniqueConstraint("tenant", "seq", name="uq_audit_events_tenant_seq"),
+)
+
+audit_chain_heads = sa.Table(
+    "audit_chain_heads",
+    metadata,
+    sa.Column("tenant", sa.String(128), primary_key=True),
+    sa.Column("seq", sa.BigInteger(), nullable=False),
+    sa.Column("event_hash", sa.String(64), nullable=False),
+)

@@ -1,0 +1,132 @@
+"""CPU-bound work (the local engine, de-identification) off the event loop.
+
+A process pool of one worker per core (spawned, not forked: forking a process that
+already runs gRPC threads is unsafe) lets one gRPC process use every core while it
+keeps a single metrics registry, audit writer and connection pool. `processes=-1`
+runs the work inline (tests, and the baseline in the RPC benchmark).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import multiprocessing
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from healthai_server.backends.base import Deadline
+from healthai_server.domain.analysis import ClinicalAlert
+from healthai_server.domain.clinical import ClinicalData, ExtractionOptions
+from healthai_server.domain.errors import BackendUnavailable, DeadlineExceeded
+from healthai_server.domain.phi import DeidentificationMode, DeidentifiedNote
+
+if TYPE_CHECKING:
+    from healthai_server.engine import ClinicalEngine
+    from healthai_server.phi import Deidentifier
+
+T = TypeVar("T")
+
+
+@dataclass
+class _WorkerState:
+    engine: ClinicalEngine
+    deidentifier: Deidentifier
+
+
+_state: _WorkerState | None = None
+
+
+def _initialise(deid_key: bytes, include_organizations: bool) -> None:
+    global _state  # noqa: PLW0603 - one engine per worker process, built once
+    from healthai_server.engine import ClinicalEngine
+    from healthai_server.phi import Deidentifier
+
+    _state = _WorkerState(
+        engine=ClinicalEngine(),
+        deidentifier=Deidentifier(secret_key=deid_key, include_organizations=include_organizations),
+    )
+
+
+def _worker() -> _WorkerState:
+    assert _state is not None, "worker not initialised"
+    return _state
+
+
+def _extract(text: str, options: ExtractionOptions) -> ClinicalData:
+    data: ClinicalData = _worker().engine.extract(text, options)
+    return data
+
+
+def _analyze(text: str) -> tuple[ClinicalData, list[ClinicalAlert]]:
+    from healthai_server.engine.alerts import compute_alerts
+
+    data = _worker().engine.extract(text, ExtractionOptions())
+    return data, compute_alerts(data)
+
+
+def _deidentify(text: str, mode: DeidentificationMode, tenant: str, patient_ref: str) -> DeidentifiedNote:
+    note: DeidentifiedNote = _worker().deidentifier.deidentify(text, mode, tenant=tenant, patient_ref=patient_ref)
+    return note
+
+
+def _ready() -> int:
+    _worker()
+    return os.getpid()
+
+
+class CpuWorkers:
+    def __init__(self, processes: int, deid_key: bytes, include_organizations: bool = False) -> None:
+        self.inline = processes < 0
+        self.processes = processes if processes > 0 else (os.cpu_count() or 1)
+        self._executor: Executor | None = None
+        if self.inline:
+            _initialise(deid_key, include_organizations)
+        else:
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.processes,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_initialise,
+                initargs=(deid_key, include_organizations),
+            )
+
+    async def warm_up(self) -> None:
+        """Start every worker and load its lexicons before the server takes traffic."""
+        if self._executor is not None:
+            await asyncio.gather(*(self._submit(_ready, deadline=None) for _ in range(self.processes * 2)))
+
+    async def _submit(self, fn: Any, *args: Any, deadline: Deadline | None) -> Any:
+        if deadline is not None and deadline.expired():
+            raise DeadlineExceeded("the deadline expired before the work could start")
+        if self._executor is None:
+            return fn(*args)
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._executor, functools.partial(fn, *args))
+        try:
+            if deadline is None:
+                return await future
+            return await asyncio.wait_for(future, timeout=max(deadline.remaining(), 0.001))
+        except TimeoutError as exc:
+            raise DeadlineExceeded("the deadline is shorter than the work; allow more time") from exc
+        except BrokenProcessPool as exc:
+            raise BackendUnavailable("the local engine workers are restarting", retry_after_s=1.0) from exc
+
+    async def extract(self, text: str, options: ExtractionOptions, deadline: Deadline | None) -> ClinicalData:
+        result: ClinicalData = await self._submit(_extract, text, options, deadline=deadline)
+        return result
+
+    async def analyze(self, text: str, deadline: Deadline | None) -> tuple[ClinicalData, list[ClinicalAlert]]:
+        result: tuple[ClinicalData, list[ClinicalAlert]] = await self._submit(_analyze, text, deadline=deadline)
+        return result
+
+    async def deidentify(
+        self, text: str, mode: DeidentificationMode, *, tenant: str, patient_ref: str, deadline: Deadline | None
+    ) -> DeidentifiedNote:
+        result: DeidentifiedNote = await self._submit(_deidentify, text, mode, tenant, patient_ref, deadline=deadline)
+        return result
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,66 @@
+"""The contract is checked by tools: buf lint, fresh stubs, RBAC coverage, error reasons."""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from healthai.v1 import common_pb2
+from healthai_server.app import SERVICE_NAMES
+from healthai_server.auth.rbac import RbacPolicy
+from healthai_server.domain import errors
+
+ROOT = Path(__file__).resolve().parents[2]
+BUF = ROOT / "node_modules" / ".bin" / "buf"
+
+
+def _need_buf() -> None:
+    if not BUF.exists():
+        if os.environ.get("CI"):
+            pytest.fail("buf is not installed: run `npm ci` (make does)")
+        pytest.skip("buf is not installed (make lint installs it)")
+
+
+def test_buf_lint_passes() -> None:
+    _need_buf()
+    result = subprocess.run([str(BUF), "lint"], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_generated_stubs_are_fresh(tmp_path: Path) -> None:
+    env = {**os.environ, "OUT": str(tmp_path), "PY": sys.executable}
+    subprocess.run(["bash", "scripts/gen.sh"], cwd=ROOT, env=env, check=True, capture_output=True)
+    for package in ("healthai/v1", "buf/validate"):
+        fresh, committed = tmp_path / package, ROOT / "clients/python" / package
+        names = sorted(p.name for p in fresh.iterdir() if p.is_file())
+        assert names == sorted(p.name for p in committed.iterdir() if p.is_file() and p.suffix != ".pyc"), package
+        _match, mismatch, errors_ = filecmp.cmpfiles(fresh, committed, names, shallow=False)
+        assert not mismatch and not errors_, f"stale generated files (run `make gen`): {mismatch + errors_}"
+    shutil.rmtree(tmp_path)
+
+
+def test_every_rpc_has_an_rbac_rule() -> None:
+    from healthai.v1 import analysis_service_pb2, deidentification_service_pb2, extraction_service_pb2
+
+    methods = {
+        f"/{service.full_name}/{method.name}"
+        for module in (extraction_service_pb2, analysis_service_pb2, deidentification_service_pb2)
+        for service in module.DESCRIPTOR.services_by_name.values()
+        for method in service.methods
+    }
+    assert {m.split("/")[1] for m in methods} == set(SERVICE_NAMES)
+    assert methods <= set(RbacPolicy.from_file().methods())
+
+
+def test_every_domain_error_reason_is_in_the_contract() -> None:
+    reasons = {name.removeprefix("ERROR_REASON_") for name in common_pb2.ErrorReason.keys()}
+    domain_reasons = {cls.reason for cls in vars(errors).values() if isinstance(cls, type) and
+                      issubclass(cls, errors.DomainError)}
+    domain_reasons |= {"TOKEN_MISSING", "TOKEN_INVALID", "TOKEN_EXPIRED", "TOKEN_WRONG_AUDIENCE", "CANCELLED"}
+    assert domain_reasons <= reasons

@@ -1,0 +1,38 @@
+"""Every domain enum member has a protobuf counterpart and back (conversion is by name)."""
+
+from __future__ import annotations
+
+import enum
+
+import pytest
+
+from healthai.v1 import analysis_service_pb2, clinical_pb2, common_pb2, deidentification_service_pb2
+from healthai_server.domain import analysis, clinical, phi, provenance
+
+PAIRS = [
+    (clinical.Certainty, clinical_pb2.Certainty, "CERTAINTY"),
+    (clinical.Conditionality, clinical_pb2.Conditionality, "CONDITIONALITY"),
+    (clinical.Association, clinical_pb2.Association, "ASSOCIATION"),
+    (clinical.Temporality, clinical_pb2.Temporality, "TEMPORALITY"),
+    (clinical.NoteSection, clinical_pb2.NoteSection, "NOTE_SECTION"),
+    (clinical.Route, clinical_pb2.Route, "ROUTE"),
+    (clinical.MedicationStatus, clinical_pb2.MedicationStatus, "MEDICATION_STATUS"),
+    (clinical.VitalKind, clinical_pb2.VitalKind, "VITAL_KIND"),
+    (clinical.VitalInterpretation, clinical_pb2.VitalInterpretation, "VITAL_INTERPRETATION"),
+    (clinical.AllergySeverity, clinical_pb2.AllergySeverity, "ALLERGY_SEVERITY"),
+    (clinical.AllergyCategory, clinical_pb2.AllergyCategory, "ALLERGY_CATEGORY"),
+    (clinical.EntityType, clinical_pb2.EntityType, "ENTITY_TYPE"),
+    (analysis.AlertKind, analysis_service_pb2.AlertKind, "ALERT_KIND"),
+    (analysis.AlertSeverity, analysis_service_pb2.AlertSeverity, "ALERT_SEVERITY"),
+    (phi.PhiType, deidentification_service_pb2.PhiType, "PHI_TYPE"),
+    (phi.DeidentificationMode, deidentification_service_pb2.DeidentificationMode, "DEIDENTIFICATION_MODE"),
+    (provenance.DegradedReason, common_pb2.DegradedReason, "DEGRADED_REASON"),
+]
+
+
+@pytest.mark.parametrize(("domain_enum", "pb_enum", "prefix"), PAIRS)
+def test_enums_correspond_by_name(domain_enum: type[enum.Enum], pb_enum: object, prefix: str) -> None:
+    pb_names = {name.removeprefix(f"{prefix}_") for name in pb_enum.keys()}  # type: ignore[attr-defined]
+    domain_names = {member.name for member in domain_enum}
+    assert domain_names <= pb_names
+    assert pb_names - domain_names <= {"UNSPECIFIED"}

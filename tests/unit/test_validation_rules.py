@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import pytest
+
+from healthai.v1 import deidentification_service_pb2, extraction_service_pb2
+from healthai_server.domain.errors import InvalidRequest
+from healthai_server.validation_rules import RequestValidator
+
+Req = extraction_service_pb2.ExtractClinicalDataRequest
+
+
+@pytest.fixture(scope="module")
+def validator() -> RequestValidator:
+    return RequestValidator(max_note_chars=50)
+
+
+def fields(validator: RequestValidator, message: object) -> dict[str, str]:
+    return {v.field: v.description for v in validator.violations(message)}  # type: ignore[arg-type]
+
+
+def test_valid_request_passes(validator: RequestValidator) -> None:
+    validator.check(Req(note_id="n-1", text="BP 120/80"))
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t \u00a0"])
+def test_empty_or_whitespace_text(validator: RequestValidator, text: str) -> None:
+    found = fields(validator, Req(text=text))
+    assert "text" in found
+
+
+def test_text_over_the_configured_limit_says_both_numbers(validator: RequestValidator) -> None:
+    assert fields(validator, Req(text="x" * 51))["text"] == "is 51 characters; this server accepts at most 50"
+
+
+def test_enum_and_id_rules(validator: RequestValidator) -> None:
+    found = fields(validator, Req(note_id="has space", text="ok", options=extraction_service_pb2.ExtractionOptions(
+        entity_types=[0, 42])))
+    assert found["note_id"].startswith("must be 0-128 characters")
+    assert "options.entity_types[0]" in found and "options.entity_types[1]" in found
+
+
+def test_deid_mode_is_required(validator: RequestValidator) -> None:
+    found = fields(validator, deidentification_service_pb2.DeidentifyNoteRequest(text="x"))
+    assert found["mode"].startswith("is required")
+
+
+def test_check_raises_with_all_violations(validator: RequestValidator) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        validator.check(Req(note_id="?", text=" "))
+    assert {v.field for v in caught.value.violations} == {"note_id", "text"}
