@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from healthai.v1 import common_pb2
 from healthai_server.app import SERVICE_NAMES
 from healthai_server.auth.rbac import RbacPolicy
@@ -59,8 +58,9 @@ def test_every_rpc_has_an_rbac_rule() -> None:
 
 
 def test_every_domain_error_reason_is_in_the_contract() -> None:
-    reasons = {name.removeprefix("ERROR_REASON_") for name in common_pb2.ErrorReason.keys()}
-    domain_reasons = {cls.reason for cls in vars(errors).values() if isinstance(cls, type) and
-                      issubclass(cls, errors.DomainError)}
+    reasons = {name.removeprefix("ERROR_REASON_") for name in common_pb2.ErrorReason.DESCRIPTOR.values_by_name}
+    domain_reasons = {
+        cls.reason for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, errors.DomainError)
+    }
     domain_reasons |= {"TOKEN_MISSING", "TOKEN_INVALID", "TOKEN_EXPIRED", "TOKEN_WRONG_AUDIENCE", "CANCELLED"}
     assert domain_reasons <= reasons

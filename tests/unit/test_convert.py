@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 
 import pytest
-
 from healthai.v1 import analysis_service_pb2, clinical_pb2, common_pb2, deidentification_service_pb2
 from healthai_server.domain import analysis, clinical, phi, provenance
 
@@ -32,7 +31,7 @@ PAIRS = [
 
 @pytest.mark.parametrize(("domain_enum", "pb_enum", "prefix"), PAIRS)
 def test_enums_correspond_by_name(domain_enum: type[enum.Enum], pb_enum: object, prefix: str) -> None:
-    pb_names = {name.removeprefix(f"{prefix}_") for name in pb_enum.keys()}  # type: ignore[attr-defined]
+    pb_names = {name.removeprefix(f"{prefix}_") for name in pb_enum.DESCRIPTOR.values_by_name}  # type: ignore[attr-defined]
     domain_names = {member.name for member in domain_enum}
     assert domain_names <= pb_names
     assert pb_names - domain_names <= {"UNSPECIFIED"}

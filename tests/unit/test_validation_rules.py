@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
+import pytest
 from healthai.v1 import deidentification_service_pb2, extraction_service_pb2
 from healthai_server.domain.errors import InvalidRequest
 from healthai_server.validation_rules import RequestValidator
@@ -33,8 +34,9 @@ def test_text_over_the_configured_limit_says_both_numbers(validator: RequestVali
 
 
 def test_enum_and_id_rules(validator: RequestValidator) -> None:
-    found = fields(validator, Req(note_id="has space", text="ok", options=extraction_service_pb2.ExtractionOptions(
-        entity_types=[0, 42])))
+    bad_kinds: list[Any] = [0, 42]  # 0 is UNSPECIFIED, 42 is not defined
+    options = extraction_service_pb2.ExtractionOptions(entity_types=bad_kinds)
+    found = fields(validator, Req(note_id="has space", text="ok", options=options))
     assert found["note_id"].startswith("must be 0-128 characters")
     assert "options.entity_types[0]" in found and "options.entity_types[1]" in found
 

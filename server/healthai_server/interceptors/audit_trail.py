@@ -1,8 +1,10 @@
-"""Write one audit event for every RPC, success or failure.
+"""Write one audit event for every RPC, success or failure, before the caller hears back.
 
-A successful call whose event cannot be written fails with UNAVAILABLE: the audit
-trail is part of the contract, so a result is never returned unaudited. A failed call
-whose event cannot be written keeps its own status (and the failure is counted).
+It sits inside error mapping, so it sees the domain exception itself (and records the
+status it will become) rather than racing an abort that has already been sent. A
+successful call whose event cannot be written fails with UNAVAILABLE: a result is
+never returned unaudited. A failed call whose event cannot be written keeps its own
+status (the write failure is logged and counted).
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import grpc
 from grpc import aio
 
 from healthai_server.auth.rbac import is_open_method
-from healthai_server.domain.errors import StorageUnavailable
+from healthai_server.domain.errors import DomainError, StorageUnavailable
 from healthai_server.interceptors.chain import CallInfo, Handler
-from healthai_server.interceptors.errors import abort_with
+from healthai_server.interceptors.errors import status_code_for
 from healthai_server.interceptors.outcome import status_name
 from healthai_server.scope import RequestScope, current_scope
 from healthai_server.storage.audit import AuditEvent, AuditRepository
@@ -39,6 +42,14 @@ def event_from_scope(scope: RequestScope, code: str) -> AuditEvent:
     )
 
 
+def _code_for(error: BaseException, context: aio.ServicerContext[Any, Any]) -> str:
+    if isinstance(error, DomainError):
+        return status_code_for(error).name
+    if isinstance(error, asyncio.CancelledError | aio.AbortError):
+        return status_name(context, error)
+    return grpc.StatusCode.INTERNAL.name
+
+
 class AuditTrailInterceptor:
     def __init__(self, repository: AuditRepository, on_write_failure: Callable[[], None] = lambda: None) -> None:
         self._repository = repository
@@ -50,26 +61,20 @@ class AuditTrailInterceptor:
         if is_open_method(call.method):
             return await proceed(request, context)
         scope = current_scope()
-        error: BaseException | None = None
         try:
             response = await proceed(request, context)
-        except BaseException as exc:
-            error = exc
-            await self._record(scope, status_name(context, exc))
+        except BaseException as error:
+            await self._record(scope, _code_for(error, context), raise_on_failure=False)
             raise
-        written = await self._record(scope, status_name(context, error))
-        if not written:
-            await abort_with(
-                context, StorageUnavailable("the audit trail is unavailable; the result was withheld"), scope.audit_id
-            )
+        await self._record(scope, grpc.StatusCode.OK.name, raise_on_failure=True)
         return response
 
-    async def _record(self, scope: RequestScope, code: str) -> bool:
+    async def _record(self, scope: RequestScope, code: str, *, raise_on_failure: bool) -> None:
         # Shielded: a cancelled call still gets its event written.
         try:
             await asyncio.shield(self._repository.append(event_from_scope(scope, code)))
         except StorageUnavailable:
             self._on_write_failure()
             log.error("audit write failed", extra={"audit_id": scope.audit_id})
-            return False
-        return True
+            if raise_on_failure:
+                raise StorageUnavailable("the audit trail is unavailable; the result was withheld") from None

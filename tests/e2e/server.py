@@ -1,0 +1,134 @@
+"""Run the real server (`healthai-server serve`) as a subprocess on a free loopback port."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class ServerProcess:
+    state_dir: Path
+    env: dict[str, str]
+    process: subprocess.Popen[str] | None = None
+    port: int = 0
+    log_lines: list[str] = field(default_factory=list)
+
+    @property
+    def addr(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def dev_token(self) -> str:
+        return (self.state_dir / "dev" / "token").read_text().strip()
+
+    def start(self, timeout_s: float = 60.0) -> ServerProcess:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "healthai_server.cli", "serve"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        ready = threading.Event()
+        threading.Thread(target=self._pump, args=(ready,), daemon=True).start()
+        if not ready.wait(timeout_s) or not self.port:
+            self.stop()
+            raise RuntimeError("server did not start:\n" + "\n".join(self.log_lines[-20:]))
+        return self
+
+    def _pump(self, ready: threading.Event) -> None:
+        assert self.process is not None and self.process.stderr is not None
+        for line in self.process.stderr:
+            self.log_lines.append(line.rstrip("\n"))
+            with contextlib.suppress(ValueError):
+                entry = json.loads(line)
+                if entry.get("msg") == "serving":
+                    self.port = int(entry["port"])
+                    ready.set()
+        ready.set()
+
+    def healthai_server(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "healthai_server.cli", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    def healthai(
+        self, *args: str, stdin: str | None = None, token: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        env = {**self.env, "HEALTHAI_ADDR": self.addr, "HEALTHAI_TOKEN": token if token is not None else self.dev_token}
+        return subprocess.run(
+            [sys.executable, "-m", "healthai.cli", *args],
+            cwd=ROOT,
+            env=env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    def terminate(self) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=60)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def server_env(state_dir: Path, **settings: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("HEALTHAI_", "OTEL_", "ANTHROPIC_"))}
+    env.update(
+        {
+            "HEALTHAI_STATE_DIR": str(state_dir),
+            "HEALTHAI_LISTEN_ADDR": "127.0.0.1:0",
+            "HEALTHAI_ENGINE_WORKERS": "2",
+            "HEALTHAI_SHUTDOWN_GRACE_S": "10",
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "server"), str(ROOT / "clients/python")]),
+        }
+    )
+    env.update({f"HEALTHAI_{key.upper()}": value for key, value in settings.items()})
+    return env
+
+
+@contextlib.contextmanager
+def running_server(state_dir: Path, **settings: str) -> Iterator[ServerProcess]:
+    server = ServerProcess(state_dir, server_env(state_dir, **settings)).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def wait_until(predicate: object, timeout_s: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return True
+        time.sleep(0.05)
+    return False

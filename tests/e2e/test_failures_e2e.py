@@ -1,0 +1,197 @@
+"""Bad input and hostile conditions, end to end: each gets its own status and a clear
+message, the server stays up, and the audit chain stays valid."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+import sqlalchemy as sa
+from healthai import HealthAIClient, HealthAIError
+from healthai.v1 import extraction_service_pb2, extraction_service_pb2_grpc
+from healthai_server.auth.tokens import mint_token
+
+from tests.e2e.server import ROOT, ServerProcess, running_server, wait_until
+
+NOTE = (ROOT / "examples" / "note-primary-care.txt").read_text()
+Request = extraction_service_pb2.ExtractClinicalDataRequest
+
+
+def token(server: ServerProcess, **overrides: object) -> str:
+    claims: dict[str, object] = {
+        "subject": "svc",
+        "tenant": "hosp-a",
+        "roles": ["clinician"],
+        "issuer": "healthai-dev",
+        "audience": "healthai",
+    }
+    claims.update(overrides)
+    private = (server.state_dir / "dev" / "jwt-private.pem").read_bytes()
+    return mint_token(private, **claims)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("make_token", "code", "reason"),
+    [
+        (lambda s: "", grpc.StatusCode.UNAUTHENTICATED, "TOKEN_MISSING"),
+        (lambda s: "not-a-jwt", grpc.StatusCode.UNAUTHENTICATED, "TOKEN_INVALID"),
+        (lambda s: token(s, ttl_s=-3600), grpc.StatusCode.UNAUTHENTICATED, "TOKEN_EXPIRED"),
+        (lambda s: token(s, audience="billing-api"), grpc.StatusCode.UNAUTHENTICATED, "TOKEN_WRONG_AUDIENCE"),
+        (lambda s: token(s, roles=["deid"]), grpc.StatusCode.PERMISSION_DENIED, "PERMISSION_DENIED"),
+    ],
+    ids=["missing", "malformed", "expired", "wrong-audience", "role-without-right"],
+)
+def test_authentication_and_authorization_failures(
+    server: ServerProcess, make_token: Callable[[ServerProcess], str], code: grpc.StatusCode, reason: str
+) -> None:
+    client = HealthAIClient(server.addr, token=make_token(server) or None)
+    client._token = make_token(server) or None
+    with pytest.raises(HealthAIError) as caught:
+        client.extract("BP 120/80")
+    assert caught.value.code == code
+    assert caught.value.reason == reason
+    assert caught.value.audit_id
+
+
+def test_a_role_with_the_right_is_allowed(server: ServerProcess) -> None:
+    response = HealthAIClient(server.addr, token=token(server, roles=["coder"])).extract("HR 72")
+    assert response.data.vital_signs
+
+
+def test_huge_metadata_header_is_rejected_and_the_server_stays_up(server: ServerProcess) -> None:
+    channel = grpc.insecure_channel(server.addr, options=[("grpc.max_metadata_size", 4 * 1024 * 1024)])
+    stub = extraction_service_pb2_grpc.ClinicalExtractionServiceStub(channel)
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.ExtractClinicalData(
+            Request(text="HR 72"),
+            timeout=10,
+            metadata=(("authorization", f"Bearer {server.dev_token}"), ("x-junk", "a" * 200_000)),
+        )
+    assert caught.value.code() in {
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        grpc.StatusCode.INTERNAL,
+        grpc.StatusCode.UNAVAILABLE,
+    }
+    channel.close()
+    assert HealthAIClient(server.addr, token=server.dev_token).extract("HR 72").data.vital_signs
+
+
+def test_a_deadline_shorter_than_the_work(server: ServerProcess) -> None:
+    client = HealthAIClient(server.addr, token=server.dev_token)
+    with pytest.raises(HealthAIError) as caught:
+        client.extract(NOTE * 5, timeout_s=0.002)
+    assert caught.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert client.extract("HR 72").data.vital_signs
+
+
+def test_a_client_that_cancels_mid_call_is_audited_as_cancelled(server: ServerProcess) -> None:
+    channel = grpc.insecure_channel(server.addr)
+    stub = extraction_service_pb2_grpc.ClinicalExtractionServiceStub(channel)
+    audit_id = str(uuid.uuid4())
+    release = threading.Event()
+
+    def requests() -> Iterator[extraction_service_pb2.StreamExtractClinicalDataRequest]:
+        yield extraction_service_pb2.StreamExtractClinicalDataRequest(note_id="n1", text=NOTE)
+        release.wait(10)  # keep the stream open until the client cancels it
+
+    call = stub.StreamExtractClinicalData(
+        requests(), timeout=30, metadata=(("authorization", f"Bearer {server.dev_token}"), ("x-audit-id", audit_id))
+    )
+    first = next(call)
+    assert first.HasField("result")
+    call.cancel()
+    release.set()
+    channel.close()
+
+    def stream_event_status() -> str | None:
+        import sqlite3
+
+        with sqlite3.connect(server.state_dir / "healthai.db") as conn:
+            row = conn.execute("SELECT status_code FROM audit_events WHERE audit_id = ?", (audit_id,)).fetchone()
+        return None if row is None else str(row[0])
+
+    assert wait_until(lambda: stream_event_status() is not None)
+    assert stream_event_status() == "CANCELLED"
+    assert HealthAIClient(server.addr, token=server.dev_token).health() == "SERVING"
+
+
+def test_audit_chain_is_valid_after_all_of_the_above_and_tamper_is_caught(server: ServerProcess) -> None:
+    HealthAIClient(server.addr, token=server.dev_token).extract("HR 72")
+    ok = server.healthai_server("audit", "verify")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "audit chain OK" in ok.stdout
+    copy = server.state_dir.parent / "tampered"
+    copy.mkdir(exist_ok=True)
+    import sqlite3
+
+    source = sqlite3.connect(server.state_dir / "healthai.db")
+    target = sqlite3.connect(copy / "healthai.db")
+    source.backup(target)
+    source.close()
+    target.execute("UPDATE audit_events SET status_code = 'OK' WHERE status_code = 'PERMISSION_DENIED'")
+    target.commit()
+    target.close()
+    env = {**server.env, "HEALTHAI_STATE_DIR": str(copy)}
+    broken = subprocess.run(
+        [sys.executable, "-m", "healthai_server.cli", "audit", "verify"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert broken.returncode == 1
+    assert "BROKEN" in broken.stdout and "event content altered" in broken.stdout
+
+
+def test_sigterm_drains_in_flight_calls_then_exits(tmp_path: Path) -> None:
+    with running_server(tmp_path / "state") as server:
+        client = HealthAIClient(server.addr, token=server.dev_token, timeout_s=60)
+        results: list[object] = []
+        big = NOTE * 40  # a few hundred ms of engine work
+
+        def call() -> None:
+            try:
+                results.append(client.extract(big))
+            except HealthAIError as error:
+                results.append(error)
+
+        worker = threading.Thread(target=call)
+        worker.start()
+        time.sleep(0.1)
+        assert server.terminate() == 0
+        worker.join(30)
+        assert results and not isinstance(results[0], HealthAIError), results
+        assert any('"draining"' in line for line in server.log_lines)
+
+
+def test_database_unavailable_means_unavailable_and_nothing_half_written(postgres_url: str, tmp_path: Path) -> None:
+    admin_url = postgres_url.rsplit("/", 1)[0] + "/postgres"
+    name = f"healthai_gone_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        with running_server(tmp_path / "state", database_url=url) as server:
+            client = HealthAIClient(server.addr, token=server.dev_token)
+            assert client.extract("HR 72").data.vital_signs  # the production store works
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+            with pytest.raises(HealthAIError) as caught:
+                client.extract("HR 72")
+            assert caught.value.code == grpc.StatusCode.UNAVAILABLE
+            assert caught.value.reason == "STORAGE_UNAVAILABLE"
+            assert "nothing was written" in caught.value.message or "withheld" in caught.value.message
+            assert client.health() == "SERVING"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

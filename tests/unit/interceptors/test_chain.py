@@ -1,0 +1,105 @@
+"""The interceptor chain on a real in-process grpc.aio server with a misbehaving servicer."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from grpc import aio
+from healthai.v1 import extraction_service_pb2, extraction_service_pb2_grpc
+from healthai_server.auth.principal import Principal
+from healthai_server.domain.errors import QuotaExhausted
+from healthai_server.interceptors.access_log import AccessLogInterceptor
+from healthai_server.interceptors.audit_id import AuditIdInterceptor
+from healthai_server.interceptors.audit_trail import AuditTrailInterceptor
+from healthai_server.interceptors.chain import CallInfo, ChainInterceptor, Handler, Interceptor
+from healthai_server.interceptors.errors import ErrorMappingInterceptor
+from healthai_server.interceptors.validation import ValidationInterceptor
+from healthai_server.observability.logging import configure_logging
+from healthai_server.scope import current_scope
+from healthai_server.storage import migrate
+from healthai_server.storage.audit import AuditRepository
+from healthai_server.storage.db import Database
+from healthai_server.validation_rules import RequestValidator
+
+CANARY = "Zebulon Quartermaine 555-01-9876"
+
+
+class Misbehaving(extraction_service_pb2_grpc.ClinicalExtractionServiceServicer):
+    async def ExtractClinicalData(self, request: Any, context: Any) -> Any:
+        if "quota" in request.text:
+            raise QuotaExhausted("monthly budget exhausted", subject="tenant:t1", description="monthly LLM budget")
+        raise RuntimeError(f"engine choked on {request.text}")
+
+    def StreamExtractClinicalData(self, request_iterator: Any, context: Any) -> Any:  # noqa: N802
+        raise NotImplementedError
+
+
+class FixedPrincipal:
+    async def intercept(self, call: CallInfo, request: Any, context: Any, proceed: Handler) -> Any:
+        current_scope().principal = Principal("svc", "t1", frozenset({"clinician"}))
+        return await proceed(request, context)
+
+
+@pytest.fixture
+async def stub(tmp_path: Path) -> AsyncIterator[tuple[Any, AuditRepository, io.StringIO]]:
+    logs = io.StringIO()
+    configure_logging("INFO", logs)
+    db = Database(f"sqlite:///{tmp_path}/a.db")
+    migrate.upgrade(db.engine)
+    audit = AuditRepository(db)
+    chain: list[Interceptor] = [
+        AuditIdInterceptor(),
+        AccessLogInterceptor(),
+        ErrorMappingInterceptor(),
+        AuditTrailInterceptor(audit),
+        FixedPrincipal(),
+        ValidationInterceptor(RequestValidator(1000)),
+    ]
+    server = aio.server(interceptors=[ChainInterceptor(chain)])
+    extraction_service_pb2_grpc.add_ClinicalExtractionServiceServicer_to_server(Misbehaving(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    channel = aio.insecure_channel(f"127.0.0.1:{port}")
+    yield extraction_service_pb2_grpc.ClinicalExtractionServiceStub(channel), audit, logs
+    await channel.close()
+    await server.stop(None)
+    db.close()
+    logging.getLogger().handlers.clear()
+
+
+async def test_unexpected_error_is_internal_with_only_the_audit_id(stub: Any) -> None:
+    client, audit, logs = stub
+    call = client.ExtractClinicalData(extraction_service_pb2.ExtractClinicalDataRequest(text=CANARY))
+    with pytest.raises(aio.AioRpcError) as caught:
+        await call
+    error = caught.value
+    audit_id = dict(error.trailing_metadata())["x-audit-id"]
+    assert error.code() == grpc.StatusCode.INTERNAL
+    assert error.details() == f"internal error; quote audit id {audit_id} to the operators"
+    assert CANARY not in str(error.trailing_metadata())
+    events = await audit.find("t1", audit_id)
+    assert [e["status_code"] for e in events] == ["INTERNAL"]
+    log_text = logs.getvalue()
+    assert audit_id in log_text and "RuntimeError" in log_text
+    assert "Zebulon" not in log_text and "555-01" not in log_text
+
+
+async def test_domain_error_keeps_trailers_and_adds_typed_details(stub: Any) -> None:
+    from google.rpc import status_pb2
+
+    client, _audit, _logs = stub
+    with pytest.raises(aio.AioRpcError) as caught:
+        await client.ExtractClinicalData(extraction_service_pb2.ExtractClinicalDataRequest(text="over quota"))
+    error = caught.value
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    trailers = dict(error.trailing_metadata())
+    assert "x-audit-id" in trailers and "grpc-status-details-bin" in trailers
+    status = status_pb2.Status.FromString(trailers["grpc-status-details-bin"])
+    kinds = {detail.type_url.rsplit(".", 1)[-1] for detail in status.details}
+    assert kinds == {"ErrorInfo", "QuotaFailure"}
