@@ -18,6 +18,8 @@ from healthai.v1 import (
     deidentification_service_pb2_grpc,
     extraction_service_pb2,
     extraction_service_pb2_grpc,
+    usage_service_pb2,
+    usage_service_pb2_grpc,
 )
 
 from healthai_server import __version__
@@ -40,9 +42,11 @@ from healthai_server.pipeline.hashing import NoteHasher
 from healthai_server.services.analysis import NoteAnalysisServicer
 from healthai_server.services.deidentification import DeidentificationServicer
 from healthai_server.services.extraction import ClinicalExtractionServicer
+from healthai_server.services.usage import UsageServicer
 from healthai_server.storage import migrate
 from healthai_server.storage.audit import AuditRepository
 from healthai_server.storage.db import Database
+from healthai_server.storage.usage import UsageLedger
 from healthai_server.validation_rules import RequestValidator
 from healthai_server.workers import CpuWorkers
 
@@ -52,6 +56,7 @@ SERVICE_NAMES = (
     extraction_service_pb2.DESCRIPTOR.services_by_name["ClinicalExtractionService"].full_name,
     analysis_service_pb2.DESCRIPTOR.services_by_name["NoteAnalysisService"].full_name,
     deidentification_service_pb2.DESCRIPTOR.services_by_name["DeidentificationService"].full_name,
+    usage_service_pb2.DESCRIPTOR.services_by_name["UsageService"].full_name,
 )
 
 
@@ -153,6 +158,8 @@ async def build_application(settings: Settings, workers: CpuWorkers | None = Non
     deidentification_service_pb2_grpc.add_DeidentificationServiceServicer_to_server(
         DeidentificationServicer(workers, hasher, __version__, settings.backend_timeout_s), server
     )
+
+    usage_service_pb2_grpc.add_UsageServiceServicer_to_server(UsageServicer(UsageLedger(db)), server)
 
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -22,7 +22,13 @@ _FRIENDLY: dict[tuple[str, str], str] = {
 }
 
 
+# Message-level (CEL) rules have no field path; name the field a caller should change.
+_MESSAGE_RULE_FIELDS = {"usage.time_range": "end_time"}
+
+
 def _field_path(violation: Any) -> str:
+    if not violation.proto.field.elements:
+        return str(_MESSAGE_RULE_FIELDS.get(violation.proto.rule_id, violation.proto.rule_id))
     parts: list[str] = []
     for element in violation.proto.field.elements:
         part = element.field_name

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from google.protobuf import json_format
@@ -78,6 +79,24 @@ def _cmd_deidentify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_usage(args: argparse.Namespace) -> int:
+    end = datetime.now(UTC)
+    start = end - timedelta(days=args.days)
+    with _client(args) as client:
+        response = client.usage(start, end, group_by=args.group_by, tenant=args.tenant)
+    if args.format == "json":
+        print(_json(response))
+        return 0
+    print(f"Usage for tenant {response.tenant}, last {args.days} day(s), by {args.group_by}")
+    print(f"{'group':<32} {'requests':>8} {'in tok':>9} {'out tok':>9} {'cache hits':>10} {'cost USD':>10}")
+    for group in [*response.groups, response.total]:
+        print(
+            f"{group.key:<32} {group.requests:>8} {group.tokens.input_tokens:>9} {group.tokens.output_tokens:>9} "
+            f"{group.cache_hits:>10} {group.cost_micros / 1e6:>10.4f}"
+        )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="healthai", description="HealthAI clinical-note service client")
     parser.add_argument("--addr", default=None, help="server address (default $HEALTHAI_ADDR or 127.0.0.1:50051)")
@@ -106,6 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
     deid.add_argument("--note-id", default="")
     deid.add_argument("--patient-ref", default="", help="pseudonymous patient id for consistent surrogates")
     deid.set_defaults(handler=_cmd_deidentify)
+    usage = sub.add_parser("usage", help="LLM usage and cost of a tenant (billing or admin role)")
+    usage.add_argument("--days", type=int, default=30, help="look back this many days (default 30)")
+    usage.add_argument("--group-by", choices=["model", "prompt_version", "day"], default="model")
+    usage.add_argument("--tenant", default="", help="another tenant (admin only); default: your own")
+    usage.add_argument("--format", choices=["table", "json"], default="table")
+    usage.set_defaults(handler=_cmd_usage)
     return parser
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
@@ -25,6 +26,8 @@ from healthai.v1 import (
     deidentification_service_pb2_grpc,
     extraction_service_pb2,
     extraction_service_pb2_grpc,
+    usage_service_pb2,
+    usage_service_pb2_grpc,
 )
 
 DEFAULT_ADDR = "127.0.0.1:50051"
@@ -87,6 +90,7 @@ class HealthAIClient:
         self._extraction = extraction_service_pb2_grpc.ClinicalExtractionServiceStub(self._channel)
         self._analysis = analysis_service_pb2_grpc.NoteAnalysisServiceStub(self._channel)
         self._deid = deidentification_service_pb2_grpc.DeidentificationServiceStub(self._channel)
+        self._usage = usage_service_pb2_grpc.UsageServiceStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
 
     def _metadata(self, audit_id: str | None) -> tuple[tuple[str, str | bytes], ...]:
@@ -173,6 +177,34 @@ class HealthAIClient:
         )
         try:
             response: deidentification_service_pb2.DeidentifyNoteResponse = self._deid.DeidentifyNote(
+                request, timeout=timeout_s or self._timeout, metadata=self._metadata(None)
+            )
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
+        return response
+
+    def usage(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        group_by: str = "model",
+        tenant: str = "",
+        page_size: int = 100,
+        page_token: str = "",
+        timeout_s: float | None = None,
+    ) -> usage_service_pb2.GetUsageResponse:
+        """LLM usage and cost; group_by is model, prompt_version or day."""
+        request = usage_service_pb2.GetUsageRequest(
+            tenant=tenant,
+            group_by=usage_service_pb2.UsageGrouping.Value(f"USAGE_GROUPING_{group_by.upper()}"),
+            page_size=page_size,
+            page_token=page_token,
+        )
+        request.start_time.FromDatetime(start)
+        request.end_time.FromDatetime(end)
+        try:
+            response: usage_service_pb2.GetUsageResponse = self._usage.GetUsage(
                 request, timeout=timeout_s or self._timeout, metadata=self._metadata(None)
             )
         except grpc.RpcError as error:

@@ -32,3 +32,32 @@ audit_chain_heads = sa.Table(
     sa.Column("seq", sa.BigInteger(), nullable=False),
     sa.Column("event_hash", sa.String(64), nullable=False),
 )
+
+usage_ledger = sa.Table(
+    "usage_ledger",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("tenant", sa.String(128), nullable=False),
+    sa.Column("principal", sa.String(256), nullable=False),
+    sa.Column("audit_id", sa.String(36), nullable=False),
+    sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("backend", sa.String(64), nullable=False),
+    sa.Column("model", sa.String(128), nullable=False),
+    sa.Column("prompt_id", sa.String(128), nullable=False),
+    sa.Column("prompt_version", sa.String(64), nullable=False),
+    sa.Column("input_tokens", sa.BigInteger(), nullable=False),
+    sa.Column("output_tokens", sa.BigInteger(), nullable=False),
+    sa.Column("cache_read_input_tokens", sa.BigInteger(), nullable=False),
+    sa.Column("cache_creation_input_tokens", sa.BigInteger(), nullable=False),
+    sa.Column("cost_micros", sa.BigInteger(), nullable=False),
+    sa.Column("cache_hit", sa.Boolean(), nullable=False),
+)
+
+result_cache = sa.Table(
+    "result_cache",
+    metadata,
+    sa.Column("tenant", sa.String(128), primary_key=True),
+    sa.Column("cache_key", sa.String(64), primary_key=True),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("payload", sa.Text(), nullable=False),  # FieldEncryptor output: key_id:nonce:ciphertext
+)
