@@ -21,11 +21,14 @@ from healthai.v1 import (
     usage_service_pb2,
     usage_service_pb2_grpc,
 )
+from opentelemetry import trace
+from prometheus_client import CollectorRegistry
 
 from healthai_server import __version__
 from healthai_server.auth.dev import ensure_dev_credentials
 from healthai_server.auth.rbac import RbacPolicy
 from healthai_server.auth.tokens import TokenVerifier
+from healthai_server.backends.base import ExtractionBackend
 from healthai_server.backends.local import LocalBackend
 from healthai_server.config import Settings
 from healthai_server.interceptors.access_log import AccessLogInterceptor
@@ -35,8 +38,10 @@ from healthai_server.interceptors.auth import AuthInterceptor, DevNoAuthIntercep
 from healthai_server.interceptors.chain import ChainInterceptor, Interceptor
 from healthai_server.interceptors.errors import ErrorMappingInterceptor
 from healthai_server.interceptors.load_shed import LoadShedInterceptor
+from healthai_server.interceptors.metrics import MetricsInterceptor
 from healthai_server.interceptors.tracing import TracingInterceptor
 from healthai_server.interceptors.validation import ValidationInterceptor
+from healthai_server.observability.metrics import Metrics, start_metrics_server
 from healthai_server.pipeline.extraction import ExtractionPipeline
 from healthai_server.pipeline.hashing import NoteHasher
 from healthai_server.services.analysis import NoteAnalysisServicer
@@ -69,6 +74,7 @@ class Application:
     workers: CpuWorkers
     health: health.aio.HealthServicer
     audit: AuditRepository
+    metrics: Metrics
     closers: list[Any] = field(default_factory=list)
 
     async def stop(self, grace_s: float | None = None) -> None:
@@ -110,7 +116,15 @@ def _read_keys(settings: Settings) -> tuple[bytes, bytes, bytes]:
     )
 
 
-async def build_application(settings: Settings, workers: CpuWorkers | None = None) -> Application:
+async def build_application(
+    settings: Settings,
+    *,
+    workers: CpuWorkers | None = None,
+    metrics: Metrics | None = None,
+    backend: ExtractionBackend | None = None,
+    tracer: trace.Tracer | None = None,
+) -> Application:
+    """Build and start the server. Tests pass their own workers, metrics, backend or tracer."""
     from healthai_server.engine import ENGINE_VERSION
     from healthai_server.fhir import build_bundle
 
@@ -118,14 +132,17 @@ async def build_application(settings: Settings, workers: CpuWorkers | None = Non
     db = Database(settings.effective_database_url)
     await asyncio.to_thread(migrate.upgrade, db.engine)
     audit = AuditRepository(db)
+    metrics = metrics or Metrics(CollectorRegistry(), tenants=settings.metrics_tenants)
     if workers is None:
-        workers = CpuWorkers(settings.engine_workers, deid_key)
+        workers = CpuWorkers(
+            settings.engine_workers, deid_key, max_pending=settings.engine_queue_limit, on_shed=metrics.record_shed
+        )
     await workers.warm_up()
 
     hasher = NoteHasher(audit_key)
     validator = RequestValidator(settings.max_note_chars)
     validator.warm_up(extraction_service_pb2.ExtractClinicalDataRequest(text="warm up"))
-    backend = LocalBackend(workers, ENGINE_VERSION)
+    backend = backend or LocalBackend(workers, ENGINE_VERSION)
     pipeline = ExtractionPipeline(
         backend, lambda data, note_id, version: build_bundle(data, note_id=note_id, engine_version=version)
     )
@@ -140,12 +157,17 @@ async def build_application(settings: Settings, workers: CpuWorkers | None = Non
     )
     chain: list[Interceptor] = [
         AuditIdInterceptor(),
-        TracingInterceptor(),
+        TracingInterceptor(tracer),
+        MetricsInterceptor(metrics),
         AccessLogInterceptor(),
         ErrorMappingInterceptor(),
-        AuditTrailInterceptor(audit),
+        AuditTrailInterceptor(audit, on_write_failure=metrics.record_audit_write_failure),
         auth,
-        LoadShedInterceptor(settings.max_concurrent_rpcs, max(1, settings.max_concurrent_rpcs // 2)),
+        LoadShedInterceptor(
+            settings.max_concurrent_rpcs,
+            settings.max_concurrent_rpcs_per_tenant or settings.max_concurrent_rpcs,
+            on_shed=metrics.record_shed,
+        ),
         ValidationInterceptor(validator),
     ]
     server = aio.server(interceptors=[ChainInterceptor(chain)], options=_server_options(settings))
@@ -171,7 +193,11 @@ async def build_application(settings: Settings, workers: CpuWorkers | None = Non
     await server.start()
     for name in ("", *SERVICE_NAMES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    app = Application(settings, server, port, db, workers, health_servicer, audit, closers=[backend.close])
+    closers: list[Any] = [backend.close]
+    if settings.metrics_port:
+        metrics_server = start_metrics_server(metrics, settings.metrics_port, settings.metrics_host)
+        closers.append(metrics_server.close)
+    app = Application(settings, server, port, db, workers, health_servicer, audit, metrics, closers=closers)
     log.info(
         "serving",
         extra={

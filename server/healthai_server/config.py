@@ -45,7 +45,9 @@ class Settings:
     max_metadata_bytes: int = 16 * 1024
     shutdown_grace_s: float = 20.0
     engine_workers: int = 0  # 0: one per CPU; -1: run the engine in the server process
-    max_concurrent_rpcs: int = 256
+    max_concurrent_rpcs: int = 1024  # all in-flight calls (LLM calls are long waits, so this is generous)
+    max_concurrent_rpcs_per_tenant: int = 0  # 0: no per-tenant cap below max_concurrent_rpcs
+    engine_queue_limit: int = 64  # CPU work pending for the engine workers before shedding; 0 = unbounded
     auth_enabled: bool = True
     jwt_public_key_file: Path | None = None  # default: state_dir/dev/jwt-public.pem
     jwt_issuer: str = "healthai-dev"
@@ -109,6 +111,8 @@ def _validate(settings: Settings) -> None:
         ("shutdown_grace_s", 0 <= settings.shutdown_grace_s <= 600, "must be between 0 and 600"),
         ("engine_workers", settings.engine_workers >= -1, "must be -1, 0 or a positive count"),
         ("max_concurrent_rpcs", settings.max_concurrent_rpcs >= 1, "must be positive"),
+        ("max_concurrent_rpcs_per_tenant", settings.max_concurrent_rpcs_per_tenant >= 0, "must be 0 or positive"),
+        ("engine_queue_limit", settings.engine_queue_limit >= 0, "must be 0 or positive"),
         ("metrics_port", 0 <= settings.metrics_port <= 65535, "must be a TCP port or 0"),
         ("listen_addr", ":" in settings.listen_addr, "must be host:port"),
         ("log_level", settings.log_level.upper() in {"DEBUG", "INFO", "WARNING", "ERROR"}, "unknown level"),

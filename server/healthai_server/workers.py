@@ -12,6 +12,7 @@ import asyncio
 import functools
 import multiprocessing
 import os
+from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from healthai_server.backends.base import Deadline
 from healthai_server.domain.analysis import ClinicalAlert
 from healthai_server.domain.clinical import ClinicalData, ExtractionOptions
-from healthai_server.domain.errors import BackendUnavailable, DeadlineExceeded
+from healthai_server.domain.errors import BackendUnavailable, DeadlineExceeded, Overloaded
 from healthai_server.domain.phi import DeidentificationMode, DeidentifiedNote
 
 if TYPE_CHECKING:
@@ -78,8 +79,20 @@ def _ready() -> int:
 
 
 class CpuWorkers:
-    def __init__(self, processes: int, deid_key: bytes, include_organizations: bool = False) -> None:
+    def __init__(
+        self,
+        processes: int,
+        deid_key: bytes,
+        include_organizations: bool = False,
+        max_pending: int = 0,
+        on_shed: Callable[[str], None] = lambda _reason: None,
+    ) -> None:
         self.inline = processes < 0
+        # Work waiting for (or on) a worker. Past the limit a call is shed at once: queueing
+        # more would only make every accepted call slower. 0 means unbounded.
+        self.max_pending = max_pending
+        self.pending = 0
+        self._on_shed = on_shed
         self.processes = processes if processes > 0 else (os.cpu_count() or 1)
         self._executor: Executor | None = None
         if self.inline:
@@ -102,6 +115,16 @@ class CpuWorkers:
             raise DeadlineExceeded("the deadline expired before the work could start")
         if self._executor is None:
             return fn(*args)
+        if self.max_pending and self.pending >= self.max_pending:
+            self._on_shed("server")
+            raise Overloaded("the clinical engine is at capacity; retry after the suggested delay", retry_after_s=0.2)
+        self.pending += 1
+        try:
+            return await self._run(fn, args, deadline)
+        finally:
+            self.pending -= 1
+
+    async def _run(self, fn: Any, args: tuple[Any, ...], deadline: Deadline | None) -> Any:
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._executor, functools.partial(fn, *args))
         try:

