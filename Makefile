@@ -5,7 +5,7 @@ VENV_STAMP := .venv/.installed
 BUF := node_modules/.bin/buf
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint gen gen-check breaking unit e2e eval eval-phi bench-rpc bench-engine bench-phi bench-llm bench-load clean help
+.PHONY: run test lint gen breaking unit e2e eval eval-phi bench-rpc bench-engine bench-phi bench-llm bench-load deploy-check render rules prometheusrule clean help
 
 help:
 	@echo "make run | test | lint | gen | breaking | eval | eval-phi | bench-rpc | bench-engine | bench-phi | bench-llm | bench-load"
@@ -36,6 +36,7 @@ lint: $(VENV_STAMP) $(BUF) build/proto-deps/buf/validate/validate.proto
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
 	$(BUF) lint
+	.venv/bin/hadolint Dockerfile
 
 ## breaking: buf breaking-change check against the previous commit (BASE=<rev> to choose)
 breaking: $(BUF) build/proto-deps/buf/validate/validate.proto
@@ -65,6 +66,20 @@ bench-llm: $(VENV_STAMP)
 
 bench-load: $(VENV_STAMP)
 	$(PY) bench/bench_load.py
+
+## deploy-check: render and validate the Kubernetes overlays, dashboards and alert rules
+deploy-check: $(VENV_STAMP)
+	$(PY) -m pytest tests/unit/observability tests/deploy -q
+
+render: $(VENV_STAMP)
+	.venv/bin/kubectl kustomize deploy/k8s/overlays/$(or $(OVERLAY),prod)
+
+rules:
+	promtool check rules deploy/monitoring/prometheus/healthai-alerts.yaml
+	promtool test rules tests/deploy/promtool/healthai-alerts.test.yaml
+
+prometheusrule: $(VENV_STAMP)
+	$(PY) scripts/deploy_prometheusrule.py
 
 clean:
 	rm -rf .venv .venv-bench node_modules build .mypy_cache .ruff_cache .pytest_cache

@@ -101,6 +101,9 @@ def _server_options(settings: Settings) -> list[tuple[str, int]]:
         ("grpc.keepalive_permit_without_calls", 1),
         ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
         ("grpc.http2.max_pings_without_data", 0),
+        # Recycle connections so round_robin clients discover pods added by the autoscaler.
+        ("grpc.max_connection_age_ms", 300_000),
+        ("grpc.max_connection_age_grace_ms", 30_000),
         # A second server on the same port must fail loudly, not share it silently.
         ("grpc.so_reuseport", 0),
     ]
@@ -132,7 +135,9 @@ async def build_application(
     db = Database(settings.effective_database_url)
     await asyncio.to_thread(migrate.upgrade, db.engine)
     audit = AuditRepository(db)
-    metrics = metrics or Metrics(CollectorRegistry(), tenants=settings.metrics_tenants)
+    metrics = metrics or Metrics(
+        CollectorRegistry(), tenants=settings.metrics_tenants, models={settings.anthropic_model}
+    )
     if workers is None:
         workers = CpuWorkers(
             settings.engine_workers, deid_key, max_pending=settings.engine_queue_limit, on_shed=metrics.record_shed
