@@ -9,7 +9,9 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-POSTGRES_ADMIN_URL = os.environ.get("HEALTHAI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "HEALTHAI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def _postgres_unavailable_reason() -> str | None:

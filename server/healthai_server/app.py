@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,7 @@ from healthai_server import __version__
 from healthai_server.auth.dev import ensure_dev_credentials
 from healthai_server.auth.rbac import RbacPolicy
 from healthai_server.auth.tokens import TokenVerifier
+from healthai_server.backends.assembly import assemble_backends
 from healthai_server.backends.base import ExtractionBackend
 from healthai_server.backends.local import LocalBackend
 from healthai_server.config import Settings
@@ -147,9 +149,14 @@ async def build_application(
     hasher = NoteHasher(audit_key)
     validator = RequestValidator(settings.max_note_chars)
     validator.warm_up(extraction_service_pb2.ExtractClinicalDataRequest(text="warm up"))
-    backend = backend or LocalBackend(workers, ENGINE_VERSION)
+    local = LocalBackend(workers, ENGINE_VERSION)
+    backends = await assemble_backends(
+        settings, local=local, engine_version=ENGINE_VERSION, db=db, hasher=hasher, metrics=metrics, env=os.environ
+    )
+    backend = backend or backends.extraction
+    ledger = UsageLedger(db)
     pipeline = ExtractionPipeline(
-        backend, lambda data, note_id, version: build_bundle(data, note_id=note_id, engine_version=version)
+        backend, lambda data, note_id, version: build_bundle(data, note_id=note_id, engine_version=version), ledger
     )
 
     auth: Interceptor = (
@@ -180,13 +187,14 @@ async def build_application(
         ClinicalExtractionServicer(pipeline, hasher, validator, audit, settings.backend_timeout_s), server
     )
     analysis_service_pb2_grpc.add_NoteAnalysisServiceServicer_to_server(
-        NoteAnalysisServicer(workers, hasher, ENGINE_VERSION, settings.backend_timeout_s), server
+        NoteAnalysisServicer(workers, hasher, ENGINE_VERSION, settings.backend_timeout_s, backends.summarizer),
+        server,
     )
     deidentification_service_pb2_grpc.add_DeidentificationServiceServicer_to_server(
         DeidentificationServicer(workers, hasher, __version__, settings.backend_timeout_s), server
     )
 
-    usage_service_pb2_grpc.add_UsageServiceServicer_to_server(UsageServicer(UsageLedger(db)), server)
+    usage_service_pb2_grpc.add_UsageServiceServicer_to_server(UsageServicer(ledger), server)
 
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -198,7 +206,7 @@ async def build_application(
     await server.start()
     for name in ("", *SERVICE_NAMES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    closers: list[Any] = [backend.close]
+    closers: list[Any] = [backend.close, *backends.closers]
     if settings.metrics_port:
         metrics_server = start_metrics_server(metrics, settings.metrics_port, settings.metrics_host)
         closers.append(metrics_server.close)

@@ -6,6 +6,7 @@ is validated once at start-up; a bad value raises ConfigError naming the key.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -60,8 +61,20 @@ class Settings:
     metrics_tenants: frozenset[str] = field(default_factory=frozenset)
     log_level: str = "INFO"
     baa_tenants: frozenset[str] = field(default_factory=frozenset)
-    anthropic_model: str = "claude-sonnet-4-5"
+    anthropic_model: str = "claude-sonnet-4-6"
+    anthropic_prompt_version: str = ""  # empty: the latest version of each prompt
     backend_timeout_s: float = 30.0
+    llm_retry_max_attempts: int = 3
+    llm_retry_base_delay_s: float = 0.25
+    llm_retry_max_delay_s: float = 4.0
+    llm_retry_after_cap_s: float = 10.0
+    llm_breaker_fail_max: int = 5
+    llm_breaker_reset_timeout_s: float = 30.0
+    llm_fallback_reserve_s: float = 0.25
+    llm_prices: dict[str, Any] = field(default_factory=dict)  # {"model": {"input": "3", "output": "15", ...}}
+    budgets: dict[str, Any] = field(default_factory=dict)  # {"tenant" or "default": {"daily_limit_micros": ...}}
+    result_cache_ttl_s: float = 24 * 3600.0
+    cache_key_file: Path | None = None  # default: state_dir/dev/cache.key (AES-256-GCM)
 
     @property
     def sqlite_path(self) -> Path:
@@ -88,6 +101,10 @@ class Settings:
         return self.deid_key_file or self.dev_dir / "deid.key"
 
     @property
+    def effective_cache_key_file(self) -> Path:
+        return self.cache_key_file or self.dev_dir / "cache.key"
+
+    @property
     def uses_dev_credentials(self) -> bool:
         return self.jwt_public_key_file is None
 
@@ -100,6 +117,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "Path": Path,
     "Path | None": lambda raw: Path(raw) if raw else None,
     "frozenset[str]": _parse_csv,
+    "dict[str, Any]": json.loads,
 }
 
 
@@ -117,6 +135,10 @@ def _validate(settings: Settings) -> None:
         ("listen_addr", ":" in settings.listen_addr, "must be host:port"),
         ("log_level", settings.log_level.upper() in {"DEBUG", "INFO", "WARNING", "ERROR"}, "unknown level"),
         ("backend_timeout_s", settings.backend_timeout_s > 0, "must be positive"),
+        ("llm_retry_max_attempts", 1 <= settings.llm_retry_max_attempts <= 10, "must be between 1 and 10"),
+        ("llm_breaker_fail_max", settings.llm_breaker_fail_max >= 1, "must be at least 1"),
+        ("llm_breaker_reset_timeout_s", settings.llm_breaker_reset_timeout_s > 0, "must be positive"),
+        ("result_cache_ttl_s", settings.result_cache_ttl_s >= 0, "must be 0 (off) or positive"),
         (
             "database_url",
             not settings.database_url or settings.database_url.split(":", 1)[0].startswith(("sqlite", "postgresql")),
@@ -160,6 +182,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
 
 def _coerce(raw: Any, type_name: str) -> Any:
     """Values from TOML arrive typed; accept them when they fit the field."""
+    if type_name == "dict[str, Any]" and isinstance(raw, dict):
+        return raw
     if type_name == "frozenset[str]" and isinstance(raw, list):
         return frozenset(str(item) for item in raw)
     if type_name in {"Path", "Path | None"}:

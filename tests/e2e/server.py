@@ -101,7 +101,7 @@ class ServerProcess:
                 self.process.wait()
 
 
-def server_env(state_dir: Path, **settings: str) -> dict[str, str]:
+def server_env(state_dir: Path, extra_env: dict[str, str] | None = None, **settings: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("HEALTHAI_", "OTEL_", "ANTHROPIC_"))}
     env.update(
         {
@@ -113,12 +113,15 @@ def server_env(state_dir: Path, **settings: str) -> dict[str, str]:
         }
     )
     env.update({f"HEALTHAI_{key.upper()}": value for key, value in settings.items()})
+    env.update(extra_env or {})
     return env
 
 
 @contextlib.contextmanager
-def running_server(state_dir: Path, **settings: str) -> Iterator[ServerProcess]:
-    server = ServerProcess(state_dir, server_env(state_dir, **settings)).start()
+def running_server(
+    state_dir: Path, extra_env: dict[str, str] | None = None, **settings: str
+) -> Iterator[ServerProcess]:
+    server = ServerProcess(state_dir, server_env(state_dir, extra_env, **settings)).start()
     try:
         yield server
     finally:

@@ -1,5 +1,6 @@
-"""RPC metrics: rate, status codes, latency and in-flight calls per method, plus what the
-servicer left in the request scope (PHI findings by type, grounding drops, fallbacks).
+"""RPC metrics: rate, status codes, latency and in-flight calls per method, plus the PHI
+findings by type the de-identification servicer left in the request scope (backend-level
+metrics come from the resilience layer's observer).
 Labels are bounded by the Metrics object; nothing here reads request content."""
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from typing import Any
 from grpc import aio
 
 from healthai_server.domain.phi import PhiType
-from healthai_server.domain.provenance import DegradedReason
 from healthai_server.interceptors.chain import CallInfo, Handler
 from healthai_server.interceptors.outcome import status_name
 from healthai_server.observability.metrics import Metrics
@@ -40,7 +40,3 @@ class MetricsInterceptor:
         details = scope.details
         for phi_type, count in details.get("phi_findings", {}).items():
             self._metrics.record_phi_findings(PhiType[phi_type], int(count))
-        if details.get("ungrounded_dropped"):
-            self._metrics.record_grounding_drops(str(details.get("backend", "")), int(details["ungrounded_dropped"]))
-        if details.get("degraded_reason"):
-            self._metrics.record_fallback(DegradedReason[details["degraded_reason"]].value)

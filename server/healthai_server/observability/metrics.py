@@ -198,6 +198,15 @@ class Metrics:
             registry=r,
             multiprocess_mode="livemax",
         )
+        self.retries = Counter(
+            "healthai_backend_retries",
+            "Backend attempts retried, by backend and reason.",
+            ["backend", "reason"],
+            registry=r,
+        )
+        self.cache_lookups = Counter(
+            "healthai_result_cache_lookups", "Result cache lookups, by result (hit or miss).", ["result"], registry=r
+        )
         self.fallbacks = Counter(
             "healthai_fallbacks", "Requests answered by a fallback backend, by reason.", ["reason"], registry=r
         )
@@ -308,6 +317,12 @@ class Metrics:
         # An unrecognised state name is shown as open: a dashboard should over-warn, not hide.
         value = state if isinstance(state, BreakerState) else _BREAKER_NAMES.get(state.lower(), BreakerState.OPEN)
         self.breaker_state.labels(backend=self.backend_label(backend)).set(int(value))
+
+    def record_retry(self, backend: str, reason: str) -> None:
+        self.retries.labels(backend=self.backend_label(backend), reason=_bounded(reason, BACKEND_OUTCOMES)).inc()
+
+    def record_cache_lookup(self, hit: bool) -> None:
+        self.cache_lookups.labels(result="hit" if hit else "miss").inc()
 
     def record_fallback(self, reason: str) -> None:
         self.fallbacks.labels(reason=_bounded(reason, FALLBACK_REASONS)).inc()

@@ -1,4 +1,5 @@
-"""Extraction: backend (behind whatever resilience wraps it) -> FHIR mapping on request."""
+"""Extraction: backend (behind whatever resilience wraps it) -> FHIR mapping on request ->
+usage ledger (LLM results only: tokens, cost and prompt per tenant and audit id)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,17 @@ from dataclasses import dataclass, replace
 
 from healthai_server.backends.base import BackendRequest, BackendResult, ExtractionBackend
 from healthai_server.domain.clinical import ClinicalData
+from healthai_server.domain.provenance import Provenance, TokenUsage
+from healthai_server.storage.usage import UsageLedger, UsageRecord
 
 FhirBuilder = Callable[[ClinicalData, str, str], str]
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    tenant: str
+    principal: str
+    audit_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,15 +30,18 @@ class ExtractionOutcome:
 
 
 class ExtractionPipeline:
-    def __init__(self, backend: ExtractionBackend, fhir_builder: FhirBuilder) -> None:
+    def __init__(
+        self, backend: ExtractionBackend, fhir_builder: FhirBuilder, ledger: UsageLedger | None = None
+    ) -> None:
         self._backend = backend
         self._fhir_builder = fhir_builder
+        self._ledger = ledger
 
     @property
     def backend(self) -> ExtractionBackend:
         return self._backend
 
-    async def run(self, request: BackendRequest) -> ExtractionOutcome:
+    async def run(self, request: BackendRequest, caller: Caller | None = None) -> ExtractionOutcome:
         started = time.perf_counter()
         result = await self._backend.extract(request)
         fhir_json = ""
@@ -38,4 +51,22 @@ class ExtractionPipeline:
                 self._fhir_builder, result.data, request.note_id, result.provenance.model
             )
         provenance = replace(result.provenance, latency_s=time.perf_counter() - started)
+        if self._ledger is not None and caller is not None and provenance.backend != "local":
+            await self._ledger.record(_usage_record(provenance, caller))
         return ExtractionOutcome(replace(result, provenance=provenance), fhir_json)
+
+
+def _usage_record(provenance: Provenance, caller: Caller) -> UsageRecord:
+    prompt = provenance.prompt
+    return UsageRecord(
+        tenant=caller.tenant,
+        principal=caller.principal,
+        audit_id=caller.audit_id,
+        backend=provenance.backend,
+        model=provenance.model,
+        usage=provenance.token_usage or TokenUsage(),
+        cost_micros=provenance.cost_micros,
+        prompt_id=prompt.id if prompt else "",
+        prompt_version=prompt.version if prompt else "",
+        cache_hit=provenance.cache_hit,
+    )

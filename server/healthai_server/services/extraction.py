@@ -15,7 +15,7 @@ from healthai_server.backends.base import BackendRequest
 from healthai_server.domain.errors import DomainError
 from healthai_server.interceptors.audit_trail import event_from_scope
 from healthai_server.interceptors.errors import status_code_for
-from healthai_server.pipeline.extraction import ExtractionPipeline
+from healthai_server.pipeline.extraction import Caller, ExtractionPipeline
 from healthai_server.pipeline.hashing import NoteHasher
 from healthai_server.scope import RequestScope, current_scope
 from healthai_server.services import convert
@@ -54,7 +54,8 @@ class ClinicalExtractionServicer(extraction_service_pb2_grpc.ClinicalExtractionS
                 options=convert.options_from_pb(request.options),
                 deadline=deadline_from(context, self._ceiling),
                 note_id=request.note_id,
-            )
+            ),
+            Caller(tenant=scope.principal.tenant, principal=scope.principal.subject, audit_id=scope.audit_id),
         )
         result = outcome.result
         provenance = result.provenance
@@ -63,6 +64,8 @@ class ClinicalExtractionServicer(extraction_service_pb2_grpc.ClinicalExtractionS
             model=provenance.model,
             counts=result.data.counts(),
             ungrounded_dropped=result.ungrounded_dropped,
+            cache_hit=provenance.cache_hit,
+            cost_micros=provenance.cost_micros,
         )
         if provenance.degraded_reason is not None:
             scope.details["degraded_reason"] = provenance.degraded_reason.name

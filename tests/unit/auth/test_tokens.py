@@ -3,7 +3,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from healthai_server.auth.principal import Principal
 from healthai_server.auth.rbac import RbacPolicy, is_open_method
 from healthai_server.auth.tokens import TokenVerifier, generate_signing_key, mint_token
@@ -20,7 +19,11 @@ def keys(tmp_path: Path) -> tuple[bytes, bytes]:
 
 def _mint(private: bytes, **overrides: object) -> str:
     claims: dict[str, object] = {
-        "subject": "svc-1", "tenant": "hosp-a", "roles": ["clinician"], "issuer": "iss", "audience": "aud",
+        "subject": "svc-1",
+        "tenant": "hosp-a",
+        "roles": ["clinician"],
+        "issuer": "iss",
+        "audience": "aud",
     }
     claims.update(overrides)
     return mint_token(private, **claims)  # type: ignore[arg-type]

@@ -36,7 +36,7 @@ class Misbehaving(extraction_service_pb2_grpc.ClinicalExtractionServiceServicer)
             raise QuotaExhausted("monthly budget exhausted", subject="tenant:t1", description="monthly LLM budget")
         raise RuntimeError(f"engine choked on {request.text}")
 
-    def StreamExtractClinicalData(self, request_iterator: Any, context: Any) -> Any:  # noqa: N802
+    def StreamExtractClinicalData(self, request_iterator: Any, context: Any) -> Any:
         raise NotImplementedError
 
 

@@ -1,0 +1,120 @@
+"""Assemble the backend the pipeline calls, from settings.
+
+Without ANTHROPIC_API_KEY: the local engine alone (the embedded default; `make run`
+needs nothing else). With it: result cache -> resilient chain [anthropic -> local], each
+link with its own timeout, retries and breaker, the LLM link behind the tenant budget,
+plus a summariser for AnalyzeNote that shares the LLM's breaker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from healthai_server.backends.anthropic.backend import AnthropicBackend, PhiGuard
+from healthai_server.backends.base import ExtractionBackend
+from healthai_server.backends.resilience import (
+    BackendPolicy,
+    BreakerPolicy,
+    ChainLink,
+    ResilientBackend,
+    ResilientSummarizer,
+    RetryPolicy,
+)
+from healthai_server.cache.caching import CachingBackend
+from healthai_server.config import Settings
+from healthai_server.cost.budget import BudgetGuard, BudgetPolicy
+from healthai_server.cost.pricing import PriceTable
+from healthai_server.domain.provenance import Provenance
+from healthai_server.observability.backend_metrics import MetricsObserver
+from healthai_server.observability.metrics import Metrics
+from healthai_server.pipeline.hashing import NoteHasher
+from healthai_server.services.analysis import Summarizer
+from healthai_server.storage.crypto import FieldEncryptor
+from healthai_server.storage.db import Database
+from healthai_server.storage.result_cache import SqlResultCache
+from healthai_server.storage.usage import UsageLedger
+from healthai_server.validation.rules import ClinicalRules
+
+
+@dataclass
+class Backends:
+    extraction: ExtractionBackend
+    summarizer: Summarizer | None = None
+    resilient: ResilientBackend | None = None
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+
+def budget_guard(ledger: UsageLedger, budgets: Mapping[str, Any]) -> BudgetGuard:
+    policies = {tenant: BudgetPolicy.from_mapping(raw) for tenant, raw in budgets.items() if tenant != "default"}
+    default = BudgetPolicy.from_mapping(budgets["default"]) if "default" in budgets else None
+    return BudgetGuard(ledger, policies, default)
+
+
+def cache_encryptor(key_file: Path) -> FieldEncryptor:
+    key = key_file.read_bytes()
+    return FieldEncryptor({hashlib.sha256(key).hexdigest()[:8]: key}, hashlib.sha256(key).hexdigest()[:8])
+
+
+async def assemble_backends(
+    settings: Settings,
+    *,
+    local: ExtractionBackend,
+    engine_version: str,
+    db: Database,
+    hasher: NoteHasher,
+    metrics: Metrics,
+    env: Mapping[str, str],
+    phi_guard: PhiGuard | None = None,
+) -> Backends:
+    if not env.get("ANTHROPIC_API_KEY"):
+        return Backends(extraction=local)
+    rules = ClinicalRules.load()
+    await asyncio.to_thread(rules.warm)
+    claude = AnthropicBackend(
+        model=settings.anthropic_model,
+        prices=PriceTable().with_overrides(settings.llm_prices),
+        rules=rules,
+        baa_tenants=settings.baa_tenants,
+        phi_guard=phi_guard,
+        extraction_prompt=("clinical_extraction", settings.anthropic_prompt_version or None),
+        timeout_s=settings.backend_timeout_s,
+    )
+    budget = budget_guard(UsageLedger(db), settings.budgets)
+    observer = MetricsObserver(metrics)
+    llm_policy = BackendPolicy(
+        timeout_ceiling_s=settings.backend_timeout_s,
+        retry=RetryPolicy(
+            settings.llm_retry_max_attempts,
+            settings.llm_retry_base_delay_s,
+            settings.llm_retry_max_delay_s,
+            settings.llm_retry_after_cap_s,
+        ),
+        breaker=BreakerPolicy(settings.llm_breaker_fail_max, settings.llm_breaker_reset_timeout_s),
+        budget=budget,
+        fallback_reserve_s=settings.llm_fallback_reserve_s,
+    )
+    local_policy = BackendPolicy(timeout_ceiling_s=settings.backend_timeout_s, retry=RetryPolicy(max_attempts=1))
+    resilient = ResilientBackend([ChainLink(claude, llm_policy), ChainLink(local, local_policy)], observer=observer)
+    for name, state in resilient.breaker_states().items():
+        metrics.set_breaker_state(name, state)
+    extraction: ExtractionBackend = resilient
+    if settings.result_cache_ttl_s > 0:
+        cache = SqlResultCache(db, cache_encryptor(settings.effective_cache_key_file))
+        extraction = CachingBackend(
+            resilient,
+            cache,
+            fingerprint=hasher.fingerprint,
+            model=claude.model,
+            prompt_version=claude.prompt.version,
+            ttl_s=settings.result_cache_ttl_s,
+            observer=observer,
+        )
+    summarizer = ResilientSummarizer(
+        claude, resilient.guard(claude.name), Provenance("local", engine_version), budget=budget, observer=observer
+    )
+    return Backends(extraction=extraction, summarizer=summarizer, resilient=resilient, closers=[claude.close])

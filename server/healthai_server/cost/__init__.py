@@ -1,0 +1,1 @@
+"""LLM cost: token prices to exact micro-dollars, and per-tenant budgets."""

@@ -1,0 +1,96 @@
+"""The Claude path through the real server: the official SDK against the fake Messages API,
+cost in provenance and the usage ledger, the encrypted result cache, fallback to the local
+engine when the model is overloaded (then the breaker), and BAA gating of PHI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from healthai import HealthAIClient
+from healthai.v1 import common_pb2
+from healthai_server.auth.tokens import mint_token
+
+from tests.e2e.server import ServerProcess, running_server
+from tests.fakes.anthropic_api import FakeAnthropicAPI, Usage, overloaded, text_answer, tool_answer
+from tests.unit.backends.conftest import NOTE, good_answer
+
+# claude-sonnet-4-6: $3 per million input tokens, $15 per million output tokens.
+EXPECTED_COST_MICROS = 1200 * 3 + 300 * 15
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeAnthropicAPI]:
+    api = FakeAnthropicAPI(tool_answer(good_answer(), usage=Usage(1200, 300))).start()
+    try:
+        yield api
+    finally:
+        api.stop()
+
+
+@pytest.fixture(scope="module")
+def server(fake: FakeAnthropicAPI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    with running_server(
+        tmp_path_factory.mktemp("llm-state"),
+        {"ANTHROPIC_API_KEY": "test-key", "ANTHROPIC_BASE_URL": fake.url},
+        baa_tenants="dev",
+        llm_retry_max_attempts="1",
+        llm_breaker_fail_max="2",
+        llm_breaker_reset_timeout_s="60",
+    ) as process:
+        yield process
+
+
+def test_llm_extraction_is_grounded_costed_ledgered_and_cached(server: ServerProcess, fake: FakeAnthropicAPI) -> None:
+    client = HealthAIClient(server.addr, token=server.dev_token)
+    first = client.extract(NOTE, note_id="llm-1")
+    p = first.provenance
+    assert p.backend == "anthropic" and not p.degraded
+    assert p.prompt_id == "clinical_extraction" and p.prompt_version and len(p.prompt_hash) == 64
+    assert p.token_usage.input_tokens == 1200 and p.token_usage.output_tokens == 300
+    assert p.cost_micros == EXPECTED_COST_MICROS
+    for condition in first.data.conditions:
+        assert NOTE[condition.span.start : condition.span.end] == condition.span.text
+    sent = fake.requests[-1]
+    assert "traceparent" not in {key.lower() for key in sent.headers}
+
+    second = client.extract(NOTE, note_id="llm-1")
+    assert second.provenance.cache_hit and second.provenance.cost_micros == 0
+    assert len(fake.requests) == 1
+
+    usage = server.healthai("usage", "--format", "json")
+    assert usage.returncode == 0, usage.stderr
+    total = json.loads(usage.stdout)["total"]
+    assert int(total["requests"]) == 2 and int(total["cost_micros"]) == EXPECTED_COST_MICROS
+    assert int(total["cache_hits"]) == 1
+
+
+def test_tenant_without_baa_never_reaches_the_model(server: ServerProcess, fake: FakeAnthropicAPI) -> None:
+    private = (server.state_dir / "dev" / "jwt-private.pem").read_bytes()
+    other = mint_token(
+        private, subject="svc", tenant="clinic-b", roles=["clinician"], issuer="healthai-dev", audience="healthai"
+    )
+    before = len(fake.requests)
+    response = HealthAIClient(server.addr, token=other).extract(NOTE + "\nPlan: follow up in 2 weeks.")
+    assert response.provenance.backend == "local"
+    assert len(fake.requests) == before
+
+
+def test_overloaded_model_falls_back_to_local_then_breaker_opens(server: ServerProcess, fake: FakeAnthropicAPI) -> None:
+    client = HealthAIClient(server.addr, token=server.dev_token)
+    fake.set_default(overloaded())
+    reasons = []
+    for i in range(4):
+        response = client.extract(f"HR 7{i}, BP 120/80. Denies chest pain.")
+        assert response.provenance.backend == "local" and response.provenance.degraded
+        assert response.data.vital_signs
+        reasons.append(response.provenance.degraded_reason)
+    assert (
+        reasons[0] == common_pb2.DEGRADED_REASON_UPSTREAM_ERROR or reasons[0] == common_pb2.DEGRADED_REASON_RATE_LIMITED
+    )
+    assert reasons[-1] == common_pb2.DEGRADED_REASON_BREAKER_OPEN
+    calls_when_open = len(fake.requests)
+    client.extract("HR 99")
+    assert len(fake.requests) == calls_when_open
+    fake.set_default(text_answer("ok"))
