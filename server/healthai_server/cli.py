@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, module, text in (
         ("eval", "healthai_server.evaluation.clinical", "evaluate the local engine on the golden set"),
         ("eval-phi", "healthai_server.evaluation.phi", "evaluate PHI detection on the PHI golden set"),
-        ("prompts", "healthai_server.prompts.cli", "list, show and diff versioned prompts"),
+        ("prompts", "healthai_server.prompts", "list, show and diff versioned prompts"),
     ):
         command = sub.add_parser(name, help=text, add_help=False)
         command.add_argument("rest", nargs=argparse.REMAINDER)
