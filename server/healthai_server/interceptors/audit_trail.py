@@ -66,7 +66,7 @@ class AuditTrailInterceptor:
         except BaseException as error:
             await self._record(scope, _code_for(error, context), raise_on_failure=False)
             raise
-        await self._record(scope, grpc.StatusCode.OK.name, raise_on_failure=True)
+        await self._record(scope, status_name(context, None), raise_on_failure=True)
         return response
 
     async def _record(self, scope: RequestScope, code: str, *, raise_on_failure: bool) -> None:

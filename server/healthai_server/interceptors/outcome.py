@@ -10,7 +10,9 @@ from grpc import aio
 
 
 def status_name(context: aio.ServicerContext[Any, Any], error: BaseException | None) -> str:
-    if isinstance(error, asyncio.CancelledError):
+    # A client that cancels a stream just ends the request iterator: the handler may return
+    # normally, so the context is asked too.
+    if isinstance(error, asyncio.CancelledError) or context.cancelled():
         return grpc.StatusCode.CANCELLED.name
     code = context.code()
     if isinstance(code, grpc.StatusCode):

@@ -47,9 +47,9 @@ class ExtractionPipeline:
         fhir_json = ""
         if request.options.include_fhir:
             # Building and validating pydantic models is CPU work: keep it off the event loop.
-            fhir_json = await asyncio.to_thread(
-                self._fhir_builder, result.data, request.note_id, result.provenance.model
-            )
+            # The bundle's Provenance names the note: the caller's id, else this call's audit id.
+            document_id = request.note_id or (caller.audit_id if caller else "") or "unidentified-note"
+            fhir_json = await asyncio.to_thread(self._fhir_builder, result.data, document_id, result.provenance.model)
         provenance = replace(result.provenance, latency_s=time.perf_counter() - started)
         if self._ledger is not None and caller is not None and provenance.backend != "local":
             await self._ledger.record(_usage_record(provenance, caller))
