@@ -58,6 +58,20 @@ eval: $(VENV_STAMP)
 eval-phi: $(VENV_STAMP)
 	.venv/bin/healthai-server eval-phi
 
+## golden-phi: regenerate the PHI golden set (seeded, byte-identical)
+golden-phi: $(VENV_STAMP)
+	$(PY) scripts/phi_make_golden.py
+
+## bench-phi: PHI detection vs Presidio's pattern-only analyzer (Presidio lives in .venv-bench)
+bench-phi: $(VENV_STAMP)
+	$(PY) scripts/phi_bench_venv.py
+	.venv-bench/bin/python bench/bench_phi.py
+
+## bench-engine: the local engine vs medspaCy's default pipeline, same notes, one process (.venv-bench)
+bench-engine: $(VENV_STAMP)
+	bash scripts/engine_bench_venv.sh
+	.venv-bench/bin/python bench/bench_engine.py
+
 bench-rpc: $(VENV_STAMP)
 	$(PY) bench/bench_rpc.py
 

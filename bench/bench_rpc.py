@@ -141,8 +141,11 @@ def main() -> int:
     for mode, workers in (("full", 0), ("bare", 0), ("full", -1)):
         with tempfile.TemporaryDirectory() as state_dir:
             parent, child = ctx.Pipe()
-            process = ctx.Process(target=_server_main, args=(mode, workers, state_dir, child), daemon=True)
+            process = ctx.Process(target=_server_main, args=(mode, workers, state_dir, child))
             process.start()
+            if not parent.poll(120):
+                process.terminate()
+                raise SystemExit(f"the {mode} server did not start (exit code {process.exitcode})")
             port, token = parent.recv()
             for concurrency in levels:
                 latencies, elapsed, errors = asyncio.run(_load(port, token, note, concurrency, args.requests))

@@ -151,12 +151,22 @@ async def build_application(
     validator.warm_up(extraction_service_pb2.ExtractClinicalDataRequest(text="warm up"))
     local = LocalBackend(workers, ENGINE_VERSION)
     backends = await assemble_backends(
-        settings, local=local, engine_version=ENGINE_VERSION, db=db, hasher=hasher, metrics=metrics, env=os.environ
+        settings,
+        local=local,
+        engine_version=ENGINE_VERSION,
+        db=db,
+        hasher=hasher,
+        metrics=metrics,
+        env=os.environ,
+        deid_key=deid_key,
     )
     backend = backend or backends.extraction
     ledger = UsageLedger(db)
     pipeline = ExtractionPipeline(
-        backend, lambda data, note_id, version: build_bundle(data, note_id=note_id, engine_version=version), ledger
+        backend,
+        lambda data, note_id, version: build_bundle(data, note_id=note_id, engine_version=version),
+        ledger,
+        settings.baa_tenants,
     )
 
     auth: Interceptor = (

@@ -32,6 +32,8 @@ from healthai_server.cost.pricing import PriceTable
 from healthai_server.domain.provenance import Provenance
 from healthai_server.observability.backend_metrics import MetricsObserver
 from healthai_server.observability.metrics import Metrics
+from healthai_server.phi import Deidentifier
+from healthai_server.phi.guard import PhiGuard as PhiGuardImpl
 from healthai_server.pipeline.hashing import NoteHasher
 from healthai_server.services.analysis import Summarizer
 from healthai_server.storage.crypto import FieldEncryptor
@@ -69,10 +71,13 @@ async def assemble_backends(
     hasher: NoteHasher,
     metrics: Metrics,
     env: Mapping[str, str],
-    phi_guard: PhiGuard | None = None,
+    deid_key: bytes,
 ) -> Backends:
     if not env.get("ANTHROPIC_API_KEY"):
         return Backends(extraction=local)
+    # PHI guard: notes of tenants without a BAA leave the process with surrogates in place
+    # of identifiers; spans in the model's answer are mapped back to the original note.
+    phi_guard: PhiGuard = PhiGuardImpl(Deidentifier(secret_key=deid_key))
     rules = ClinicalRules.load()
     await asyncio.to_thread(rules.warm)
     claude = AnthropicBackend(

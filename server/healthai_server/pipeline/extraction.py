@@ -27,15 +27,23 @@ class Caller:
 class ExtractionOutcome:
     result: BackendResult
     fhir_json: str = ""
+    # Where the note's text went, for the audit trail: "none" (stayed in process),
+    # "clear" (an external model, tenant covered by a BAA), "surrogates" (PHI guard applied).
+    phi_egress: str = "none"
 
 
 class ExtractionPipeline:
     def __init__(
-        self, backend: ExtractionBackend, fhir_builder: FhirBuilder, ledger: UsageLedger | None = None
+        self,
+        backend: ExtractionBackend,
+        fhir_builder: FhirBuilder,
+        ledger: UsageLedger | None = None,
+        baa_tenants: frozenset[str] = frozenset(),
     ) -> None:
         self._backend = backend
         self._fhir_builder = fhir_builder
         self._ledger = ledger
+        self._baa_tenants = baa_tenants
 
     @property
     def backend(self) -> ExtractionBackend:
@@ -53,7 +61,12 @@ class ExtractionPipeline:
         provenance = replace(result.provenance, latency_s=time.perf_counter() - started)
         if self._ledger is not None and caller is not None and provenance.backend != "local":
             await self._ledger.record(_usage_record(provenance, caller))
-        return ExtractionOutcome(replace(result, provenance=provenance), fhir_json)
+        return ExtractionOutcome(replace(result, provenance=provenance), fhir_json, self._egress(request, provenance))
+
+    def _egress(self, request: BackendRequest, provenance: Provenance) -> str:
+        if provenance.backend == "local" or provenance.cache_hit:
+            return "none"
+        return "clear" if request.tenant in self._baa_tenants else "surrogates"
 
 
 def _usage_record(provenance: Provenance, caller: Caller) -> UsageRecord:

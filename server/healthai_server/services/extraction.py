@@ -59,6 +59,7 @@ class ClinicalExtractionServicer(extraction_service_pb2_grpc.ClinicalExtractionS
         )
         result = outcome.result
         provenance = result.provenance
+        scope.details["phi_egress"] = outcome.phi_egress
         scope.details.update(
             backend=provenance.backend,
             model=provenance.model,

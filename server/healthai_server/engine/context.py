@@ -1,0 +1,284 @@
+"""ConText (Chapman et al.; medSpaCy's model): modifier rules with a direction and a scope.
+
+Rules are data (data/context_rules.json). A modifier's scope runs from the modifier in its
+direction up to the clause boundary (sentence end, ';', ':', line break), a terminate rule,
+or max_scope tokens. A target gets, per category, the nearest modifier whose scope covers it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from healthai_server.domain.clinical import (
+    Assertion,
+    Association,
+    Certainty,
+    Conditionality,
+    NoteSection,
+    Temporality,
+)
+from healthai_server.engine.matcher import PhraseMatcher
+from healthai_server.engine.resources import RuleDataError, load_json
+from healthai_server.engine.text import Tokens
+
+
+class Category(enum.Enum):
+    NEGATED_EXISTENCE = "NEGATED_EXISTENCE"
+    POSSIBLE_EXISTENCE = "POSSIBLE_EXISTENCE"
+    PROBABLE_EXISTENCE = "PROBABLE_EXISTENCE"
+    UNLIKELY = "UNLIKELY"
+    HYPOTHETICAL = "HYPOTHETICAL"
+    CONDITIONAL = "CONDITIONAL"
+    HISTORICAL = "HISTORICAL"
+    FUTURE = "FUTURE"
+    FAMILY = "FAMILY"
+    TERMINATE = "TERMINATE"
+    PSEUDO = "PSEUDO"
+
+
+class Direction(enum.Enum):
+    FORWARD = "forward"
+    BACKWARD = "backward"
+    BIDIRECTIONAL = "bidirectional"
+    TERMINATE = "terminate"
+    PSEUDO = "pseudo"
+
+
+_CERTAINTY_AXIS = (
+    Category.NEGATED_EXISTENCE,
+    Category.POSSIBLE_EXISTENCE,
+    Category.PROBABLE_EXISTENCE,
+    Category.UNLIKELY,
+)
+_CERTAINTY = {
+    Category.NEGATED_EXISTENCE: Certainty.NEGATIVE,
+    Category.POSSIBLE_EXISTENCE: Certainty.NEUTRAL_POSSIBLE,
+    Category.PROBABLE_EXISTENCE: Certainty.POSSIBLE_POSITIVE,
+    Category.UNLIKELY: Certainty.POSSIBLE_NEGATIVE,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ContextRule:
+    literal: str
+    category: Category
+    direction: Direction
+    max_scope: int | None = None
+    relation: str = ""
+    requires_next: frozenset[str] = frozenset()
+    also: tuple[Category, ...] = ()
+
+
+def parse_rules(raw: Iterable[dict[str, object]]) -> list[ContextRule]:
+    rules: list[ContextRule] = []
+    for index, entry in enumerate(raw):
+        try:
+            max_scope = entry.get("max_scope")
+            requires = entry.get("requires_next", [])
+            rules.append(
+                ContextRule(
+                    literal=str(entry["literal"]),
+                    category=Category(str(entry["category"])),
+                    direction=Direction(str(entry["direction"])),
+                    max_scope=int(max_scope) if isinstance(max_scope, int) else None,
+                    relation=str(entry.get("relation", "")),
+                    requires_next=frozenset(str(t) for t in requires) if isinstance(requires, list) else frozenset(),
+                    also=tuple(Category(str(c)) for c in also)
+                    if isinstance(also := entry.get("also", []), list)
+                    else (),
+                )
+            )
+        except (KeyError, ValueError) as exc:
+            raise RuleDataError(f"context_rules.json rule {index}: {exc!r}") from exc
+        if (rules[-1].category is Category.TERMINATE) != (rules[-1].direction is Direction.TERMINATE):
+            raise RuleDataError(f"context_rules.json rule {index}: terminate category needs terminate direction")
+    return rules
+
+
+def load_rules() -> list[ContextRule]:
+    return parse_rules(load_json("context_rules.json")["rules"])
+
+
+@dataclass(frozen=True, slots=True)
+class Modifier:
+    rule: ContextRule
+    start: int  # token index
+    end: int  # token index, exclusive
+    scope_start: int  # token index of the first covered token
+    scope_end: int  # token index, exclusive
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    start: int  # token index
+    end: int  # token index, exclusive
+
+
+class ModifierIndex:
+    """Modifiers near a target, by binary search: bounded work per target, so a 1 MB note with
+    no sentence breaks stays linear. Only the nearest modifiers before and after a target can
+    be the nearest of their category within scope (scopes stop at terminators anyway)."""
+
+    BEFORE = 16
+    AFTER = 8
+
+    def __init__(self, modifiers: Sequence[Modifier]) -> None:
+        self._modifiers = sorted(modifiers, key=lambda m: m.start)
+        self._starts = [m.start for m in self._modifiers]
+
+    def near(self, target: Target) -> Sequence[Modifier]:
+        index = bisect.bisect_left(self._starts, target.start)
+        return self._modifiers[max(0, index - self.BEFORE) : index + self.AFTER]
+
+
+class ContextAnalyzer:
+    def __init__(self, rules: Sequence[ContextRule] | None = None) -> None:
+        rules = list(rules) if rules is not None else load_rules()
+        self.rules = rules
+        self._matcher: PhraseMatcher[ContextRule] = PhraseMatcher((rule.literal, rule) for rule in rules)
+
+    def find_modifiers(self, tokens: Tokens, blocked: Sequence[tuple[int, int]] = ()) -> list[Modifier]:
+        """Modifiers in token order, with their scopes. `blocked` token ranges (targets) hold none."""
+        blocked_tokens: set[int] = set()
+        for start, end in blocked:
+            blocked_tokens.update(range(start, end))
+        raw: list[tuple[int, int, ContextRule]] = []
+        for match in self._matcher.find_all(tokens):
+            if any(i in blocked_tokens for i in range(match.start, match.end)):
+                continue
+            for rule in match.payloads:
+                if rule.direction is Direction.PSEUDO:
+                    continue
+                if rule.requires_next:
+                    following = tokens.lower[match.end] if match.end < len(tokens) else ""
+                    if following not in rule.requires_next:
+                        continue
+                raw.append((match.start, match.end, rule))
+        n = len(tokens)
+        terminators = sorted({start for start, _, rule in raw if rule.direction is Direction.TERMINATE})
+        modifiers: list[Modifier] = []
+        for start, end, rule in raw:
+            if rule.direction is Direction.TERMINATE:
+                continue
+            limit = rule.max_scope if rule.max_scope is not None else n
+            scope_start, scope_end = start, end
+            if rule.direction in (Direction.FORWARD, Direction.BIDIRECTIONAL) and end < n:
+                j = end
+                if tokens.raw[j] == ":" and j + 1 < n:
+                    j += 1  # "Denies: fever" and "negative for: ..." reach past their colon
+                stop = min(tokens.clause_last[j] + 1, j + limit)
+                t = bisect.bisect_left(terminators, j)
+                if t < len(terminators):
+                    stop = min(stop, terminators[t])
+                scope_end = max(stop, end)
+            if rule.direction in (Direction.BACKWARD, Direction.BIDIRECTIONAL) and start > 0:
+                first = max(tokens.clause_first[start - 1], start - limit)
+                t = bisect.bisect_left(terminators, start) - 1
+                if t >= 0 and terminators[t] >= first:
+                    first = terminators[t] + 1
+                scope_start = min(first, start)
+            modifiers.append(Modifier(rule, start, end, scope_start, scope_end))
+        return modifiers
+
+    @staticmethod
+    def assert_target(
+        tokens: Tokens,
+        target: Target,
+        modifiers: Sequence[Modifier],
+        section: NoteSection,
+    ) -> Assertion:
+        best: dict[Category, tuple[int, Modifier]] = {}
+        for modifier in modifiers:  # the caller passes the modifiers of the target's sentence
+            if modifier.scope_end <= target.start or modifier.scope_start >= target.end:
+                continue
+            if modifier.start < target.end and modifier.end > target.start:
+                continue  # overlapping the target itself
+            forward_ok = modifier.end <= target.start and target.end <= modifier.scope_end
+            backward_ok = modifier.start >= target.end and target.start >= modifier.scope_start
+            if not (forward_ok or backward_ok):
+                continue
+            distance = target.start - modifier.end if forward_ok else modifier.start - target.end
+            for category in (modifier.rule.category, *modifier.rule.also):
+                current = best.get(category)
+                if current is None or distance < current[0]:
+                    best[category] = (distance, modifier)
+
+        certainty = Certainty.POSITIVE
+        nearest = min(
+            ((best[c][0], c) for c in _CERTAINTY_AXIS if c in best),
+            default=None,
+            key=lambda item: item[0],
+        )
+        if nearest is not None:
+            certainty = _CERTAINTY[nearest[1]]
+
+        conditionality = Conditionality.NONE
+        if Category.HYPOTHETICAL in best:
+            conditionality = Conditionality.HYPOTHETICAL
+        elif Category.CONDITIONAL in best:
+            conditionality = Conditionality.CONDITIONAL
+
+        temporality = Temporality.CURRENT
+        if Category.FUTURE in best:
+            temporality = Temporality.FUTURE
+        elif Category.HISTORICAL in best or section in (
+            NoteSection.PAST_MEDICAL_HISTORY,
+            NoteSection.PAST_SURGICAL_HISTORY,
+        ):
+            temporality = Temporality.PAST
+
+        association = Association.SUBJECT
+        relation = ""
+        if Category.FAMILY in best or section is NoteSection.FAMILY_HISTORY:
+            association = Association.OTHER
+            family = best.get(Category.FAMILY)
+            relation = family[1].rule.relation if family is not None else ""
+            if not relation:
+                relation = _nearest_relation(target, modifiers, tokens)
+        return Assertion(
+            certainty=certainty,
+            conditionality=conditionality,
+            association=association,
+            relation=relation,
+            temporality=temporality,
+        )
+
+
+_RELATIONS = {
+    "mother": "mother", "mom": "mother", "father": "father", "dad": "father", "brother": "brother",
+    "sister": "sister", "son": "son", "daughter": "daughter", "grandmother": "grandmother",
+    "grandfather": "grandfather", "aunt": "aunt", "uncle": "uncle", "cousin": "cousin", "sibling": "sibling",
+    "siblings": "sibling", "parents": "parent", "parent": "parent", "brothers": "brother", "sisters": "sister",
+    "grandparents": "grandparent", "twin": "sibling",
+}  # fmt: skip
+
+
+def _nearest_relation(target: Target, modifiers: Sequence[Modifier], tokens: Tokens) -> str:
+    """The family member nearest the target within its sentence, preferring the same clause."""
+    del modifiers
+    sentence = tokens.sentence
+    clause = tokens.clause
+    own_sentence = sentence[target.start]
+    best: tuple[int, str] | None = None
+    n = len(tokens)
+    for direction in (-1, 1):
+        k = target.start - 1 if direction < 0 else target.end
+        steps = 0
+        while 0 <= k < n and sentence[k] == own_sentence and steps < 40:
+            relation = _RELATIONS.get(tokens.lower[k])
+            if relation is not None:
+                penalty = 0 if clause[k] == clause[target.start] else 100
+                # prefer a relation just before ("mother with X") over one after
+                score = steps + penalty + (0 if direction < 0 else 1)
+                if best is None or score < best[0]:
+                    prefix = tokens.lower[k - 1] if k > 0 else ""
+                    if prefix in ("maternal", "paternal"):
+                        relation = f"{prefix} {relation}"
+                    best = (score, relation)
+                break
+            k += direction
+            steps += 1
+    return best[1] if best is not None else ""

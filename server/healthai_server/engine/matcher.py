@@ -1,0 +1,108 @@
+"""Phrase lookup over tokens: a token trie, longest match from each position.
+
+Cost is linear in the number of tokens times the longest phrase, whatever the size of
+the lexicon (the hint's "Aho-Corasick-like dict lookup over tokens").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from healthai_server.engine.text import Tokens, tokenize
+
+P = TypeVar("P")
+
+_SKIPPABLE = frozenset({"-"})  # "non-insulin" == "non insulin"; phrases are stored without hyphens
+
+
+@dataclass(slots=True)
+class _Node(Generic[P]):
+    children: dict[str, _Node[P]] = field(default_factory=dict)
+    # (payload, exact-case token tuple or None when any case matches)
+    terminals: list[tuple[P, tuple[str, ...] | None]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class PhraseMatch(Generic[P]):
+    start: int  # first token index
+    end: int  # one past the last token index
+    payloads: tuple[P, ...]
+
+
+def phrase_tokens(phrase: str) -> list[str]:
+    return [token for token in tokenize(phrase).raw if token not in _SKIPPABLE]
+
+
+class PhraseMatcher(Generic[P]):
+    """Phrases written with a leading '=' match only with exactly that letter case."""
+
+    def __init__(self, phrases: Iterable[tuple[str, P]]) -> None:
+        self._root: _Node[P] = _Node()
+        self.size = 0
+        for phrase, payload in phrases:
+            exact = phrase.startswith("=")
+            tokens = phrase_tokens(phrase[1:] if exact else phrase)
+            if not tokens:
+                continue
+            node = self._root
+            for token in tokens:
+                node = node.children.setdefault(token.lower(), _Node())
+            node.terminals.append((payload, tuple(tokens) if exact else None))
+            self.size += 1
+
+    def match_at(self, tokens: Tokens, i: int) -> PhraseMatch[P] | None:
+        """The longest phrase starting at token i."""
+        lower = tokens.lower
+        n = len(lower)
+        node = self._root.children.get(lower[i])
+        if node is None:
+            return None
+        best: PhraseMatch[P] | None = None
+        j = i
+        while True:
+            j += 1
+            if node.terminals:
+                payloads = tuple(
+                    payload
+                    for payload, exact in node.terminals
+                    if exact is None or self._same_case(tokens, i, j, exact)
+                )
+                if payloads:
+                    best = PhraseMatch(i, j, payloads)
+            if j >= n:
+                break
+            k = j
+            while k < n and lower[k] in _SKIPPABLE and tokens.starts[k] - tokens.ends[k - 1] <= 1:
+                k += 1
+            if k >= n:
+                break
+            child = node.children.get(lower[k])
+            if child is None:
+                break
+            node = child
+            j = k
+        return best
+
+    @staticmethod
+    def _same_case(tokens: Tokens, i: int, j: int, exact: tuple[str, ...]) -> bool:
+        written = [tokens.raw[k] for k in range(i, j) if tokens.lower[k] not in _SKIPPABLE]
+        return tuple(written) == exact
+
+    def find_all(self, tokens: Tokens) -> list[PhraseMatch[P]]:
+        """Leftmost-longest, non-overlapping matches in token order."""
+        found: list[PhraseMatch[P]] = []
+        i = 0
+        n = len(tokens)
+        children = self._root.children
+        lower = tokens.lower
+        while i < n:
+            if lower[i] in children:
+                match = self.match_at(tokens, i)
+                if match is not None:
+                    found.append(match)
+                    i = match.end
+                    continue
+            i += 1
+        return found

@@ -1,0 +1,164 @@
+"""Rules and lexicons as data: loaded from engine/data/*.json, validated, never edited in code."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from healthai_server.domain.clinical import AllergyCategory, NoteSection, VitalKind
+
+
+class RuleDataError(ValueError):
+    """A data file is malformed; the message names the file and entry, never note text."""
+
+
+def load_json(name: str) -> dict[str, Any]:
+    data = json.loads(resources.files("healthai_server.engine").joinpath("data", name).read_text("utf-8"))
+    if not isinstance(data, dict):
+        raise RuleDataError(f"{name}: top level must be an object")
+    return data
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionConcept:
+    name: str
+    code: str
+    symptom: bool
+    chronic: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DrugConcept:
+    generic: str
+    classes: frozenset[str]
+    ids: tuple[tuple[str, str], ...]  # (system, code)
+
+
+@dataclass(frozen=True, slots=True)
+class AllergenConcept:
+    substance: str
+    category: AllergyCategory
+    classes: frozenset[str]
+    drug: DrugConcept | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VitalDefinition:
+    kind: VitalKind
+    loinc: str
+    display: str
+    unit: str
+    implausible_low: float
+    implausible_high: float
+    critical_low: float | None
+    low: float | None
+    high: float | None
+    critical_high: float | None
+    interpret: bool
+
+
+def load_conditions() -> list[tuple[str, ConditionConcept]]:
+    data = load_json("conditions.json")
+    phrases: list[tuple[str, ConditionConcept]] = []
+    for index, entry in enumerate(data["entries"]):
+        try:
+            concept = ConditionConcept(
+                name=str(entry["n"]), code=str(entry["c"]), symptom=entry["k"] == "sx", chronic=bool(entry.get("ch"))
+            )
+            surfaces = [str(s) for s in entry["s"]]
+        except (KeyError, TypeError) as exc:
+            raise RuleDataError(f"conditions.json entry {index}: {exc!r}") from exc
+        phrases.extend((surface, concept) for surface in surfaces)
+    return phrases
+
+
+def load_drug_ids() -> dict[str, list[tuple[str, str]]]:
+    try:
+        data = load_json("drug_ids.json")
+    except FileNotFoundError:
+        return {}
+    systems = {str(k): str(v) for k, v in data.get("systems", {}).items()}
+    ids: dict[str, list[tuple[str, str]]] = {}
+    for generic, codes in data.get("ids", {}).items():
+        ids[str(generic)] = [(systems.get(str(system), str(system)), str(code)) for system, code in codes.items()]
+    return ids
+
+
+def load_drugs() -> tuple[list[tuple[str, DrugConcept]], dict[str, DrugConcept]]:
+    data = load_json("drugs.json")
+    ids = load_drug_ids()
+    phrases: list[tuple[str, DrugConcept]] = []
+    by_generic: dict[str, DrugConcept] = {}
+    for index, entry in enumerate(data["entries"]):
+        try:
+            generic = str(entry["g"])
+            concept = DrugConcept(generic, frozenset(entry.get("cl", [])), tuple(ids.get(generic, ())))
+            surfaces = [generic, *[str(s) for s in entry.get("s", [])]]
+        except (KeyError, TypeError) as exc:
+            raise RuleDataError(f"drugs.json entry {index}: {exc!r}") from exc
+        if generic in by_generic:
+            raise RuleDataError(f"drugs.json entry {index}: duplicate generic")
+        by_generic[generic] = concept
+        phrases.extend((surface, concept) for surface in surfaces)
+    return phrases, by_generic
+
+
+def load_allergens(drug_phrases: list[tuple[str, DrugConcept]]) -> list[tuple[str, AllergenConcept]]:
+    data = load_json("allergens.json")
+    phrases: list[tuple[str, AllergenConcept]] = []
+    for surface, drug in drug_phrases:
+        phrases.append((surface, AllergenConcept(drug.generic, AllergyCategory.MEDICATION, drug.classes, drug)))
+    for index, entry in enumerate(data["entries"]):
+        try:
+            concept = AllergenConcept(
+                substance=str(entry["sub"]),
+                category=AllergyCategory[str(entry["cat"]).upper()],
+                classes=frozenset(entry.get("cl", [])),
+            )
+            phrases.extend((str(surface), concept) for surface in entry["s"])
+        except (KeyError, TypeError) as exc:
+            raise RuleDataError(f"allergens.json entry {index}: {exc!r}") from exc
+    return phrases
+
+
+def load_sections() -> list[tuple[str, NoteSection]]:
+    data = load_json("sections.json")
+    out: list[tuple[str, NoteSection]] = []
+    for name, headers in data["sections"].items():
+        try:
+            section = NoteSection[name]
+        except KeyError as exc:
+            raise RuleDataError(f"sections.json: unknown section {name}") from exc
+        out.extend((str(header), section) for header in headers)
+    return out
+
+
+def load_vitals() -> dict[VitalKind, VitalDefinition]:
+    data = load_json("vitals.json")
+    out: dict[VitalKind, VitalDefinition] = {}
+    for name, entry in data["kinds"].items():
+        kind = VitalKind[name]
+
+        def bound(key: str, entry: dict[str, Any] = entry) -> float | None:
+            value = entry.get(key)
+            return None if value is None else float(value)
+
+        out[kind] = VitalDefinition(
+            kind=kind,
+            loinc=str(entry["loinc"]),
+            display=str(entry["display"]),
+            unit=str(entry["unit"]),
+            implausible_low=float(entry["implausible_low"]),
+            implausible_high=float(entry["implausible_high"]),
+            critical_low=bound("critical_low"),
+            low=bound("low"),
+            high=bound("high"),
+            critical_high=bound("critical_high"),
+            interpret=bool(entry.get("interpret", True)),
+        )
+    missing = set(VitalKind) - set(out)
+    if missing:
+        raise RuleDataError(f"vitals.json: missing kinds {sorted(k.name for k in missing)}")
+    return out

@@ -1,0 +1,295 @@
+"""Vital signs: labelled values (one compiled pattern per kind), LOINC + UCUM, interpretation.
+
+Blood pressure gives two VitalSign items (systolic, diastolic); both carry the span of the
+whole reading ("142/91"), as the contract's VitalSign.span comment says. Every other vital's
+span is its value with the unit as written ("38.2 C", "94%", "82 kg").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from healthai_server.domain.clinical import (
+    LOINC_SYSTEM,
+    Coding,
+    NoteSection,
+    Quantity,
+    Span,
+    VitalInterpretation,
+    VitalKind,
+    VitalSign,
+)
+from healthai_server.engine.resources import VitalDefinition, load_vitals
+from healthai_server.engine.sections import SectionIndex
+from healthai_server.engine.text import CharMask, Tokens, tokenize
+
+_SEP = r"[ \t]*(?:[:=]|-|of|was|is|at|were)?[ \t]*(?:of[ \t]+|was[ \t]+|is[ \t]+)?"
+_NUM = r"\d{1,4}(?:\.\d{1,2})?"
+_O2 = (
+    r"(?P<ctx>(?:(?:on|via|w/|with)[ \t]+)?(?:room[ \t]+air|RA\b|(?:\d{1,2}(?:\.\d)?|one|two|three|four|five|six)[ \t]*"
+    r"(?:L|LPM|liters?)(?:[ \t]*(?:/min|per[ \t]+minute))?(?:[ \t]*(?:of[ \t]+)?(?:O2|oxygen))?(?:[ \t]*(?:via|by|per)?[ \t]*"  # noqa: E501
+    r"(?:NC|nasal[ \t]+cannula|face[ \t]*mask|FM|NRB|mask))?|NRB|non-?rebreather|BiPAP|CPAP|HFNC|high[ \t]+flow"
+    r"(?:[ \t]+nasal[ \t]+cannula)?|venti[ \t]*mask|nasal[ \t]+cannula|the[ \t]+ventilator|vent))"
+)
+
+_PATTERNS: dict[str, re.Pattern[str]] = {
+    "bp": re.compile(
+        rf"\b(?:BP|B/P|blood[ \t]+pressures?|NIBP|SBP/DBP){_SEP}(?P<v>(?P<s>\d{{1,4}})[ \t]*/[ \t]*(?P<d>\d{{1,4}}))"
+        r"(?:[ \t]*mm[ \t]*Hg)?",
+        re.IGNORECASE,
+    ),
+    "hr": re.compile(
+        rf"\b(?:HR|heart[ \t]+rate|pulse(?:[ \t]+rate)?|P|pulse[ \t]+of){_SEP}(?P<v>(?P<n>{_NUM})(?:[ \t]*(?:bpm|beats/min|/min))?)(?![\d/])",  # noqa: E501
+        re.IGNORECASE,
+    ),
+    "rr": re.compile(
+        rf"\b(?:RR|resp(?:iratory)?(?:[ \t]+rate)?|respirations|R){_SEP}(?P<v>(?P<n>{_NUM})(?:[ \t]*(?:breaths/min|/min|bpm))?)(?![\d/])",  # noqa: E501
+        re.IGNORECASE,
+    ),
+    "temp": re.compile(
+        rf"\b(?:T|temp|temperature|Tmax|T[ \t]*max|Tm|Tcurrent|febrile[ \t]+to){_SEP}"
+        r"(?P<v>(?P<n>\d{2,3}(?:\.\d{1,2})?)[ \t]*(?:°|deg(?:rees)?\.?)?[ \t]*(?P<u>F\b|C\b|Fahrenheit|Celsius)?)",
+        re.IGNORECASE,
+    ),
+    "spo2": re.compile(
+        rf"\b(?:SpO2|SaO2|O2[ \t]*sats?|O2[ \t]+saturation|sat(?:uration)?s?|pulse[ \t]+ox(?:imetry)?|POx|oxygen[ \t]+saturation"  # noqa: E501
+        rf"|satting|O2){_SEP}(?P<v>(?P<n>{_NUM})[ \t]*%?)(?:[ \t]*,?[ \t]*{_O2})?",
+        re.IGNORECASE,
+    ),
+    "spo2_bare": re.compile(rf"(?<![\w.])(?P<v>(?P<n>\d{{2,3}})[ \t]*%)[ \t]*{_O2}", re.IGNORECASE),
+    "weight": re.compile(
+        rf"\b(?:wt|weight|weighs|body[ \t]+weight){_SEP}(?P<v>(?P<n>{_NUM})[ \t]*(?P<u>kg|kgs|kilograms?|lbs?|pounds?|#|g|grams)?)\b",  # noqa: E501
+        re.IGNORECASE,
+    ),
+    "height": re.compile(
+        rf"\b(?:ht|height){_SEP}(?P<v>(?:(?P<ft>\d)[ \t]*(?:'|ft|feet|foot)[ \t]*(?P<inch>\d{{1,2}})?[ \t]*(?:\"|''|in\b|inches)?)"  # noqa: E501
+        r"|(?:(?P<n>\d{1,3}(?:\.\d{1,2})?)[ \t]*(?P<u>cm|in|inches|m)\b))",
+        re.IGNORECASE,
+    ),
+    "bmi": re.compile(
+        rf"\bBMI{_SEP}(?P<v>(?P<n>\d{{1,3}}(?:\.\d{{1,2}})?)(?:[ \t]*kg/m2|[ \t]*kg/m\^2|[ \t]*kg/m²)?)", re.IGNORECASE
+    ),
+    "pain": re.compile(
+        r"\b(?:pain(?:[ \t]+(?:score|scale|level|rating|intensity))?|rates[ \t]+(?:his|her|the|their)?[ \t]*pain(?:[ \t]+(?:as|at))?)"  # noqa: E501
+        r"[ \t]*(?:[:=]|is|of|was|at)?[ \t]*(?P<v>(?P<n>\d{1,2})[ \t]*(?:/[ \t]*10|out[ \t]+of[ \t]+10))",
+        re.IGNORECASE,
+    ),
+    "pain_before": re.compile(
+        r"(?<![\w/.])(?P<v>(?P<n>\d{1,2})[ \t]*/[ \t]*10)[ \t]+(?:\w+[ \t]+){0,2}?pain\b",
+        re.IGNORECASE,
+    ),
+    "bp_bare": re.compile(r"(?<![\w/.])(?P<v>(?P<s>\d{2,3})[ \t]*/[ \t]*(?P<d>\d{2,3}))(?![\w/])"),
+}
+
+
+# First token (lower case) of each pattern's label: patterns are tried only where a label
+# starts (anchored match), instead of scanning the whole note once per pattern.
+_TRIGGERS: dict[str, frozenset[str]] = {
+    "bp": frozenset({"bp", "b", "blood", "nibp", "sbp"}),
+    "hr": frozenset({"hr", "heart", "pulse", "p"}),
+    "rr": frozenset({"rr", "resp", "respiratory", "respirations", "r"}),
+    "temp": frozenset({"t", "temp", "temperature", "tmax", "tm", "tcurrent", "febrile"}),
+    "spo2": frozenset({"spo2", "sao2", "o2", "sat", "sats", "saturation", "saturations", "pulse", "pox", "oxygen",
+                       "satting"}),
+    "weight": frozenset({"wt", "weight", "weighs", "body"}),
+    "height": frozenset({"ht", "height"}),
+    "bmi": frozenset({"bmi"}),
+    "pain": frozenset({"pain", "rates"}),
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    kind: VitalKind
+    value: float
+    unit: str
+    start: int
+    end: int
+    context: str = ""
+    confidence: float = 0.95
+
+
+def _float(text: str) -> float:
+    return float(text)
+
+
+class VitalExtractor:
+    def __init__(self, definitions: dict[VitalKind, VitalDefinition] | None = None) -> None:
+        self.definitions = definitions if definitions is not None else load_vitals()
+
+    def extract(self, text: str, sections: SectionIndex, tokens: Tokens | None = None) -> list[VitalSign]:
+        tokens = tokens if tokens is not None else tokenize(text)
+        candidates: dict[str, list[int]] = {name: [] for name in _PATTERNS}
+        lower = tokens.lower
+        n = len(tokens)
+        for i in range(n):
+            word = lower[i]
+            if word[0].isdigit():
+                following = tokens.raw[i + 1] if i + 1 < n else ""
+                if following == "%":
+                    candidates["spo2_bare"].append(tokens.starts[i])
+                elif following == "/":
+                    candidates["bp_bare"].append(tokens.starts[i])
+                    candidates["pain_before"].append(tokens.starts[i])
+                continue
+            for name, triggers in _TRIGGERS.items():
+                if word in triggers:
+                    candidates[name].append(tokens.starts[i])
+        found: list[_Found] = []
+        taken = CharMask(len(text))
+        handlers: list[tuple[str, Callable[[re.Match[str]], list[_Found]]]] = [
+            ("bp", self._bp),
+            ("temp", self._temp),
+            ("spo2", self._spo2),
+            ("spo2_bare", self._spo2),
+            ("hr", self._simple(VitalKind.HEART_RATE, "/min")),
+            ("rr", self._simple(VitalKind.RESPIRATORY_RATE, "/min")),
+            ("weight", self._weight),
+            ("height", self._height),
+            ("bmi", self._simple(VitalKind.BODY_MASS_INDEX, "kg/m2")),
+            ("pain", self._simple(VitalKind.PAIN_SCORE, "{score}")),
+            ("pain_before", self._simple(VitalKind.PAIN_SCORE, "{score}")),
+        ]
+        for name, handler in handlers:
+            pattern = _PATTERNS[name]
+            for position in candidates[name]:
+                match = pattern.match(text, position)
+                if match is None:
+                    continue
+                start, end = match.span("v")
+                if taken.overlaps(start, end):
+                    continue
+                items = handler(match)
+                if items:
+                    found.extend(items)
+                    taken.mark(start, end)
+        for position in candidates["bp_bare"]:
+            match = _PATTERNS["bp_bare"].match(text, position)
+            if match is None:
+                continue
+            start, end = match.span("v")
+            if taken.overlaps(start, end):
+                continue
+            if sections.at(start) is not NoteSection.VITAL_SIGNS:
+                continue
+            items = self._bp(match)
+            found.extend(_Found(f.kind, f.value, f.unit, f.start, f.end, f.context, 0.8) for f in items)
+            taken.mark(start, end)
+        found.sort(key=lambda f: (f.start, f.kind is not VitalKind.SYSTOLIC_BLOOD_PRESSURE))
+        out: list[VitalSign] = []
+        for item in found:
+            definition = self.definitions[item.kind]
+            interpretation = self.interpret(item.kind, item.value, item.unit)
+            confidence = item.confidence if interpretation is not VitalInterpretation.IMPLAUSIBLE else 0.5
+            out.append(
+                VitalSign(
+                    kind=item.kind,
+                    quantity=Quantity(item.value, item.unit),
+                    loinc=Coding(LOINC_SYSTEM, definition.loinc, definition.display),
+                    span=Span(item.start, item.end, text[item.start : item.end]),
+                    interpretation=interpretation,
+                    context=item.context,
+                    confidence=confidence,
+                    section=sections.at(item.start),
+                )
+            )
+        return out
+
+    # --- per-kind parsers -------------------------------------------------------------------
+
+    @staticmethod
+    def _bp(match: re.Match[str]) -> list[_Found]:
+        start, end = match.span("v")
+        return [
+            _Found(VitalKind.SYSTOLIC_BLOOD_PRESSURE, _float(match.group("s")), "mm[Hg]", start, end),
+            _Found(VitalKind.DIASTOLIC_BLOOD_PRESSURE, _float(match.group("d")), "mm[Hg]", start, end),
+        ]
+
+    @staticmethod
+    def _simple(kind: VitalKind, unit: str) -> Callable[[re.Match[str]], list[_Found]]:
+        def parse(match: re.Match[str]) -> list[_Found]:
+            start, end = match.span("v")
+            return [_Found(kind, _float(match.group("n")), unit, start, end)]
+
+        return parse
+
+    @staticmethod
+    def _temp(match: re.Match[str]) -> list[_Found]:
+        value = _float(match.group("n"))
+        written = (match.group("u") or "").lower()
+        if written.startswith("f"):
+            unit = "[degF]"
+        elif written.startswith("c"):
+            unit = "Cel"
+        else:
+            unit = "[degF]" if value > 50 else "Cel"
+        start, end = match.span("v")
+        end = start + len(match.group("v").rstrip())
+        return [_Found(VitalKind.BODY_TEMPERATURE, value, unit, start, end)]
+
+    @staticmethod
+    def _spo2(match: re.Match[str]) -> list[_Found]:
+        start, end = match.span("v")
+        end = start + len(match.group("v").rstrip())
+        context = (match.group("ctx") or "").strip()
+        return [_Found(VitalKind.OXYGEN_SATURATION, _float(match.group("n")), "%", start, end, context)]
+
+    @staticmethod
+    def _weight(match: re.Match[str]) -> list[_Found]:
+        written = (match.group("u") or "").lower()
+        if written.startswith(("lb", "pound")) or written == "#":
+            unit = "[lb_av]"
+        elif written in ("g", "grams"):
+            unit = "g"
+        else:
+            unit = "kg"
+        start, end = match.span("v")
+        end = start + len(match.group("v").rstrip())
+        return [_Found(VitalKind.BODY_WEIGHT, _float(match.group("n")), unit, start, end)]
+
+    @staticmethod
+    def _height(match: re.Match[str]) -> list[_Found]:
+        start, end = match.span("v")
+        end = start + len(match.group("v").rstrip())
+        if match.group("ft"):
+            inches = int(match.group("ft")) * 12 + int(match.group("inch") or 0)
+            return [_Found(VitalKind.BODY_HEIGHT, float(inches), "[in_i]", start, end)]
+        written = (match.group("u") or "").lower()
+        value = _float(match.group("n"))
+        if written == "m":
+            return [_Found(VitalKind.BODY_HEIGHT, round(value * 100, 1), "cm", start, end)]
+        unit = "[in_i]" if written.startswith("in") else "cm"
+        return [_Found(VitalKind.BODY_HEIGHT, value, unit, start, end)]
+
+    # --- interpretation ------------------------------------------------------------------------
+
+    def interpret(self, kind: VitalKind, value: float, unit: str) -> VitalInterpretation:
+        d = self.definitions[kind]
+        canonical = _to_canonical(value, unit)
+        if canonical < d.implausible_low or canonical > d.implausible_high:
+            return VitalInterpretation.IMPLAUSIBLE
+        if not d.interpret:
+            return VitalInterpretation.UNSPECIFIED
+        if d.critical_low is not None and canonical < d.critical_low:
+            return VitalInterpretation.CRITICAL_LOW
+        if d.critical_high is not None and canonical > d.critical_high:
+            return VitalInterpretation.CRITICAL_HIGH
+        if d.low is not None and canonical < d.low:
+            return VitalInterpretation.LOW
+        if d.high is not None and canonical > d.high:
+            return VitalInterpretation.HIGH
+        return VitalInterpretation.NORMAL
+
+
+def _to_canonical(value: float, unit: str) -> float:
+    if unit == "[degF]":
+        return (value - 32.0) * 5.0 / 9.0
+    if unit == "[lb_av]":
+        return value * 0.45359237
+    if unit == "g":
+        return value / 1000.0
+    if unit == "[in_i]":
+        return value * 2.54
+    return value

@@ -1,0 +1,1 @@
+"""Evaluation of backends against golden sets."""

@@ -1,0 +1,190 @@
+"""Evaluate PHI detection on the synthetic golden set (data/golden/phi/notes.json).
+
+    healthai-server eval-phi [-v] [--json] [--golden FILE] [--update-baseline]
+
+Token level: a token is a maximal run of letters/digits. A gold token is caught when any
+detection covers it (whatever the type: a leak is a leak); a detected token is correct
+when it lies in any gold span. Per type: recall over gold tokens of that type, precision
+over tokens detected as that type. A note "leaks" when one gold token is not caught.
+Also per template family (A, B, C: see scripts/phi_make_golden.py, which records the
+untuned first numbers of B and C). The set is synthetic and the detector was tuned on
+it: treat the numbers as a regression gate, not as recall on real notes.
+-v lists missed and spurious tokens per note: synthetic notes only, never real ones.
+The evaluation runs with organisation names enabled (they are annotated in the set).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_TOKEN = re.compile(r"[^\W_]+")
+EVAL_KEY = b"evaluation-only-key-not-a-secret!"
+
+
+def default_golden_file() -> Path:
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        candidate = parent / "data" / "golden" / "phi" / "notes.json"
+        if candidate.is_file():
+            return candidate
+    return Path("data/golden/phi/notes.json")
+
+
+@dataclass
+class Tally:
+    gold: int = 0
+    caught: int = 0
+    predicted: int = 0
+    correct: int = 0
+
+    @property
+    def recall(self) -> float:
+        return self.caught / self.gold if self.gold else 1.0
+
+    @property
+    def precision(self) -> float:
+        return self.correct / self.predicted if self.predicted else 1.0
+
+
+@dataclass
+class Report:
+    notes: int = 0
+    leaked_notes: int = 0
+    overall: Tally = field(default_factory=Tally)
+    by_type: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    details: list[dict[str, Any]] = field(default_factory=list)
+    by_family: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    leaked_by_family: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "notes": self.notes,
+            "leaked_notes": self.leaked_notes,
+            "recall": round(self.overall.recall, 4),
+            "precision": round(self.overall.precision, 4),
+            "gold_tokens": self.overall.gold,
+            "predicted_tokens": self.overall.predicted,
+            "by_type": {
+                name: {
+                    "recall": round(t.recall, 4),
+                    "precision": round(t.precision, 4),
+                    "gold_tokens": t.gold,
+                    "predicted_tokens": t.predicted,
+                }
+                for name, t in sorted(self.by_type.items())
+            },
+            "by_family": {
+                name: {
+                    "recall": round(t.recall, 4),
+                    "precision": round(t.precision, 4),
+                    "leaked_notes": self.leaked_by_family[name],
+                }
+                for name, t in sorted(self.by_family.items())
+            },
+        }
+
+
+def _token_spans(text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in _TOKEN.finditer(text)]
+
+
+def _label(spans: list[tuple[int, int, str]], start: int, end: int) -> str | None:
+    for s, e, t in spans:
+        if s <= start and end <= e:
+            return t
+        if s < end and start < e:
+            return t
+    return None
+
+
+def evaluate(notes: list[dict[str, Any]], detect: Any, verbose: bool = False) -> Report:
+    report = Report()
+    for note in notes:
+        text: str = note["text"]
+        gold = [(int(s["start"]), int(s["end"]), str(s["type"])) for s in note["spans"]]
+        found = [(f.span.start, f.span.end, f.type.value) for f in detect(text)]
+        family = report.by_family[str(note.get("family", "-"))]
+        missed: list[str] = []
+        spurious: list[str] = []
+        for start, end in _token_spans(text):
+            g = _label(gold, start, end)
+            p = _label(found, start, end)
+            if g is not None:
+                report.overall.gold += 1
+                report.by_type[g].gold += 1
+                family.gold += 1
+                if p is not None:
+                    report.overall.caught += 1
+                    report.by_type[g].caught += 1
+                    family.caught += 1
+                else:
+                    missed.append(f"{g}:{text[start:end]}")
+            if p is not None:
+                report.overall.predicted += 1
+                report.by_type[p].predicted += 1
+                family.predicted += 1
+                if g is not None:
+                    report.overall.correct += 1
+                    report.by_type[p].correct += 1
+                    family.correct += 1
+                else:
+                    spurious.append(f"{p}:{text[start:end]}")
+        report.notes += 1
+        if missed:
+            report.leaked_notes += 1
+            report.leaked_by_family[str(note.get("family", "-"))] += 1
+        if verbose and (missed or spurious):
+            report.details.append({"id": note["id"], "missed": missed, "spurious": spurious})
+    return report
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="healthai-server eval-phi", description="PHI detection on the golden set")
+    parser.add_argument("-v", "--verbose", action="store_true", help="list missed and spurious tokens per note")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--golden", type=Path, default=None, help="golden file (default data/golden/phi/notes.json)")
+    parser.add_argument("--update-baseline", action="store_true", help="write baseline.json beside the golden file")
+    args = parser.parse_args(argv)
+    from healthai_server.phi import Deidentifier
+
+    golden = args.golden or default_golden_file()
+    notes = json.loads(golden.read_text(encoding="utf-8"))["notes"]
+    deid = Deidentifier(secret_key=EVAL_KEY, include_organizations=True)
+    report = evaluate(notes, deid.detect, verbose=args.verbose)
+    result = report.as_dict()
+    if args.update_baseline:
+        baseline = {k: result[k] for k in ("recall", "precision", "leaked_notes", "notes")}
+        baseline["by_type_recall"] = {k: v["recall"] for k, v in result["by_type"].items()}
+        (golden.parent / "baseline.json").write_text(json.dumps(baseline, indent=1, sort_keys=True) + "\n")
+    if args.json:
+        if args.verbose:
+            result["details"] = report.details
+        print(json.dumps(result, indent=1, ensure_ascii=False))
+        return 0
+    print(f"notes: {report.notes}   notes with a leaked PHI token: {report.leaked_notes}")
+    print(
+        f"overall: recall {report.overall.recall:.4f}   precision {report.overall.precision:.4f}   "
+        f"({report.overall.gold} gold tokens, {report.overall.predicted} detected)"
+    )
+    print(f"{'type':<24}{'recall':>8}{'precision':>11}{'gold':>7}{'detected':>10}")
+    for name, tally in sorted(report.by_type.items()):
+        print(f"{name:<24}{tally.recall:>8.4f}{tally.precision:>11.4f}{tally.gold:>7}{tally.predicted:>10}")
+    for name, tally in sorted(report.by_family.items()):
+        print(
+            f"template family {name}: recall {tally.recall:.4f}   precision {tally.precision:.4f}   "
+            f"leaked notes {report.leaked_by_family[name]}"
+        )
+    for item in report.details:
+        print(f"- {item['id']}: missed {item['missed']} spurious {item['spurious']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,605 @@
+"""Built-in pattern recognizers: everything Safe Harbor lists that has a shape.
+
+Identifiers that are only "some digits" (MRN, account, plan, licence, device, other ids)
+are taken only after a label ("MRN:", "Member ID", "S/N"); numbers with a check digit
+(cards, NPI, DEA, VIN) or issuing rules (SSN) are validated.
+"""
+
+from __future__ import annotations
+
+import re
+
+from healthai_server.domain.phi import PhiType
+from healthai_server.phi import checksums
+from healthai_server.phi.recognizers.base import Pattern, PatternRecognizer
+from healthai_server.phi.recognizers.fastre import word_alternation
+
+_MONTH = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
+)
+_ORD = r"(?:st|nd|rd|th)"
+_STATES = (
+    "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|"
+    "OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR"
+)
+STATE_NAMES = (
+    "Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|Florida|Georgia|Hawaii|Idaho|"
+    "Illinois|Indiana|Iowa|Kansas|Kentucky|Louisiana|Maine|Maryland|Massachusetts|Michigan|Minnesota|"
+    "Mississippi|Missouri|Montana|Nebraska|Nevada|New Hampshire|New Jersey|New Mexico|New York|North Carolina|"
+    "North Dakota|Ohio|Oklahoma|Oregon|Pennsylvania|Rhode Island|South Carolina|South Dakota|Tennessee|Texas|"
+    "Utah|Vermont|Virginia|Washington|West Virginia|Wisconsin|Wyoming|Puerto Rico"
+)
+STATE_RE = rf"(?:{_STATES}|{STATE_NAMES})"
+_STREET_SUFFIX = (
+    r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|Way|Terrace|Ter|"
+    r"Circle|Cir|Parkway|Pkwy|Highway|Hwy|Trail|Trl|Square|Sq|Loop|Pike|Alley|Crescent|Path|Plaza|Ridge|Run|"
+    r"Hollow|Heights|Hts|Point|Pt|Crossing|Xing|Row|Walk|Turnpike|Tpke|Expressway|Commons|Green|Close|Bend|Cove)"
+)
+# A label, then optional ":" / "#" / "no." noise, then the identifier in group "id".
+_SEP = r"\s{0,3}(?:(?:number|num|no\.?|nbr|#|id)\s{0,2})?[:#=]?\s{0,3}(?:is\s{1,3})?"
+
+
+def _labelled(label: str, ident: str) -> str:
+    # The look-ahead insists on a digit, so "device serial number: X1" is not consumed as "device" + "serial".
+    return rf"{word_alternation(label)}{_SEP}(?P<id>(?=[A-Za-z0-9:-]{{0,30}}\d){ident})(?![A-Za-z0-9])"
+
+
+def _has_digit(value: str) -> bool | None:
+    return None if any(ch.isdigit() for ch in value) else False
+
+
+def _ssn(value: str) -> bool | None:
+    return None if checksums.ssn_valid(value) else False
+
+
+def _luhn(value: str) -> bool | None:
+    return checksums.luhn_valid(value)
+
+
+def _license(value: str) -> bool | None:
+    if checksums.dea_valid(value):
+        return True
+    return _has_digit(value)
+
+
+def _vin(value: str) -> bool | None:
+    if re.fullmatch(r"[A-HJ-NPR-Z0-9]{17}", value.upper()) is None:
+        return False
+    if not (any(c.isdigit() for c in value) and any(c.isalpha() for c in value)):
+        return False
+    return True if checksums.vin_valid(value) else None
+
+
+_NOT_STREET_WORDS = frozenset(
+    [
+        "mg",
+        "mcg",
+        "ml",
+        "g",
+        "kg",
+        "units",
+        "unit",
+        "tab",
+        "tabs",
+        "tablet",
+        "tablets",
+        "cap",
+        "caps",
+        "po",
+        "iv",
+        "im",
+        "sq",
+        "bid",
+        "tid",
+        "qid",
+        "qd",
+        "daily",
+        "times",
+        "x",
+        "follow",
+        "up",
+        "with",
+        "to",
+        "in",
+        "on",
+        "at",
+        "for",
+        "and",
+        "or",
+        "of",
+        "the",
+        "by",
+        "per",
+        "see",
+        "call",
+        "weeks",
+        "week",
+        "days",
+        "day",
+        "months",
+        "hours",
+        "minutes",
+    ]
+)
+
+
+def _street_ok(value: str) -> bool | None:
+    """ "100 MCG FOLLOW UP WITH DR" is a dose and a title, not an address."""
+    words = re.findall(r"[A-Za-z]+", value)
+    return False if any(w.lower() in _NOT_STREET_WORDS for w in words[:-1]) else None
+
+
+def _ip(value: str) -> bool | None:
+    if ":" in value:
+        return None if value.count(":") >= 2 else False
+    parts = value.split(".")
+    if len(parts) != 4 or any(int(p) > 255 for p in parts):
+        return False
+    # Version-like strings (1.2.3.4 with single digits) are more often versions than hosts.
+    return None
+
+
+def _numeric_date(value: str) -> bool | None:
+    parts = re.split(r"[/.-]", value)
+    if len(parts) < 2:
+        return False
+    a, b = int(parts[0]), int(parts[1])
+    month_first = 1 <= a <= 12 and 1 <= b <= 31
+    day_first = 1 <= b <= 12 and 1 <= a <= 31
+    return None if (month_first or day_first) else False
+
+
+class PhoneRecognizer(PatternRecognizer):
+    """Telephone numbers; a "fax" label nearby makes it a fax number."""
+
+    _FAX = re.compile(
+        r"(?<![a-z])(?:fax|facsimile|f)(?![a-z])\s{0,3}(?:number|no\.?|#)?\s{0,3}[:#]?\s{0,3}[^\n]{0,16}$"
+    )
+
+    def type_for(self, text: str, start: int, end: int) -> PhiType:
+        window = text[max(0, start - 32) : start].lower()
+        return PhiType.FAX if self._FAX.search(window) else PhiType.PHONE
+
+
+def builtin_pattern_recognizers() -> list[PatternRecognizer]:
+    i = re.IGNORECASE
+    return [
+        PatternRecognizer(
+            "email",
+            PhiType.EMAIL,
+            [
+                Pattern(
+                    "email",
+                    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}"
+                    r"\.[A-Za-z]{2,24}(?![A-Za-z0-9-])",
+                    0.95,
+                )
+            ],
+        ),
+        PatternRecognizer(
+            "url",
+            PhiType.URL,
+            [
+                Pattern(
+                    "url_scheme",
+                    word_alternation("https?|ftp") + r"://[^\s<>\"'\]\[(){}]{2,2000}(?<![.,;:!?'\"])",
+                    0.9,
+                    0,
+                    i,
+                ),
+                Pattern(
+                    "url_bare_domain",
+                    r"[A-Za-z0-9](?<![\w@./-][A-Za-z0-9])[A-Za-z0-9-]{0,62}(?:\.[A-Za-z0-9-]{1,63}){0,4}"
+                    r"\.(?:com|org|net|edu|gov|health|io|us|info|biz|care|clinic)(?:/[^\s<>\"'\]\[(){}]{0,2000})?"
+                    r"(?<![.,;:!?'\"])(?![\w@])",
+                    0.75,
+                ),
+                Pattern(
+                    "url_www",
+                    r"(?<![\w/.@])www\.[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}(?:/[^\s<>\"'\]\[(){}]{0,2000})?"
+                    r"(?<![.,;:!?'\"])",
+                    0.85,
+                    0,
+                    i,
+                ),
+            ],
+        ),
+        PatternRecognizer(
+            "ip_address",
+            PhiType.IP_ADDRESS,
+            [
+                Pattern("ipv4", r"\d(?<![\d.]\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?!\.?\d)", 0.75),
+                Pattern(
+                    "ipv6",
+                    r"(?<![0-9A-Fa-f:])(?:(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|"
+                    r"(?:[0-9A-Fa-f]{1,4}:){1,6}(?::[0-9A-Fa-f]{1,4}){1,6})(?![0-9A-Fa-f:])",
+                    0.6,
+                ),
+            ],
+            context=("ip", "ip address", "host", "login from", "logged in from", "address"),
+            validator=_ip,
+        ),
+        PhoneRecognizer(
+            "phone",
+            PhiType.PHONE,
+            [
+                Pattern(
+                    "nanp",
+                    r"(?<![\d+])(?:\+?1[\s.-]{0,2})?(?:\(\d{3}\)\s{0,2}|\d{3}[\s.-]{1,2})\d{3}[\s.-]{1,2}\d{4}"
+                    r"(?:\s{0,2}(?:x|ext\.?|extension)\s{0,2}\d{1,6})?(?!\d)",
+                    0.8,
+                ),
+                Pattern("local7", r"\d(?<![\d-]\d)\d{2}-\d{4}(?![\d-])", 0.3),
+                Pattern("bare10", r"[2-9](?<![\d-][2-9])\d{9}(?!\d)", 0.3),
+                Pattern(
+                    "intl", r"(?<![\d+])\+(?:[2-9]\d{0,2})[\s.-]{1,2}\d{1,4}(?:[\s.-]{1,2}\d{2,5}){2,4}(?!\d)", 0.7
+                ),
+                Pattern("ext", word_alternation(r"ext\.?|extension|x") + r"\s{0,2}(?P<id>\d{4,6})(?!\d)", 0.3, "id", i),
+            ],
+            context=(
+                "phone",
+                "tel",
+                "telephone",
+                "cell",
+                "mobile",
+                "call",
+                "fax",
+                "pager",
+                "beeper",
+                "voicemail",
+                "contact",
+                "reached at",
+                "home",
+                "work",
+                "ph",
+                "number",
+                "extension",
+            ),
+            context_window=30,
+        ),
+        PatternRecognizer(
+            "ssn",
+            PhiType.SSN,
+            [
+                Pattern("ssn_dashed", r"\d(?<![\d-]\d)\d{2}-\d{2}-\d{4}(?![\d-])", 0.85),
+                Pattern("ssn_spaced", r"\d(?<![\d-]\d)\d{2} \d{2} \d{4}(?![\d-])", 0.4),
+                Pattern(
+                    "ssn_bare",
+                    _labelled(r"ssn|ss#|social security(?: number| no\.?| #)?|soc sec", r"\d{9}"),
+                    0.5,
+                    "id",
+                    i,
+                ),
+            ],
+            context=("ssn", "social security", "ss#", "soc sec"),
+            validator=_ssn,
+        ),
+        PatternRecognizer(
+            "medical_record_number",
+            PhiType.MEDICAL_RECORD_NUMBER,
+            [
+                Pattern(
+                    "mrn_label",
+                    _labelled(
+                        r"MRN|MR|medical record|med rec|record|chart|EMR|EHR|hospital number",
+                        r"[A-Z]{0,4}[-]?\d[\d-]{3,14}[A-Z]?",
+                    ),
+                    0.85,
+                    "id",
+                    i,
+                ),
+            ],
+            validator=_has_digit,
+        ),
+        PatternRecognizer(
+            "health_plan_number",
+            PhiType.HEALTH_PLAN_NUMBER,
+            [
+                Pattern(
+                    "plan_label",
+                    _labelled(
+                        r"member|subscriber|policy|medicaid|medicare|insurance|insurer|health plan|plan|group|"
+                        r"beneficiary|MBI|HICN|payer|coverage|BCBS|Aetna|Cigna|Humana|United ?Healthcare",
+                        r"[A-Z0-9][A-Z0-9-]{4,19}",
+                    ),
+                    0.85,
+                    "id",
+                    i,
+                ),
+                Pattern(
+                    "mbi",
+                    r"(?<![A-Z0-9])[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d-?[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d-?"
+                    r"[AC-HJKMNP-RT-Y]{2}\d{2}(?![A-Z0-9])",
+                    0.85,
+                ),
+            ],
+            validator=_has_digit,
+        ),
+        PatternRecognizer(
+            "account_number",
+            PhiType.ACCOUNT_NUMBER,
+            [
+                Pattern(
+                    "account_label",
+                    _labelled(
+                        r"account|acct|a/c|billing|invoice|encounter|visit|FIN|CSN|claim|bank|routing|card",
+                        r"[A-Z0-9][A-Z0-9-]{3,24}",
+                    ),
+                    0.85,
+                    "id",
+                    i,
+                ),
+            ],
+            validator=_has_digit,
+        ),
+        PatternRecognizer(
+            "card_number",
+            PhiType.ACCOUNT_NUMBER,
+            [Pattern("card", r"\d(?<![\d-]\d)\d{3}(?:[ -]?\d{4}){2}[ -]?\d{1,7}(?![\d-])", 0.3)],
+            validator=_luhn,
+        ),
+        PatternRecognizer(
+            "license_number",
+            PhiType.LICENSE_NUMBER,
+            [
+                Pattern(
+                    "license_label",
+                    _labelled(
+                        r"licen[cs]e|lic|DEA|NPI|certificate|cert|registration|board cert(?:ification)?|"
+                        r"driver'?s licen[cs]e|DL|passport|permit|credential",
+                        r"[A-Z]{0,3}[-]?\d[A-Z0-9-]{3,14}",
+                    ),
+                    0.85,
+                    "id",
+                    i,
+                ),
+                Pattern("dea", r"(?<![A-Za-z0-9])[A-Z]{2}\d{7}(?![A-Za-z0-9])", 0.3),
+            ],
+            validator=_license,
+        ),
+        PatternRecognizer(
+            "vehicle_identifier",
+            PhiType.VEHICLE_IDENTIFIER,
+            [
+                Pattern("vin", r"(?<![A-Za-z0-9])[A-HJ-NPR-Za-hj-npr-z0-9]{17}(?![A-Za-z0-9])", 0.4),
+                Pattern(
+                    "plate",
+                    _labelled(r"licen[cs]e plate|plate|tag|vehicle|VIN", r"[A-Z0-9]{1,4}[ -]?[A-Z0-9]{2,5}"),
+                    0.8,
+                    "id",
+                    i,
+                ),
+            ],
+            context=("vin", "vehicle", "car", "truck", "motorcycle"),
+            validator=lambda v: _vin(v) if len(v) == 17 else _has_digit(v),
+        ),
+        PatternRecognizer(
+            "device_identifier",
+            PhiType.DEVICE_IDENTIFIER,
+            [
+                Pattern(
+                    "device_label",
+                    _labelled(
+                        r"serial|S/N|SN|device|UDI|lot|model/serial|pacemaker|ICD|implant|pump|defibrillator|"
+                        r"stimulator|IMEI|MAC",
+                        r"[A-Z0-9][A-Z0-9:-]{3,29}",
+                    ),
+                    0.85,
+                    "id",
+                    i,
+                ),
+                Pattern("udi_gs1", r"\(01\)\d{14}(?:\(\d{2}\)[A-Za-z0-9]{1,20}){0,4}", 0.95),
+            ],
+            validator=_has_digit,
+        ),
+        PatternRecognizer(
+            "other_identifier",
+            PhiType.OTHER_IDENTIFIER,
+            [
+                Pattern(
+                    "other_label",
+                    _labelled(
+                        r"accession|specimen|case|study|requisition|order|patient ID|pt ID|employee|badge|"
+                        r"member of staff|biometric|ID|identifier|reference|ref|ticket|confirmation",
+                        r"[A-Z0-9][A-Z0-9-]{3,24}",
+                    ),
+                    0.75,
+                    "id",
+                    i,
+                ),
+            ],
+            validator=_has_digit,
+        ),
+        PatternRecognizer(
+            "zip_code",
+            PhiType.ZIP_CODE,
+            [
+                Pattern(
+                    "zip_after_state",
+                    word_alternation(STATE_RE, ignore_case=False) + r"\.?,?\s{1,3}(?P<id>\d{5}(?:-\d{4})?)(?!\d)",
+                    0.95,
+                    "id",
+                ),
+                Pattern(
+                    "zip_label",
+                    r"(?<![A-Za-z])(?:zip|zip code|postal code|zipcode)\s{0,3}[:#]?\s{0,3}"
+                    r"(?P<id>\d{5}(?:-\d{4})?)(?!\d)",
+                    0.95,
+                    "id",
+                    i,
+                ),
+                Pattern("zip_plus4", r"(?<![\d-])\d{5}-\d{4}(?![\d-])", 0.6),
+            ],
+        ),
+        PatternRecognizer(
+            "street_address",
+            PhiType.STREET_ADDRESS,
+            [
+                Pattern(
+                    "street",
+                    r"(?<![\w-])\d{1,6}[A-Za-z]?(?:-\d{1,4})?\s{1,2}(?:[NSEW]\.?\s|North\s|South\s|East\s|West\s)?"
+                    r"(?:(?:[A-Z][\w'.-]{0,20}|\d{1,3}(?:st|nd|rd|th))\s{1,2}){1,4}"
+                    rf"{_STREET_SUFFIX}\b\.?"
+                    r"(?:,?\s{0,2}(?:Apt|Apartment|Suite|Ste|Unit|Fl|Floor|Room|Rm|#)\.?\s{0,2}#?\s{0,2}[A-Z0-9-]{1,6})?",
+                    0.85,
+                ),
+                Pattern(
+                    "street_caps",
+                    r"(?<![\w-])\d{1,6}\s{1,2}(?:[NSEW]\.?\s)?(?:[A-Z][A-Z'.-]{0,20}\s{1,2}){1,4}"
+                    r"(?:STREET|ST|AVENUE|AVE|ROAD|RD|BOULEVARD|BLVD|LANE|LN|DRIVE|DR|COURT|CT|PLACE|PL|WAY|"
+                    r"TERRACE|CIRCLE|PARKWAY|HIGHWAY|HWY|TRAIL)\b\.?(?:,?\s{0,2}(?:APT|SUITE|STE|UNIT|#)\.?\s{0,2}"
+                    r"[A-Z0-9-]{1,6})?",
+                    0.85,
+                ),
+                Pattern("po_box", r"(?<![A-Za-z])P\.?\s?O\.?\s{0,2}Box\s{1,2}\d{1,6}", 0.9, 0, i),
+            ],
+            validator=_street_ok,
+        ),
+        PatternRecognizer(
+            "age_over_89",
+            PhiType.AGE,
+            [
+                Pattern(
+                    "age_years",
+                    r"(?<![\d.])(?P<id>9\d|1[0-4]\d)(?:\s{0,2}|-)(?:y/?o\b|yo\b|y\.o\.|years?(?:\s|-)old|year-old|"
+                    r"yr\.?s?(?:\s|-)old|years? of age|yrs?\b|y\b)",
+                    0.95,
+                    "id",
+                    i,
+                ),
+                Pattern(
+                    "age_words",
+                    r"(?<![A-Za-z])(?P<id>(?:ninety|one hundred(?: and)?)(?:[ -](?:one|two|three|four|five|six|seven|"
+                    r"eight|nine|ten|eleven|twelve))?)[ -](?:year|yr)s?[ -]old",
+                    0.95,
+                    "id",
+                    i,
+                ),
+                Pattern(
+                    "age_label",
+                    r"(?<![A-Za-z])(?:age|aged|age:)\s{0,2}:?\s{0,2}(?P<id>9\d|1[0-4]\d)(?!\d|\.\d)",
+                    0.95,
+                    "id",
+                    i,
+                ),
+            ],
+        ),
+        PatternRecognizer(
+            "date",
+            PhiType.DATE,
+            [
+                Pattern(
+                    "numeric_mdy",
+                    r"\d(?<![\d/.-]\d)\d?([/.-])\d{1,2}\1(?:\d{4}|\d{2})(?![\d/-]|\.\d)",
+                    0.9,
+                    validator=_numeric_date,
+                ),
+                Pattern(
+                    "iso",
+                    r"[12](?<![\d-][12])(?<=1)(?:[89]\d{2})-(?:0?[1-9]|1[0-2])-(?:0?[1-9]|[12]\d|3[01])(?!\d)|[12](?<![\d-][12])(?<=2)0\d{2}-(?:0?[1-9]|1[0-2])-(?:0?[1-9]|[12]\d|3[01])(?!\d)",
+                    0.95,
+                ),
+                Pattern(
+                    "iso_slash", r"(?<![\d/])(?:1[89]|20)\d{2}/(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])(?!\d)", 0.9
+                ),
+                Pattern(
+                    "month_day_year",
+                    rf"{word_alternation(_MONTH)}\.?\s{{1,2}}\d{{1,2}}{_ORD}?(?:,?\s{{1,2}}(?:\d{{4}}|'\d{{2}}))?(?![\d:])",
+                    0.9,
+                    0,
+                    i,
+                ),
+                Pattern(
+                    "day_month_year",
+                    rf"\d(?<![\w]\d)\d?{_ORD}?(?:\s{{1,2}}of)?\s{{1,2}}{_MONTH}(?:(?<![A-Za-z]{{5}})\.)?"
+                    r"(?:,?\s{1,2}\d{4})?(?![A-Za-z])",
+                    0.9,
+                    0,
+                    i,
+                ),
+                Pattern("d_mon_y", rf"\d(?<![\w-]\d)\d?[-/ ]{_MONTH}[-/ ](?:\d{{4}}|\d{{2}})(?![\w])", 0.95, 0, i),
+                Pattern(
+                    "month_year",
+                    rf"{word_alternation(_MONTH)}\.?,?\s{{1,2}}(?:of\s{{1,2}})?(?:19|20)\d{{2}}(?!\d)",
+                    0.85,
+                    0,
+                    i,
+                ),
+                Pattern(
+                    "month_alone",
+                    word_alternation(
+                        "since|in|until|till|during|early|late|mid|by|last|next|this|from|through|before|after"
+                    )
+                    + r"[ \t-]{1,2}(?-i:(?P<id>(?:January|February|March|April|May|June|July|August|September|October|"
+                    r"November|December|JANUARY|FEBRUARY|MARCH|APRIL|MAY|JUNE|JULY|AUGUST|SEPTEMBER|OCTOBER|"
+                    r"NOVEMBER|DECEMBER)))(?![\w'-])",
+                    0.7,
+                    "id",
+                ),
+                Pattern("month_slash_year", r"(?<![\d/.-])(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}(?![\d/])", 0.6),
+                Pattern(
+                    "ordinal_day",
+                    word_alternation("on|since|by|until|till|before|after|from|through|of|is|was")
+                    + rf"\s{{1,2}}the\s{{1,2}}"
+                    rf"(?P<id>(?:[1-9]|[12]\d|3[01]){_ORD})(?=\s{{0,2}}(?:[.,;:)!?]|$|\n|at\b|and\b|in\b|when\b|"
+                    r"of\b|or\b|for\b|with\b|we\b|she\b|he\b|they\b|the\b|to\b|but\b))",
+                    0.85,
+                    "id",
+                    i,
+                ),
+            ],
+            context=(
+                "on",
+                "dated",
+                "date",
+                "since",
+                "seen",
+                "visit",
+                "admitted",
+                "discharged",
+                "dob",
+                "born",
+                "until",
+                "from",
+                "last",
+                "follow",
+                "surgery",
+                "scheduled",
+                "due",
+                "effective",
+            ),
+            context_window=25,
+        ),
+        PatternRecognizer(
+            "date_month_day",
+            PhiType.DATE,
+            [
+                Pattern(
+                    "month_day",
+                    r"(?<![\d/.,-])(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])(?![\d/]|\.\d|\s{0,2}(?:mm|ml|mg))",
+                    0.25,
+                    validator=_numeric_date,
+                ),
+            ],
+            context=(
+                "on",
+                "since",
+                "dated",
+                "date",
+                "dos",
+                "seen",
+                "until",
+                "from",
+                "by",
+                "of",
+                "visit",
+                "admitted",
+                "discharged",
+                "due",
+                "effective",
+            ),
+            context_boost=0.5,
+            context_window=10,
+        ),
+    ]

@@ -1,0 +1,32 @@
+"""Fails when PHI detection on the golden set drops below the committed baseline."""
+
+from __future__ import annotations
+
+import json
+
+from healthai_server.evaluation.phi import EVAL_KEY, default_golden_file, evaluate, main
+from healthai_server.phi import Deidentifier
+
+MARGIN = 0.005
+
+
+def test_golden_set_meets_baseline_and_targets() -> None:
+    golden = default_golden_file()
+    baseline = json.loads((golden.parent / "baseline.json").read_text())
+    notes = json.loads(golden.read_text(encoding="utf-8"))["notes"]
+    assert len(notes) >= 60
+    report = evaluate(notes, Deidentifier(secret_key=EVAL_KEY, include_organizations=True).detect)
+    result = report.as_dict()
+    assert result["recall"] >= baseline["recall"] - MARGIN
+    assert result["precision"] >= baseline["precision"] - MARGIN
+    assert result["leaked_notes"] <= baseline["leaked_notes"] + 1
+    for phi_type, recall in baseline["by_type_recall"].items():
+        assert result["by_type"][phi_type]["recall"] >= recall - 2 * MARGIN - 0.01, phi_type
+    # The issue's targets.
+    assert result["recall"] >= 0.99
+    assert result["by_type"]["name"]["recall"] >= 0.98
+    assert result["precision"] >= 0.90
+
+
+def test_cli_prints_a_report(capsys: object) -> None:
+    assert main(["--json"]) == 0

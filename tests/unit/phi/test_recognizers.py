@@ -1,0 +1,195 @@
+"""One test per recognizer: it finds its identifier, and the clinical allow-list holds."""
+
+from __future__ import annotations
+
+import pytest
+from healthai_server.domain.phi import PhiType
+from healthai_server.phi import Deidentifier
+
+
+def found(deid: Deidentifier, text: str) -> set[tuple[PhiType, str]]:
+    return {(f.type, f.span.text) for f in deid.detect(text)}
+
+
+def types_of(deid: Deidentifier, text: str, value: str) -> set[PhiType]:
+    return {f.type for f in deid.detect(text) if value in f.span.text}
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Patient: John Smith\nDOB: 01/02/1950", "John Smith"),
+        ("Name: SMITH, JOHN", "SMITH, JOHN"),
+        ("PATIENT NAME: ADEBAYO OKONKWO-NWOSU", "ADEBAYO OKONKWO-NWOSU"),
+        ("Seen by Dr. Oluwaseun Adeyemi today.", "Oluwaseun Adeyemi"),
+        ("Dr. Graves reviewed the thyroid scan.", "Graves"),
+        ("Mrs. Parkinson is doing well.", "Parkinson"),
+        ("History from his wife, Hope, at bedside.", "Hope"),
+        ("Her daughter Xiomara Quispe drove her in.", "Xiomara Quispe"),
+        ("Electronically signed by Anna Kowalczyk, MD on 3/4/2020", "Anna Kowalczyk"),
+        ("Sincerely,\n\nTadeusz Wróblewski, MD", "Tadeusz Wróblewski"),
+        ("Plan discussed with Dr. de Vries and the team.", "de Vries"),
+        ("Follow up with Jennifer Martinez next week.", "Jennifer Martinez"),
+        ("pt luis johnson resting comfortably.", "luis johnson"),
+        ("dr. okafor paged re: potassium.", "okafor"),
+        ("Thank you for referring Grace Brooks (DOB 09/27/2010).", "Grace Brooks"),
+    ],
+)
+def test_names(deid: Deidentifier, text: str, name: str) -> None:
+    assert (PhiType.NAME, name) in found(deid, text)
+
+
+def test_every_mention_of_a_found_name_goes(deid: Deidentifier) -> None:
+    text = "Patient: Siddharth Venkataraman\nVenkataraman reports less pain. Siddharth walks daily."
+    names = [f.span.text for f in deid.detect(text) if f.type is PhiType.NAME]
+    assert names == ["Siddharth Venkataraman", "Venkataraman", "Siddharth"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "History of Parkinson disease with resting tremor.",
+        "Bell's palsy on the left, resolved. Foley catheter removed.",
+        "Continue Lasix 40 mg daily. Crohn disease in remission on Humira.",
+        "Graves disease s/p RAI. Hodgkin lymphoma in remission. Cushing syndrome ruled out.",
+        "Addison disease on hydrocortisone. Wilson disease excluded.",
+        "Murphy sign negative. Babinski downgoing. Glasgow Coma Scale 15.",
+        "Jackson-Pratt drain in place. Swan-Ganz removed. Holter monitor ordered.",
+        "Patient Education: reviewed. Follow Up in 2 weeks. Discussed With Family.",
+        "General: Alert, Oriented, No Acute Distress. Heart: Regular Rate And Rhythm.",
+        "BP 128/76, HR 72. Strength 5/5 in all extremities. Pain 7/10. Take 1/2 tab.",
+        "A 72-year-old man, diagnosed in 2015, seen in the Heart Failure Clinic.",
+        "CC: ear pain and fever x 2 days. See e.g. report.pdf, i.e. the summary.",
+    ],
+)
+def test_clinical_vocabulary_is_not_phi(deid: Deidentifier, text: str) -> None:
+    assert deid.detect(text) == []
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        "03/14/2019",
+        "3/14/19",
+        "March 14, 2019",
+        "Mar. 14, 2019",
+        "14-Mar-2019",
+        "2019-03-14",
+        "14 March 2019",
+        "March 2019",
+        "March 14th",
+    ],
+)
+def test_date_formats(deid: Deidentifier, date: str) -> None:
+    assert (PhiType.DATE, date) in found(deid, f"Seen on {date} for follow-up.")
+
+
+def test_ordinal_day_and_short_date_with_context(deid: Deidentifier) -> None:
+    assert (PhiType.DATE, "14th") in found(deid, "Symptoms began on the 14th and worsened.")
+    assert (PhiType.DATE, "3/14") in found(deid, "Last seen on 3/14 in clinic.")
+
+
+def test_age_over_89_only(deid: Deidentifier) -> None:
+    assert (PhiType.AGE, "92") in found(deid, "A 92-year-old woman.")
+    assert (PhiType.AGE, "101") in found(deid, "Age: 101")
+    assert (PhiType.AGE, "94") in found(deid, "Pt is a 94 yo man.")
+    assert (PhiType.AGE, "ninety-two") in found(deid, "A ninety-two-year-old woman.")
+    assert found(deid, "An 89-year-old woman.") == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "phi_type"),
+    [
+        ("Call (617) 555-0199 with questions.", "(617) 555-0199", PhiType.PHONE),
+        ("Cell: 617.555.0199", "617.555.0199", PhiType.PHONE),
+        ("Fax: 617-555-0123", "617-555-0123", PhiType.FAX),
+        ("fax records to (599) 812-9195", "(599) 812-9195", PhiType.FAX),
+        ("Email: jane.doe+clinic@example.org", "jane.doe+clinic@example.org", PhiType.EMAIL),
+        ("SSN: 123-45-6789", "123-45-6789", PhiType.SSN),
+        ("MRN: 00123456", "00123456", PhiType.MEDICAL_RECORD_NUMBER),
+        ("Medical record number E1234567", "E1234567", PhiType.MEDICAL_RECORD_NUMBER),
+        ("Insurance member ID: XJH123456789", "XJH123456789", PhiType.HEALTH_PLAN_NUMBER),
+        ("Medicare MBI 1EG4TE5MK73", "1EG4TE5MK73", PhiType.HEALTH_PLAN_NUMBER),
+        ("Acct #: 0968078490", "0968078490", PhiType.ACCOUNT_NUMBER),
+        ("Card on file 4111 1111 1111 1111.", "4111 1111 1111 1111", PhiType.ACCOUNT_NUMBER),
+        ("DEA# AB1234563", "AB1234563", PhiType.LICENSE_NUMBER),
+        ("NPI: 1234567893", "1234567893", PhiType.LICENSE_NUMBER),
+        ("Vehicle VIN 1M8GDM9AXKP042788 was towed.", "1M8GDM9AXKP042788", PhiType.VEHICLE_IDENTIFIER),
+        ("license plate WKV-4640", "WKV-4640", PhiType.VEHICLE_IDENTIFIER),
+        ("device serial number: PJN390776.", "PJN390776", PhiType.DEVICE_IDENTIFIER),
+        ("UDI (01)00643169007222(17)160128", "(01)00643169007222(17)160128", PhiType.DEVICE_IDENTIFIER),
+        ("See https://portal.example.org/pt/123 now", "https://portal.example.org/pt/123", PhiType.URL),
+        ("Visit mychart.example.org/login today.", "mychart.example.org/login", PhiType.URL),
+        ("Logged in from 73.12.201.5 today", "73.12.201.5", PhiType.IP_ADDRESS),
+        ("from 2001:db8:85a3::8a2e:370:7334 host", "2001:db8:85a3::8a2e:370:7334", PhiType.IP_ADDRESS),
+        ("Accession: RAD-2291-33", "RAD-2291-33", PhiType.OTHER_IDENTIFIER),
+        ("Lives at 123 Main Street, Apt 4B.", "123 Main Street, Apt 4B", PhiType.STREET_ADDRESS),
+        ("Mail to P.O. Box 1234 please", "P.O. Box 1234", PhiType.STREET_ADDRESS),
+        ("Springfield, IL 62704", "62704", PhiType.ZIP_CODE),
+        ("Springfield, IL 62704", "Springfield", PhiType.CITY),
+        ("Moved to Quarryville last year.", "Quarryville", PhiType.CITY),
+        ("Lives in Lackawanna County.", "Lackawanna County", PhiType.CITY),
+        ("Lives in San Antonio with family.", "San Antonio", PhiType.CITY),
+    ],
+)
+def test_pattern_identifiers(deid: Deidentifier, text: str, value: str, phi_type: PhiType) -> None:
+    assert (phi_type, value) in found(deid, text)
+
+
+def test_checksum_rejects_lookalikes(deid: Deidentifier) -> None:
+    assert PhiType.ACCOUNT_NUMBER not in types_of(deid, "Lot 4111 1111 1111 1112 used.", "4111")
+    assert PhiType.SSN not in types_of(deid, "Code 666-12-3456 on the form.", "666")
+    assert PhiType.VEHICLE_IDENTIFIER not in types_of(deid, "Batch 1M8GDM9A1KP042788.", "1M8")
+
+
+def test_credential_is_not_a_state(deid: Deidentifier) -> None:
+    # "Wilson, MD" is a physician, not Wilson, Maryland.
+    assert (PhiType.NAME, "Mei-ling Wilson") in found(deid, "Electronically signed by Mei-ling Wilson, MD")
+
+
+def test_organizations_are_opt_in(deid: Deidentifier, deid_orgs: Deidentifier) -> None:
+    text = "Transferred from Riverside General Hospital overnight."
+    assert (PhiType.ORGANIZATION, "Riverside General Hospital") in found(deid_orgs, text)
+    assert found(deid, text) == set()
+    assert found(deid_orgs, "Seen in the Heart Failure Clinic and Anticoagulation Clinic.") == set()
+
+
+_PROBLEM_LIST = [
+    "Atrial Fibrillation", "Acid Reflux", "Bladder Cancer", "Current Smoker", "Chest Wall Pain", "Dry Cough",
+    "Common Cold", "Stable Angina", "Knee OA", "Iron Tablets", "Epi Pen", "Pen VK", "NS Bolus", "MS Contin",
+    "Benign Prostatic Hyperplasia", "Altered Mental Status", "Diaper Rash", "Runny Nose", "Graves Disease",
+    "Parkinson Disease", "Bell Palsy", "Crohn Disease", "Hodgkin Lymphoma", "Cushing Syndrome", "Wilson Disease",
+    "Addison Disease", "Lasix", "Foley Catheter", "Continue Bayer Aspirin", "Interstitial Lung Disease",
+    "Newborn Jaundice", "Loose Stools", "Rising PSA", "Developmental Delay", "Lidocaine Patch",
+]  # fmt: skip
+_SENTENCES = [
+    "History of {}.", "{} noted.", "{} is stable.", "{} has improved.", "Continue {} daily.",
+    "Assessment: {}, stable.", "- {}\n", "Dx: {}; seen by cardiology.",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("term", _PROBLEM_LIST)
+def test_title_and_upper_case_problem_lists_are_not_names(deid: Deidentifier, term: str) -> None:
+    for sentence in _SENTENCES:
+        for form in (term, term.upper()):
+            assert deid.detect(sentence.format(form)) == [], sentence.format(form)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Ñusta Lindqvist returns for follow-up of gout.", "Ñusta Lindqvist"),
+        ("AOIFE ØSTERGAARD IS A 77 YEAR OLD SEEN TODAY.", "AOIFE ØSTERGAARD"),
+        ('Goes by "Bea". Family: sons Kenji, Renée and Chloé, all local.', "Chloé"),
+        ("- Dietitian: José Østergaard (pager 067-9131)", "José Østergaard"),
+        ("Police officer Oluwaseun Al-Hashimi at bedside.", "Oluwaseun Al-Hashimi"),
+    ],
+)
+def test_names_without_census_entries(deid: Deidentifier, text: str, name: str) -> None:
+    assert (PhiType.NAME, name) in found(deid, text)
+
+
+def test_month_alone_and_small_towns(deid: Deidentifier) -> None:
+    assert (PhiType.DATE, "December") in found(deid, "Since December she has had two flares.")
+    assert (PhiType.CITY, "Tuckerton Bay") in found(deid, "Her daughter lives in Tuckerton Bay.")
+    assert (PhiType.PHONE, "578-5829") in found(deid, "Nurse (pager 578-5829)")
