@@ -5,6 +5,7 @@ engine when the model is overloaded (then the breaker), and BAA gating of PHI.""
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 
 import pytest
@@ -66,15 +67,27 @@ def test_llm_extraction_is_grounded_costed_ledgered_and_cached(server: ServerPro
     assert int(total["cache_hits"]) == 1
 
 
-def test_tenant_without_baa_never_reaches_the_model(server: ServerProcess, fake: FakeAnthropicAPI) -> None:
+def test_tenant_without_baa_reaches_the_model_only_through_the_phi_guard(
+    server: ServerProcess, fake: FakeAnthropicAPI
+) -> None:
     private = (server.state_dir / "dev" / "jwt-private.pem").read_bytes()
     other = mint_token(
         private, subject="svc", tenant="clinic-b", roles=["clinician"], issuer="healthai-dev", audience="healthai"
     )
+    note = "Patient: John Carter, MRN 48213377, seen 03/14/2026.\n" + NOTE
     before = len(fake.requests)
-    response = HealthAIClient(server.addr, token=other).extract(NOTE + "\nPlan: follow up in 2 weeks.")
-    assert response.provenance.backend == "local"
-    assert len(fake.requests) == before
+    response = HealthAIClient(server.addr, token=other).extract(note, note_id="guarded-1")
+    sent = fake.requests[before:]
+    assert len(sent) == 1 and response.provenance.backend == "anthropic"
+    for phi in ("John Carter", "48213377", "03/14/2026"):
+        assert phi not in sent[0].text_sent, "PHI left the process for a tenant without a BAA"
+    for condition in response.data.conditions:  # spans point into the original note, not the surrogate text
+        assert note[condition.span.start : condition.span.end] == condition.span.text
+    with sqlite3.connect(server.state_dir / "healthai.db") as conn:
+        details = conn.execute("SELECT details FROM audit_events WHERE audit_id = ?", (response.audit_id,)).fetchone()[
+            0
+        ]
+    assert json.loads(details)["phi_egress"] == "surrogates"
 
 
 def test_overloaded_model_falls_back_to_local_then_breaker_opens(server: ServerProcess, fake: FakeAnthropicAPI) -> None:
