@@ -24,6 +24,7 @@ from healthai.v1 import (
 )
 from opentelemetry import trace
 from prometheus_client import CollectorRegistry
+from sqlalchemy import exc as sa_exc
 
 from healthai_server import __version__
 from healthai_server.auth.dev import ensure_dev_credentials
@@ -33,6 +34,7 @@ from healthai_server.backends.assembly import assemble_backends
 from healthai_server.backends.base import ExtractionBackend
 from healthai_server.backends.local import LocalBackend
 from healthai_server.config import Settings
+from healthai_server.domain.errors import StorageUnavailable
 from healthai_server.interceptors.access_log import AccessLogInterceptor
 from healthai_server.interceptors.audit_id import AuditIdInterceptor
 from healthai_server.interceptors.audit_trail import AuditTrailInterceptor
@@ -135,7 +137,10 @@ async def build_application(
 
     public_key, audit_key, deid_key = await asyncio.to_thread(_read_keys, settings)
     db = Database(settings.effective_database_url)
-    await asyncio.to_thread(migrate.upgrade, db.engine)
+    try:
+        await asyncio.to_thread(migrate.upgrade, db.engine)
+    except sa_exc.OperationalError as exc:
+        raise StorageUnavailable(f"cannot reach the {db.dialect} database to apply migrations") from exc
     audit = AuditRepository(db)
     metrics = metrics or Metrics(
         CollectorRegistry(), tenants=settings.metrics_tenants, models={settings.anthropic_model}
@@ -234,9 +239,17 @@ async def build_application(
     return app
 
 
+class StartupError(Exception):
+    """The server could not start (port taken, key file unreadable, database unreachable)."""
+
+
 async def serve(settings: Settings) -> None:
     """Serve until SIGTERM or SIGINT, then drain in-flight calls within the grace period."""
-    app = await build_application(settings)
+    try:
+        app = await build_application(settings)
+    except (OSError, RuntimeError, StorageUnavailable) as exc:
+        # Nothing has been served yet, so the message carries configuration, never PHI.
+        raise StartupError(f"{type(exc).__name__}: {exc}") from exc
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -13,7 +13,7 @@ from healthai_server.config import ConfigError, Settings, load_settings
 
 
 def _cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
-    from healthai_server.app import serve
+    from healthai_server.app import StartupError, serve
     from healthai_server.observability.logging import configure_logging
     from healthai_server.observability.tracing import configure_tracing
 
@@ -21,6 +21,9 @@ def _cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
     provider = configure_tracing(__import__("healthai_server").__version__)
     try:
         asyncio.run(serve(settings))
+    except StartupError as exc:
+        print(f"startup error: {exc}", file=sys.stderr)
+        return 2
     finally:
         if provider is not None:
             provider.shutdown()
@@ -70,16 +73,6 @@ def _cmd_token(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _delegate(module: str) -> object:
-    def run(_settings: Settings, args: argparse.Namespace) -> int:
-        import importlib
-
-        main = importlib.import_module(module).main
-        return int(main(list(args.rest)))
-
-    return run
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="healthai-server", description="HealthAI clinical-note service")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -97,18 +90,28 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--subject", default="dev-user")
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
     token.set_defaults(handler=_cmd_token)
-    for name, module, text in (
-        ("eval", "healthai_server.evaluation.clinical", "evaluate the local engine on the golden set"),
-        ("eval-phi", "healthai_server.evaluation.phi", "evaluate PHI detection on the PHI golden set"),
-        ("prompts", "healthai_server.prompts", "list, show and diff versioned prompts"),
+    for name, text in (
+        ("eval", "evaluate the local engine on the golden set (-v, --json, --update-baseline)"),
+        ("eval-phi", "evaluate PHI detection on the PHI golden set (-v, --json, --golden FILE)"),
+        ("prompts", "list, show and diff versioned prompts"),
     ):
-        command = sub.add_parser(name, help=text, add_help=False)
-        command.add_argument("rest", nargs=argparse.REMAINDER)
-        command.set_defaults(handler=_delegate(module))
+        sub.add_parser(name, help=text, add_help=False)  # listed in --help; main() dispatches them
     return parser
 
 
+_DELEGATED = {
+    "eval": "healthai_server.evaluation.clinical",
+    "eval-phi": "healthai_server.evaluation.phi",
+    "prompts": "healthai_server.prompts",
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in _DELEGATED:  # these own their flags, --help included
+        import importlib
+
+        return int(importlib.import_module(_DELEGATED[argv[0]]).main(argv[1:]))
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
