@@ -18,6 +18,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from opentelemetry import trace
+
 from healthai_server.backends.base import Deadline
 from healthai_server.domain.analysis import ClinicalAlert
 from healthai_server.domain.clinical import ClinicalData, ExtractionOptions
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from healthai_server.phi import Deidentifier
 
 T = TypeVar("T")
+_tracer = trace.get_tracer("healthai.engine")
 
 
 @dataclass
@@ -120,7 +123,10 @@ class CpuWorkers:
             raise Overloaded("the clinical engine is at capacity; retry after the suggested delay", retry_after_s=0.2)
         self.pending += 1
         try:
-            return await self._run(fn, args, deadline)
+            with _tracer.start_as_current_span(
+                f"engine.{fn.__name__.lstrip('_')}", attributes={"healthai.engine.pending": self.pending}
+            ):
+                return await self._run(fn, args, deadline)
         finally:
             self.pending -= 1
 

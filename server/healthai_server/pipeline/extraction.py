@@ -8,12 +8,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from opentelemetry import trace
+
 from healthai_server.backends.base import BackendRequest, BackendResult, ExtractionBackend
 from healthai_server.domain.clinical import ClinicalData
 from healthai_server.domain.provenance import Provenance, TokenUsage
 from healthai_server.storage.usage import UsageLedger, UsageRecord
 
 FhirBuilder = Callable[[ClinicalData, str, str], str]
+_tracer = trace.get_tracer("healthai.pipeline")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,13 +54,17 @@ class ExtractionPipeline:
 
     async def run(self, request: BackendRequest, caller: Caller | None = None) -> ExtractionOutcome:
         started = time.perf_counter()
-        result = await self._backend.extract(request)
+        with _tracer.start_as_current_span("pipeline.backend", attributes={"healthai.backend": self._backend.name}):
+            result = await self._backend.extract(request)
         fhir_json = ""
         if request.options.include_fhir:
             # Building and validating pydantic models is CPU work: keep it off the event loop.
             # The bundle's Provenance names the note: the caller's id, else this call's audit id.
             document_id = request.note_id or (caller.audit_id if caller else "") or "unidentified-note"
-            fhir_json = await asyncio.to_thread(self._fhir_builder, result.data, document_id, result.provenance.model)
+            with _tracer.start_as_current_span("pipeline.fhir"):
+                fhir_json = await asyncio.to_thread(
+                    self._fhir_builder, result.data, document_id, result.provenance.model
+                )
         provenance = replace(result.provenance, latency_s=time.perf_counter() - started)
         if self._ledger is not None and caller is not None and provenance.backend != "local":
             await self._ledger.record(_usage_record(provenance, caller))

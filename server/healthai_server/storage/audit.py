@@ -83,7 +83,7 @@ class AuditRepository:
 
     async def append(self, event: AuditEvent) -> int:
         """Append and chain one event; returns its sequence number within the tenant."""
-        return await self._db.run(lambda conn: self._append(conn, event))
+        return await self._db.run(lambda conn: self._append(conn, event), "audit_append")
 
     def _append(self, conn: sa.Connection, event: AuditEvent) -> int:
         insert = postgresql.insert if self._db.dialect == "postgresql" else sqlite.insert

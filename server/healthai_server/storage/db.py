@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from opentelemetry import trace
 from sqlalchemy import event, exc
 
 from healthai_server.domain.errors import StorageUnavailable
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+_tracer = trace.get_tracer("healthai.storage")
 
 
 def create_db_engine(url: str) -> sa.Engine:
@@ -66,10 +68,11 @@ class Database:
         workers = 1 if self.dialect == "sqlite" else 4
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="db")
 
-    async def run(self, fn: Callable[[sa.Connection], T]) -> T:
+    async def run(self, fn: Callable[[sa.Connection], T], operation: str = "transaction") -> T:
         """Run fn(connection) inside one transaction on a DB thread; commit or roll back whole."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(self.run_sync, fn))
+        with _tracer.start_as_current_span(f"db.{operation}", attributes={"db.system": self.dialect}):
+            return await loop.run_in_executor(self._executor, functools.partial(self.run_sync, fn))
 
     def run_sync(self, fn: Callable[[sa.Connection], T]) -> T:
         try:

@@ -80,7 +80,7 @@ class UsageLedger:
             "cost_micros": record.cost_micros,
             "cache_hit": record.cache_hit,
         }
-        await self._db.run(lambda conn: conn.execute(sa.insert(usage_ledger).values(**row)))
+        await self._db.run(lambda conn: conn.execute(sa.insert(usage_ledger).values(**row)), "usage_record")
 
     async def spent_micros(self, tenant: str, since: datetime) -> int:
         """Spend of one tenant since a moment (implements the budget guard's SpendSource)."""
