@@ -10,9 +10,9 @@ from typing import Any
 
 import grpc
 import pytest
+from healthai.v1 import extraction_service_pb2, extraction_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
-from healthai.v1 import extraction_service_pb2, extraction_service_pb2_grpc
 from tests.e2e.server import ServerProcess, running_server
 
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
@@ -24,7 +24,7 @@ class Receiver(trace_service_pb2_grpc.TraceServiceServicer):
     def __init__(self) -> None:
         self.spans: list[Any] = []
 
-    def Export(self, request: Any, context: Any) -> Any:  # noqa: N802 - generated interface name
+    def Export(self, request: Any, context: Any) -> Any:
         for resource_spans in request.resource_spans:
             for scope_spans in resource_spans.scope_spans:
                 self.spans.extend(scope_spans.spans)
@@ -35,7 +35,7 @@ class Receiver(trace_service_pb2_grpc.TraceServiceServicer):
 def receiver() -> Iterator[tuple[Receiver, int]]:
     servicer = Receiver()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(servicer, server)
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     try:
