@@ -38,6 +38,10 @@ class Category(enum.Enum):
     TERMINATE = "TERMINATE"
     PSEUDO = "PSEUDO"
 
+    # Members are singletons compared by identity: an identity hash is consistent with that and
+    # is computed in C (Enum.__hash__ hashes the name in Python; assert_target keys dicts by it).
+    __hash__ = object.__hash__
+
 
 class Direction(enum.Enum):
     FORWARD = "forward"

@@ -43,7 +43,7 @@ from healthai_server.engine.resources import (
     load_drugs,
 )
 from healthai_server.engine.sections import SectionDetector, SectionIndex
-from healthai_server.engine.text import CharMask, Tokens, tokenize
+from healthai_server.engine.text import CharMask, FastPattern, Tokens, tokenize
 from healthai_server.engine.vitals import VitalExtractor
 
 _NKA = re.compile(
@@ -59,11 +59,18 @@ _ALLERGY_LIST_END = frozenset(
     {"but", "was", "were", "started", "start", "starting", "given", "give", "continue", "on", "takes", "taking",
      "use", "used", "prescribe", "prescribed", "begin", "will", "so", "therefore", "tolerates", "tolerated"}
 )  # fmt: skip
+_UNKNOWN_SUFFIXES = (
+    "itis", "osis", "emia", "aemia", "algia", "opathy", "megaly", "penia", "plegia", "paresis", "rrhea", "rrhoea",
+    "iasis", "ectasis", "oma",
+)  # fmt: skip
+_UNKNOWN_HEADS = ("syndrome", "disease", "disorder", "fracture", "infection", "insufficiency", "deficiency")
 _UNKNOWN_CONDITION = re.compile(
-    r"\b[A-Za-z]{2,}(?:itis|osis|emia|aemia|algia|opathy|megaly|penia|plegia|paresis|rrhea|rrhoea|iasis|ectasis"
-    r"|oma)\b|\b[A-Za-z][a-z'’]{2,}[ \t]+(?:syndrome|disease|disorder|fracture|infection|insufficiency|deficiency)\b",
+    rf"\b[A-Za-z]{{2,}}(?:{'|'.join(_UNKNOWN_SUFFIXES)})\b"
+    rf"|\b[A-Za-z][a-z'’]{{2,}}[ \t]+(?:{'|'.join(_UNKNOWN_HEADS)})\b",
     re.IGNORECASE,
 )
+_UNKNOWN_HEAD_SET = frozenset(_UNKNOWN_HEADS)
+_UNKNOWN_TAILS = frozenset(suffix[-2:] for suffix in _UNKNOWN_SUFFIXES)  # cheap test before endswith
 _NOT_CONDITIONS = frozenset(
     {"diagnosis", "prognosis", "osmosis", "aroma", "diploma", "stoma", "coma", "soma", "hypnosis", "symbiosis",
      "thrombosis", "kilogramma", "emphasis", "analgesia", "noma", "idioma", "sigma", "comma", "momma", "grandma",
@@ -105,8 +112,10 @@ class ClinicalEngine:
         after = sorted(self._med_attributes.after_cues, key=lambda c: len(c[0]), reverse=True)
         self._before_status = {cue: status for cue, status in before}
         self._after_status = {cue: status for cue, status in after}
-        self._before_cue = re.compile(
-            r"(?<![A-Za-z/])(?:" + "|".join(re.escape(c) for c, _ in before) + r")(?![A-Za-z])", re.IGNORECASE
+        self._before_cue = FastPattern(
+            re.compile(
+                r"(?<![a-z/])(?:" + "|".join(re.escape(c.lower()) for c, _ in before) + r")(?![a-z])", re.IGNORECASE
+            )
         )
         self._after_cue = re.compile(
             r"^[ \t,]*(?:(?:is|are|was|were|has|have|been|being|now)[ \t]+){0,3}(?:"
@@ -263,7 +272,7 @@ class ClinicalEngine:
             for m in group:
                 covered.mark(tokens.starts[m.start], tokens.ends[m.end - 1])
         out: list[tuple[int, int, str]] = []
-        for match in _UNKNOWN_CONDITION.finditer(text):
+        for match in _unknown_condition_matches(tokens):
             start, end = match.span()
             words = match.group().split()
             if len(words) == 1 and words[0].lower() in _NOT_CONDITIONS:
@@ -481,6 +490,37 @@ class ClinicalEngine:
                     start, end = body.span("v")
                     return Span(start, end, text[start:end])
         return None
+
+
+def _unknown_condition_matches(tokens: Tokens) -> list[re.Match[str]]:
+    """_UNKNOWN_CONDITION.finditer(text), tried only where a match can start: at a word ending in
+    one of the suffixes, or in the run of tokens just before a head noun ("Crohn's disease")."""
+    lower = tokens.lower
+    starts = tokens.starts
+    ends = tokens.ends
+    candidates: set[int] = set()
+    tails = _UNKNOWN_TAILS
+    heads = _UNKNOWN_HEAD_SET
+    for i in [k for k, word in enumerate(lower) if word[-2:] in tails or word in heads]:
+        if lower[i].endswith(_UNKNOWN_SUFFIXES):
+            candidates.add(i)
+        if lower[i] in _UNKNOWN_HEAD_SET and i:
+            k = i - 1
+            candidates.add(k)
+            while k and starts[k] == ends[k - 1]:
+                k -= 1
+                candidates.add(k)
+    text = tokens.text
+    out: list[re.Match[str]] = []
+    resume = 0
+    for i in sorted(candidates):
+        if starts[i] < resume:
+            continue
+        match = _UNKNOWN_CONDITION.match(text, starts[i])
+        if match is not None:
+            out.append(match)
+            resume = match.end()
+    return out
 
 
 def _drug_coding(system: str, code: str, display: str) -> Coding:

@@ -22,6 +22,8 @@ class _Node(Generic[P]):
     children: dict[str, _Node[P]] = field(default_factory=dict)
     # (payload, exact-case token tuple or None when any case matches)
     terminals: list[tuple[P, tuple[str, ...] | None]] = field(default_factory=list)
+    # the payloads when no terminal needs an exact case (set once the trie is built)
+    plain: tuple[P, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,12 @@ class PhraseMatcher(Generic[P]):
                 node = node.children.setdefault(token.lower(), _Node())
             node.terminals.append((payload, tuple(tokens) if exact else None))
             self.size += 1
+        stack = [self._root]
+        while stack:
+            node = stack.pop()
+            if node.terminals and all(exact is None for _, exact in node.terminals):
+                node.plain = tuple(payload for payload, _ in node.terminals)
+            stack.extend(node.children.values())
 
     def match_at(self, tokens: Tokens, i: int) -> PhraseMatch[P] | None:
         """The longest phrase starting at token i."""
@@ -59,19 +67,24 @@ class PhraseMatcher(Generic[P]):
         node = self._root.children.get(lower[i])
         if node is None:
             return None
-        best: PhraseMatch[P] | None = None
+        best_end = 0
+        best: tuple[P, ...] = ()
         j = i
         while True:
             j += 1
             if node.terminals:
-                payloads = tuple(
-                    payload
-                    for payload, exact in node.terminals
-                    if exact is None or self._same_case(tokens, i, j, exact)
+                payloads = (
+                    node.plain
+                    if node.plain is not None
+                    else tuple(
+                        payload
+                        for payload, exact in node.terminals
+                        if exact is None or self._same_case(tokens, i, j, exact)
+                    )
                 )
                 if payloads:
-                    best = PhraseMatch(i, j, payloads)
-            if j >= n:
+                    best_end, best = j, payloads
+            if j >= n or not node.children:
                 break
             k = j
             while k < n and lower[k] in _SKIPPABLE and tokens.starts[k] - tokens.ends[k - 1] <= 1:
@@ -83,7 +96,7 @@ class PhraseMatcher(Generic[P]):
                 break
             node = child
             j = k
-        return best
+        return PhraseMatch(i, best_end, best) if best_end else None
 
     @staticmethod
     def _same_case(tokens: Tokens, i: int, j: int, exact: tuple[str, ...]) -> bool:
@@ -93,16 +106,15 @@ class PhraseMatcher(Generic[P]):
     def find_all(self, tokens: Tokens) -> list[PhraseMatch[P]]:
         """Leftmost-longest, non-overlapping matches in token order."""
         found: list[PhraseMatch[P]] = []
-        i = 0
-        n = len(tokens)
         children = self._root.children
-        lower = tokens.lower
-        while i < n:
-            if lower[i] in children:
-                match = self.match_at(tokens, i)
-                if match is not None:
-                    found.append(match)
-                    i = match.end
-                    continue
-            i += 1
+        match_at = self.match_at
+        next_free = 0
+        # only tokens that can start a phrase (one dict lookup each, in a comprehension)
+        for i in [k for k, word in enumerate(tokens.lower) if word in children]:
+            if i < next_free:
+                continue
+            match = match_at(tokens, i)
+            if match is not None:
+                found.append(match)
+                next_free = match.end
         return found

@@ -7,11 +7,13 @@ sentence end, capped at 120 characters; every pattern is bounded (no unbounded n
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from healthai_server.domain.clinical import Frequency, MedicationStatus, Quantity, Route
 from healthai_server.engine.resources import load_json
+from healthai_server.engine.text import FastPattern
 
 _WINDOW = 120
 _WORD_NUMBERS = {
@@ -63,6 +65,18 @@ class MedicationAttributeParser:
             (re.compile(str(rule["re"]), re.IGNORECASE), Route[str(rule["route"])]) for rule in data["routes"]
         ]
         self._forms = [(re.compile(str(rule["re"]), re.IGNORECASE), str(rule["form"])) for rule in data["forms"]]
+        # One pass per attribute kind: the rules of a kind as one alternation of named groups
+        # (r0, r1, ...). At the leftmost position the first rule in data order wins, which is
+        # the rule with the earliest match (ties to the earlier rule), as a loop over the rules.
+        self._any_route = FastPattern(_alternation(str(rule["re"]) for rule in data["routes"]))
+        self._any_form = FastPattern(_alternation(str(rule["re"]) for rule in data["forms"]))
+        self._any_frequency = FastPattern(
+            _alternation(rf"(?<![A-Za-z])(?:{rule['re']})" for rule in data["frequencies"])
+        )
+        # group number of each frequency rule's first own group ("q(\d)h": hours)
+        self._frequency_group = [
+            self._any_frequency.pattern.groupindex[f"r{index}"] + 1 for index in range(len(self._frequencies))
+        ]
         self._duration = re.compile(rf"(?<![A-Za-z])(?:{data['duration']})", re.IGNORECASE)
         status = data["status"]
         self.before_cues: list[tuple[str, MedicationStatus]] = [
@@ -105,42 +119,51 @@ class MedicationAttributeParser:
             else:
                 dose = first
         form = ""
-        for regex, name in self._forms:
-            form_match = regex.search(window)
-            if form_match:
-                form = name
-                last = max(last, form_match.end())
-                break
+        if self._any_form.search(window) is not None:  # the first rule in data order wins, not the leftmost
+            for regex, name in self._forms:
+                form_match = regex.search(window)
+                if form_match:
+                    form = name
+                    last = max(last, form_match.end())
+                    break
         if dose is not None and dose.unit in ("{tbl}", "{capsule}") and not form:
             form = "tablet" if dose.unit == "{tbl}" else "capsule"
         route = Route.UNSPECIFIED
-        route_at = len(window) + 1
-        for regex, candidate in self._routes:
-            route_match = regex.search(window)
-            if route_match and route_match.start() < route_at:
-                route, route_at = candidate, route_match.start()
-                last = max(last, route_match.end())
+        any_route = self._any_route.search(window)
+        if any_route is not None and any_route.lastgroup is not None:
+            winner = int(any_route.lastgroup[1:])
+            route = self._routes[winner][1]
+            route_at = any_route.start()
+            # Earlier rules matching later in the window also extend the instruction (as the
+            # rule-by-rule scan did): their first matches, in rule order, while each is earlier.
+            running = len(window) + 1
+            for regex, _ in self._routes[:winner]:
+                later = regex.search(window, route_at + 1)
+                if later is not None and later.start() < running:
+                    running = later.start()
+                    last = max(last, later.end())
+            last = max(last, any_route.end())
         frequency: Frequency | None = None
         prn = self._prn.search(window)
         best: tuple[int, re.Match[str], _FrequencyRule] | None = None
-        for rule in self._frequencies:
-            frequency_match = rule.regex.search(window)
-            if frequency_match and (best is None or frequency_match.start() < best[0]):
-                best = (frequency_match.start(), frequency_match, rule)
+        frequency_match = self._any_frequency.search(window)
+        if frequency_match is not None and frequency_match.lastgroup is not None:
+            index = int(frequency_match.lastgroup[1:])
+            best = (index, frequency_match, self._frequencies[index])
         if best is not None or prn is not None:
             code = ""
             per_day = 0.0
             spans: list[tuple[int, int]] = []
             if best is not None:
-                _, chosen, rule = best
+                index, chosen, rule = best
                 code = rule.code
                 if "{n}" in code:
-                    hours = int(chosen.group(1))
+                    hours = int(chosen.group(self._frequency_group[index]))
                     code = code.replace("{n}", str(hours))
                     per_day = 24.0 / hours if hours else 0.0
                 else:
                     per_day = rule.times_per_day or 0.0
-                spans.append(chosen.span())
+                spans.append(chosen.span(f"r{index}"))
             if prn is not None:
                 spans.append(prn.span())
             f_start = min(s for s, _ in spans)
@@ -155,3 +178,7 @@ class MedicationAttributeParser:
             duration = duration_match.group().strip()
             last = max(last, duration_match.end())
         return MedAttributes(dose, strength, form, route, frequency, duration, name_end + last)
+
+
+def _alternation(patterns: Iterable[str]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?P<r{index}>{pattern})" for index, pattern in enumerate(patterns)), re.IGNORECASE)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from healthai_server.domain.clinical import AllergyCategory, NoteSection, VitalKind
+from healthai_server.domain.clinical import DRUGBANK_SYSTEM, MESH_SYSTEM, AllergyCategory, NoteSection, VitalKind
 
 
 class RuleDataError(ValueError):
@@ -74,15 +74,24 @@ def load_conditions() -> list[tuple[str, ConditionConcept]]:
     return phrases
 
 
+_DRUG_ID_SYSTEMS = {"drugbank": DRUGBANK_SYSTEM, "mesh": MESH_SYSTEM}
+
+
 def load_drug_ids() -> dict[str, list[tuple[str, str]]]:
+    """{generic: [(system, code)]} from drug_ids.json (built by scripts/engine_build_drug_ids.py);
+    empty when the file is absent."""
     try:
         data = load_json("drug_ids.json")
     except FileNotFoundError:
         return {}
-    systems = {str(k): str(v) for k, v in data.get("systems", {}).items()}
     ids: dict[str, list[tuple[str, str]]] = {}
-    for generic, codes in data.get("ids", {}).items():
-        ids[str(generic)] = [(systems.get(str(system), str(system)), str(code)) for system, code in codes.items()]
+    for generic, codes in data.items():
+        if not isinstance(codes, dict):
+            raise RuleDataError(f"drug_ids.json: {generic!r} must map to an object")
+        try:
+            ids[str(generic)] = [(_DRUG_ID_SYSTEMS[str(key)], str(code)) for key, code in sorted(codes.items())]
+        except KeyError as exc:
+            raise RuleDataError(f"drug_ids.json: {generic!r} has an unknown id system {exc}") from exc
     return ids
 
 

@@ -42,8 +42,21 @@ class SectionDetector:
 
     def detect(self, text: str) -> list[SectionSpan]:
         found: dict[int, tuple[int, int, NoteSection]] = {}
-        for regex, needs_caps in ((self._colon, False), (self._alone, True)):
-            for match in regex.finditer(text):
+        # Headers start only at a line start or 1-2 blanks after a sentence end: try the
+        # patterns there (anchored) instead of at every character of the note.
+        line_starts = [0]
+        newline = text.find("\n")
+        while newline >= 0:
+            line_starts.append(newline + 1)
+            newline = text.find("\n", newline + 1)
+        after_sentence: list[int] = []
+        for stop in _SENTENCE_END.finditer(text):
+            after_sentence.append(stop.end())
+            if text.startswith((" ", "\t"), stop.end()):
+                after_sentence.append(stop.end() + 1)
+        colon_starts = sorted({*line_starts, *after_sentence})
+        for regex, needs_caps, candidates in ((self._colon, False, colon_starts), (self._alone, True, line_starts)):
+            for match in _anchored_matches(regex, text, candidates):
                 header = match.group("h")
                 if needs_caps and not (header.isupper() or len(header.split()) > 1):
                     continue
@@ -61,6 +74,23 @@ class SectionDetector:
             body_end = headers[index + 1][0] if index + 1 < len(headers) else len(text)
             spans.append(SectionSpan(section, start, end, end, body_end))
         return spans
+
+
+_SENTENCE_END = re.compile(r"[.!?][ \t]")
+
+
+def _anchored_matches(regex: re.Pattern[str], text: str, candidates: list[int]) -> list[re.Match[str]]:
+    """regex.finditer(text) when every match starts at one of the sorted candidate offsets."""
+    out: list[re.Match[str]] = []
+    resume = 0
+    for position in candidates:
+        if position < resume:
+            continue
+        match = regex.match(text, position)
+        if match is not None:
+            out.append(match)
+            resume = match.end()
+    return out
 
 
 class SectionIndex:

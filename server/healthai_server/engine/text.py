@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _SENTENCE_END = frozenset({".", "!", "?"})
 _CLAUSE_END = frozenset({";", ":"})
+_SPLITTERS = _SENTENCE_END | _CLAUSE_END
 # Abbreviations after which a period does not end a sentence.
 _NO_SPLIT_AFTER = frozenset(
     {"dr", "mr", "mrs", "ms", "vs", "e", "g", "i", "st", "no", "approx", "pt", "pts", "fig", "jr", "sr", "prof"}
@@ -46,51 +48,61 @@ class Tokens:
 
 
 def tokenize(text: str) -> Tokens:
-    starts: list[int] = []
-    ends: list[int] = []
-    raw: list[str] = []
-    for match in _TOKEN.finditer(text):
-        starts.append(match.start())
-        ends.append(match.end())
-        raw.append(match.group())
-    lower = [token.lower() for token in raw]
-    sentence: list[int] = []
-    clause: list[int] = []
-    sent = 0
-    cl = 0
-    n = len(raw)
-    previous_end = 0
-    split_before = False
-    for i in range(n):
-        start = starts[i]
-        if i and (split_before or "\n" in text[previous_end:start]):
-            sent += 1
-            cl += 1
-        split_before = False
-        sentence.append(sent)
-        clause.append(cl)
-        token = raw[i]
-        if token in _SENTENCE_END:
-            if i + 1 >= n:
-                split_before = True
-            else:
-                following = raw[i + 1]
-                before = lower[i - 1] if i else ""
-                gap = starts[i + 1] - ends[i]
-                if gap > 0 and (following[0].isupper() or following[0].isdigit()) and before not in _NO_SPLIT_AFTER:
-                    split_before = True
-        elif token in _CLAUSE_END:
-            cl += 1
-        previous_end = ends[i]
-    sentence_first = [0] * n
-    clause_first = [0] * n
-    clause_last = [0] * n
-    for i in range(n):
-        sentence_first[i] = i if i == 0 or sentence[i] != sentence[i - 1] else sentence_first[i - 1]
-        clause_first[i] = i if i == 0 or clause[i] != clause[i - 1] else clause_first[i - 1]
-    for i in range(n - 1, -1, -1):
-        clause_last[i] = i if i == n - 1 or clause[i] != clause[i + 1] else clause_last[i + 1]
+    """One regex pass for the tokens; boundaries from the (few) newlines and punctuation tokens.
+
+    Sentence and clause numbers are filled run by run (list repetition in C), not token by token.
+    """
+    matches = list(_TOKEN.finditer(text))
+    n = len(matches)
+    starts = list(map(re.Match.start, matches))
+    ends = list(map(re.Match.end, matches))
+    raw = list(map(re.Match.group, matches))
+    lower = list(map(str.lower, raw))
+    # Token indices that start a new sentence: after a line break in the gap before them, or
+    # after a sentence end followed by a capital or digit (not after an abbreviation).
+    sentence_starts: set[int] = set()
+    newline = text.find("\n")
+    while newline >= 0:
+        i = bisect.bisect_left(starts, newline)
+        if 0 < i < n:
+            sentence_starts.add(i)
+        newline = text.find("\n", newline + 1)
+    clause_splits: list[int] = []
+    for i in [k for k, token in enumerate(raw) if token in _SPLITTERS]:
+        if raw[i] in _CLAUSE_END:
+            clause_splits.append(i + 1)
+            continue
+        if i + 1 >= n:
+            continue
+        following = raw[i + 1]
+        before = lower[i - 1] if i else ""
+        if (
+            starts[i + 1] > ends[i]
+            and (following[0].isupper() or following[0].isdigit())
+            and before not in _NO_SPLIT_AFTER
+        ):
+            sentence_starts.add(i + 1)
+    sentence_bounds = sorted(sentence_starts)
+    clause_bounds = sorted(sentence_starts.union(k for k in clause_splits if k < n))
+    sentence, sentence_first, _ = _runs(sentence_bounds, n)
+    clause, clause_first, clause_last = _runs(clause_bounds, n)
     return Tokens(text, starts, ends, raw, lower, sentence, clause, sentence_first, clause_first, clause_last)
+
+
+def _runs(bounds: list[int], n: int) -> tuple[list[int], list[int], list[int]]:
+    """Run number, first index and last index of each of n tokens; runs start at `bounds`
+    (strictly increasing, inside 1..n-1)."""
+    number: list[int] = []
+    first: list[int] = []
+    last: list[int] = []
+    previous = 0
+    for run, bound in enumerate([*bounds, n]):
+        size = bound - previous
+        number += [run] * size
+        first += [previous] * size
+        last += [bound - 1] * size
+        previous = bound
+    return number, first, last
 
 
 class CharMask:
@@ -110,3 +122,64 @@ class CharMask:
 
     def covers(self, offset: int) -> bool:
         return 0 <= offset < len(self._mask) and self._mask[offset] == 1
+
+
+# Zero-width assertions a prefilter can drop: \b and simple negative lookbehinds.
+_DROPPABLE_ASSERTION = re.compile(r"(?<!\\)\\b|\(\?<!\[[^\]\\]*\]\)")
+
+
+class FastPattern:
+    """A pattern's search/finditer, same results, faster for many-branch alternations.
+
+    Python's re tries every branch at every offset when branches start with an assertion
+    ("\\b...") or ignore case. The prefilter is the pattern without its leading-style assertions
+    (it matches wherever the original does), run case-sensitively on the lower-cased text when
+    the text is ASCII and the pattern has no upper-case letter; the original then confirms each
+    candidate offset, leftmost first, so matches are exactly the original's.
+    """
+
+    __slots__ = ("_lowered", "_prefilter", "pattern")
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+        source = _DROPPABLE_ASSERTION.sub("", pattern.pattern)
+        letters = source.replace("(?P<", "(").replace("(?P=", "(")  # group syntax, not text to match
+        self._lowered = bool(pattern.flags & re.IGNORECASE) and not any(c.isupper() for c in letters)
+        flags = pattern.flags & ~re.IGNORECASE if self._lowered else pattern.flags
+        self._prefilter = re.compile(source, flags)
+
+    def search(self, text: str, pos: int = 0) -> re.Match[str] | None:
+        return self._search(text, self._haystack(text), pos)
+
+    def finditer(self, text: str) -> list[re.Match[str]]:
+        """Non-overlapping matches, as pattern.finditer for patterns that never match empty."""
+        haystack = self._haystack(text)
+        out: list[re.Match[str]] = []
+        pos = 0
+        while pos <= len(text):
+            match = self._search(text, haystack, pos)
+            if match is None:
+                break
+            out.append(match)
+            pos = match.end() if match.end() > match.start() else match.end() + 1
+        return out
+
+    def _haystack(self, text: str) -> str | None:
+        """The text the prefilter runs on; None when only the original pattern can be used."""
+        if not self._lowered:
+            return text
+        return text.lower() if text.isascii() else None
+
+    def _search(self, text: str, haystack: str | None, pos: int) -> re.Match[str] | None:
+        if haystack is None:
+            return self.pattern.search(text, pos)
+        prefilter = self._prefilter.search
+        confirm = self.pattern.match
+        while True:
+            candidate = prefilter(haystack, pos)
+            if candidate is None:
+                return None
+            match = confirm(text, candidate.start())
+            if match is not None:
+                return match
+            pos = candidate.start() + 1

@@ -98,6 +98,15 @@ _TRIGGERS: dict[str, frozenset[str]] = {
     "bmi": frozenset({"bmi"}),
     "pain": frozenset({"pain", "rates"}),
 }  # fmt: skip
+_AFTER_NUMBER: dict[str, tuple[str, ...]] = {"%": ("spo2_bare",), "/": ("bp_bare", "pain_before")}
+# word -> the patterns it can start, in _TRIGGERS order; "%" and "/" mark the number before them
+_TRIGGER_INDEX: dict[str, tuple[str, ...]] = {
+    **{
+        word: tuple(name for name, triggers in _TRIGGERS.items() if word in triggers)
+        for word in frozenset().union(*_TRIGGERS.values())
+    },
+    **_AFTER_NUMBER,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,20 +132,17 @@ class VitalExtractor:
         tokens = tokens if tokens is not None else tokenize(text)
         candidates: dict[str, list[int]] = {name: [] for name in _PATTERNS}
         lower = tokens.lower
-        n = len(tokens)
-        for i in range(n):
+        starts = tokens.starts
+        for i in [k for k, word in enumerate(lower) if word in _TRIGGER_INDEX]:
             word = lower[i]
-            if word[0].isdigit():
-                following = tokens.raw[i + 1] if i + 1 < n else ""
-                if following == "%":
-                    candidates["spo2_bare"].append(tokens.starts[i])
-                elif following == "/":
-                    candidates["bp_bare"].append(tokens.starts[i])
-                    candidates["pain_before"].append(tokens.starts[i])
+            if word in _AFTER_NUMBER:
+                # "94 %" / "142 / 91": the number before is the candidate
+                if i and lower[i - 1][0].isdigit():
+                    for name in _TRIGGER_INDEX[word]:
+                        candidates[name].append(starts[i - 1])
                 continue
-            for name, triggers in _TRIGGERS.items():
-                if word in triggers:
-                    candidates[name].append(tokens.starts[i])
+            for name in _TRIGGER_INDEX[word]:
+                candidates[name].append(starts[i])
         found: list[_Found] = []
         taken = CharMask(len(text))
         handlers: list[tuple[str, Callable[[re.Match[str]], list[_Found]]]] = [

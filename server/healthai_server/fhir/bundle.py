@@ -333,13 +333,15 @@ class _Builder:
                     "who": {"display": f"healthai local clinical engine {self.engine_version}"},
                 }
             ],
-            "entity": [
+        }
+        if self.note_id.strip():
+            # An identifier needs a non-empty value: without a note id the source entity is omitted.
+            data["entity"] = [
                 {
                     "role": "source",
                     "what": {"identifier": {"system": "urn:healthai:note-id", "value": self.note_id}},
                 }
-            ],
-        }
+            ]
         self.add(self.full_url("provenance", 0), Provenance.model_validate(data))
 
 

@@ -68,3 +68,17 @@ def test_medication_dosage(engine: ClinicalEngine) -> None:
 def test_value_set_check() -> None:
     with pytest.raises(FhirValueSetError):
         _check("bogus", "condition-ver-status")
+
+
+@pytest.mark.parametrize("note_id", ["", "   "])
+def test_empty_note_id_omits_provenance_identifier(engine: ClinicalEngine, note_id: str) -> None:
+    raw = build_bundle(engine.extract(NOTE), note_id=note_id, engine_version=ENGINE_VERSION)
+    Bundle.model_validate_json(raw)
+    provenance = [e["resource"] for e in json.loads(raw)["entry"] if e["resource"]["resourceType"] == "Provenance"]
+    assert len(provenance) == 1
+    assert "entity" not in provenance[0]
+
+
+def test_note_id_is_provenance_identifier(engine: ClinicalEngine) -> None:
+    provenance = [e["resource"] for e in _bundle(engine)["entry"] if e["resource"]["resourceType"] == "Provenance"]
+    assert provenance[0]["entity"][0]["what"]["identifier"]["value"] == "note-1"
