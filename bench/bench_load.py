@@ -28,14 +28,15 @@ from healthai.v1 import extraction_service_pb2, extraction_service_pb2_grpc  # n
 
 from tests.e2e.server import ServerProcess, server_env  # noqa: E402
 
-NOTE = (ROOT / "examples" / "note-primary-care.txt").read_text()
-
 
 def note_3kb() -> str:
-    text = NOTE
-    while len(text.encode()) < 3072:
-        text += "\n" + NOTE
-    return text[:3072]
+    """~3 KB of realistic text: golden notes of different specialties, run together."""
+    text = ""
+    for path in sorted((ROOT / "data" / "golden" / "clinical" / "notes").glob("*.txt")):
+        text += path.read_text() + "\n"
+        if len(text.encode()) >= 3072:
+            break
+    return text.encode()[:3072].decode(errors="ignore")
 
 
 def pct(values: list[float], q: float) -> float:

@@ -30,11 +30,13 @@ NOTE_PATH = ROOT / "examples" / "note-primary-care.txt"
 
 
 def three_kb_note() -> str:
-    base = NOTE_PATH.read_text()
-    note = base
-    while len(note.encode()) < 3000:
-        note += "\n" + base
-    return note[:3072]
+    """~3 KB of realistic text: golden notes of different specialties, run together."""
+    note = ""
+    for path in sorted((ROOT / "data" / "golden" / "clinical" / "notes").glob("*.txt")):
+        note += path.read_text() + "\n"
+        if len(note.encode()) >= 3072:
+            break
+    return note.encode()[:3072].decode(errors="ignore")
 
 
 async def _serve(mode: str, engine_workers: int, state_dir: str, ready: Any) -> None:

@@ -174,6 +174,7 @@ async def build_application(
         settings.baa_tenants,
     )
 
+    max_in_flight = settings.max_concurrent_rpcs or (1024 if backends.resilient is not None else 64)
     auth: Interceptor = (
         AuthInterceptor(
             TokenVerifier(public_key, settings.jwt_issuer, settings.jwt_audience, settings.jwt_leeway_s),
@@ -191,13 +192,15 @@ async def build_application(
         AuditTrailInterceptor(audit, on_write_failure=metrics.record_audit_write_failure),
         auth,
         LoadShedInterceptor(
-            settings.max_concurrent_rpcs,
-            settings.max_concurrent_rpcs_per_tenant or settings.max_concurrent_rpcs,
-            on_shed=metrics.record_shed,
+            max_in_flight, settings.max_concurrent_rpcs_per_tenant or max_in_flight, on_shed=metrics.record_shed
         ),
         ValidationInterceptor(validator),
     ]
-    server = aio.server(interceptors=[ChainInterceptor(chain)], options=_server_options(settings))
+    # gRPC core rejects calls past the cap with RESOURCE_EXHAUSTED before any Python runs: when
+    # the event loop itself is saturated, an interceptor would only see calls after they queued.
+    server = aio.server(
+        interceptors=[ChainInterceptor(chain)], options=_server_options(settings), maximum_concurrent_rpcs=max_in_flight
+    )
     extraction_service_pb2_grpc.add_ClinicalExtractionServiceServicer_to_server(
         ClinicalExtractionServicer(pipeline, hasher, validator, audit, settings.backend_timeout_s), server
     )

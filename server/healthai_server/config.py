@@ -46,7 +46,9 @@ class Settings:
     max_metadata_bytes: int = 16 * 1024
     shutdown_grace_s: float = 20.0
     engine_workers: int = 0  # 0: one per CPU; -1: run the engine in the server process
-    max_concurrent_rpcs: int = 1024  # all in-flight calls (LLM calls are long waits, so this is generous)
+    # In-flight calls before shedding. 0 = automatic: 64 when only the local engine serves (CPU
+    # bound: more in flight only lengthens every call), 1024 with an LLM backend (long waits).
+    max_concurrent_rpcs: int = 0
     max_concurrent_rpcs_per_tenant: int = 0  # 0: no per-tenant cap below max_concurrent_rpcs
     engine_queue_limit: int = 64  # CPU work pending for the engine workers before shedding; 0 = unbounded
     auth_enabled: bool = True
@@ -128,7 +130,7 @@ def _validate(settings: Settings) -> None:
         ("max_metadata_bytes", settings.max_metadata_bytes >= 1024, "must be at least 1024"),
         ("shutdown_grace_s", 0 <= settings.shutdown_grace_s <= 600, "must be between 0 and 600"),
         ("engine_workers", settings.engine_workers >= -1, "must be -1, 0 or a positive count"),
-        ("max_concurrent_rpcs", settings.max_concurrent_rpcs >= 1, "must be positive"),
+        ("max_concurrent_rpcs", settings.max_concurrent_rpcs >= 0, "must be 0 (automatic) or positive"),
         ("max_concurrent_rpcs_per_tenant", settings.max_concurrent_rpcs_per_tenant >= 0, "must be 0 or positive"),
         ("engine_queue_limit", settings.engine_queue_limit >= 0, "must be 0 or positive"),
         ("metrics_port", 0 <= settings.metrics_port <= 65535, "must be a TCP port or 0"),

@@ -138,7 +138,7 @@ MESH_SYSTEM = "http://id.nlm.nih.gov/mesh"
 RXNORM_SYSTEM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Span:
     """Half-open [start, end) in code points; `text` is note[start:end]."""
 
@@ -147,20 +147,20 @@ class Span:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Coding:
     system: str
     code: str
     display: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Quantity:
     value: float
     unit: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Assertion:
     certainty: Certainty = Certainty.POSITIVE
     conditionality: Conditionality = Conditionality.NONE
@@ -169,7 +169,7 @@ class Assertion:
     temporality: Temporality = Temporality.CURRENT
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Condition:
     span: Span
     name: str
@@ -179,7 +179,7 @@ class Condition:
     section: NoteSection = NoteSection.UNSPECIFIED
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Frequency:
     text: str
     code: str = ""
@@ -187,7 +187,7 @@ class Frequency:
     as_needed: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Medication:
     span: Span
     name: str
@@ -205,7 +205,7 @@ class Medication:
     instruction_span: Span | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class VitalSign:
     kind: VitalKind
     quantity: Quantity
@@ -217,7 +217,7 @@ class VitalSign:
     section: NoteSection = NoteSection.UNSPECIFIED
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Allergy:
     span: Span
     substance: str
@@ -229,7 +229,7 @@ class Allergy:
     confidence: float = 1.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ProblemListEntry:
     name: str
     codings: tuple[Coding, ...] = ()
@@ -238,7 +238,7 @@ class ProblemListEntry:
     confidence: float = 1.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ClinicalData:
     conditions: tuple[Condition, ...] = ()
     medications: tuple[Medication, ...] = ()
@@ -259,7 +259,7 @@ class ClinicalData:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ExtractionOptions:
     entity_types: frozenset[EntityType] = frozenset()  # empty: all kinds
     include_fhir: bool = False
