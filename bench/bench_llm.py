@@ -55,7 +55,7 @@ async def main(args: argparse.Namespace) -> int:
         rules = ClinicalRules.load()
         rules.warm()
         backend = AnthropicBackend(
-            model="claude-sonnet-4-5", base_url=api.url, api_key="bench", baa_tenants=frozenset({COVERED}), rules=rules
+            model="claude-sonnet-4-6", base_url=api.url, api_key="bench", baa_tenants=frozenset({COVERED}), rules=rules
         )
         resilient = ResilientBackend(
             [ChainLink(backend, BackendPolicy(timeout_ceiling_s=30)), ChainLink(FakeLocalBackend())]
@@ -68,7 +68,7 @@ async def main(args: argparse.Namespace) -> int:
 
         async def direct_call() -> None:
             await direct.messages.create(
-                model="claude-sonnet-4-5",
+                model="claude-sonnet-4-6",
                 max_tokens=4096,
                 system=system,
                 messages=[{"role": "user", "content": f"<note>\n{NOTE}\n</note>"}],
