@@ -25,18 +25,9 @@ import grpc  # noqa: E402
 from grpc import aio  # noqa: E402
 from grpc_health.v1 import health_pb2, health_pb2_grpc  # noqa: E402
 from healthai.v1 import extraction_service_pb2, extraction_service_pb2_grpc  # noqa: E402
+from notes import three_kb_note  # noqa: E402
 
 from tests.e2e.server import ServerProcess, server_env  # noqa: E402
-
-
-def note_3kb() -> str:
-    """~3 KB of realistic text: golden notes of different specialties, run together."""
-    text = ""
-    for path in sorted((ROOT / "data" / "golden" / "clinical" / "notes").glob("*.txt")):
-        text += path.read_text() + "\n"
-        if len(text.encode()) >= 3072:
-            break
-    return text.encode()[:3072].decode(errors="ignore")
 
 
 def pct(values: list[float], q: float) -> float:
@@ -63,7 +54,7 @@ def tree_rss_mb(pid: int) -> float:
 
 
 async def closed_loop(addr: str, token: str, concurrency: int, total: int) -> tuple[list[float], float, Counter[str]]:
-    request = extraction_service_pb2.ExtractClinicalDataRequest(text=note_3kb())
+    request = extraction_service_pb2.ExtractClinicalDataRequest(text=three_kb_note())
     metadata = (("authorization", f"Bearer {token}"),)
     latencies: list[float] = []
     codes: Counter[str] = Counter()
@@ -91,7 +82,7 @@ async def closed_loop(addr: str, token: str, concurrency: int, total: int) -> tu
 
 
 async def open_loop(addr: str, token: str, rate: float, seconds: float, pid: int) -> dict[str, object]:
-    request = extraction_service_pb2.ExtractClinicalDataRequest(text=note_3kb())
+    request = extraction_service_pb2.ExtractClinicalDataRequest(text=three_kb_note())
     metadata = (("authorization", f"Bearer {token}"),)
     accepted: list[float] = []
     shed_latency: list[float] = []

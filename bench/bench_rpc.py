@@ -25,18 +25,7 @@ sys.path[:0] = [str(ROOT / "server"), str(ROOT / "clients/python")]
 import grpc  # noqa: E402
 from grpc import aio  # noqa: E402
 from healthai.v1 import extraction_service_pb2, extraction_service_pb2_grpc  # noqa: E402
-
-NOTE_PATH = ROOT / "examples" / "note-primary-care.txt"
-
-
-def three_kb_note() -> str:
-    """~3 KB of realistic text: golden notes of different specialties, run together."""
-    note = ""
-    for path in sorted((ROOT / "data" / "golden" / "clinical" / "notes").glob("*.txt")):
-        note += path.read_text() + "\n"
-        if len(note.encode()) >= 3072:
-            break
-    return note.encode()[:3072].decode(errors="ignore")
+from notes import three_kb_note  # noqa: E402
 
 
 async def _serve(mode: str, engine_workers: int, state_dir: str, ready: Any) -> None:
