@@ -22,7 +22,7 @@ from opentelemetry import trace
 
 from healthai_server.backends.base import Deadline
 from healthai_server.domain.analysis import ClinicalAlert
-from healthai_server.domain.clinical import ClinicalData, ExtractionOptions
+from healthai_server.domain.clinical import ClinicalData, EncodedClinicalData, ExtractionOptions
 from healthai_server.domain.errors import BackendUnavailable, DeadlineExceeded, Overloaded
 from healthai_server.domain.phi import DeidentificationMode, DeidentifiedNote
 
@@ -59,9 +59,12 @@ def _worker() -> _WorkerState:
     return _state
 
 
-def _extract(text: str, options: ExtractionOptions) -> ClinicalData:
-    data: ClinicalData = _worker().engine.extract(text, options)
-    return data
+def _extract(text: str, options: ExtractionOptions) -> EncodedClinicalData:
+    from healthai_server.services.convert import encode_clinical_data
+
+    data = _worker().engine.extract(text, options)
+    # The object graph travels back only when a later stage needs it (FHIR is built from it).
+    return encode_clinical_data(data, keep_objects=options.include_fhir)
 
 
 def _analyze(text: str) -> tuple[ClinicalData, list[ClinicalAlert]]:
@@ -142,8 +145,8 @@ class CpuWorkers:
         except BrokenProcessPool as exc:
             raise BackendUnavailable("the local engine workers are restarting", retry_after_s=1.0) from exc
 
-    async def extract(self, text: str, options: ExtractionOptions, deadline: Deadline | None) -> ClinicalData:
-        result: ClinicalData = await self._submit(_extract, text, options, deadline=deadline)
+    async def extract(self, text: str, options: ExtractionOptions, deadline: Deadline | None) -> EncodedClinicalData:
+        result: EncodedClinicalData = await self._submit(_extract, text, options, deadline=deadline)
         return result
 
     async def analyze(self, text: str, deadline: Deadline | None) -> tuple[ClinicalData, list[ClinicalAlert]]:

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from healthai_server.domain.clinical import ClinicalData, ExtractionOptions
+from healthai_server.domain.clinical import ClinicalData, EncodedClinicalData, ExtractionOptions
 from healthai_server.domain.provenance import Provenance
 
 
@@ -40,7 +40,8 @@ class BackendRequest:
 
 @dataclass(frozen=True, slots=True)
 class BackendResult:
-    data: ClinicalData
+    # The local engine answers already encoded (see EncodedClinicalData); LLM backends with objects.
+    data: ClinicalData | EncodedClinicalData
     provenance: Provenance
     ungrounded_dropped: int = 0
 

@@ -13,6 +13,7 @@ import types
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from healthai_server.backends.base import BackendResult
+from healthai_server.domain.clinical import as_domain
 
 FORMAT_VERSION = 1
 
@@ -22,6 +23,7 @@ class UndecodablePayload(ValueError):
 
 
 def encode_result(result: BackendResult) -> bytes:
+    result = dataclasses.replace(result, data=as_domain(result.data))
     envelope = {"v": FORMAT_VERSION, "result": _encode(result)}
     return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
@@ -61,8 +63,10 @@ def _decode(tp: Any, value: Any) -> Any:
         args = get_args(tp)
         if value is None and type(None) in args:
             return None
-        (inner,) = [a for a in args if a is not type(None)]
-        return _decode(inner, value)
+        # Several alternatives decode as the first: the cache stores results in object form
+        # (BackendResult.data is ClinicalData | EncodedClinicalData; encode_result decodes the latter).
+        first = next(a for a in args if a is not type(None))
+        return _decode(first, value)
     if origin is tuple:
         item = get_args(tp)[0]
         return tuple(_decode(item, v) for v in value)

@@ -260,6 +260,33 @@ class ClinicalData:
 
 
 @dataclass(frozen=True)
+class EncodedClinicalData:
+    """A ClinicalData already serialized (as healthai.v1.ClinicalData) by the process that computed it.
+
+    The engine's worker processes return this instead of the object graph: unpickling a
+    hundred small objects and converting them one by one cost the single-threaded serving
+    process more than a millisecond per note each, which capped throughput on its own.
+    `decoded` is the object graph, shipped only when a later stage needs it (FHIR).
+    """
+
+    wire: bytes
+    item_counts: tuple[tuple[str, int], ...]
+    decoded: ClinicalData | None = None
+
+    def counts(self) -> dict[str, int]:
+        return dict(self.item_counts)
+
+
+def as_domain(data: ClinicalData | EncodedClinicalData) -> ClinicalData:
+    """The object graph of a result; fails loudly if a stage needs it but it was not shipped."""
+    if isinstance(data, ClinicalData):
+        return data
+    if data.decoded is None:
+        raise ValueError("the result was produced without its object graph")
+    return data.decoded
+
+
+@dataclass(frozen=True)
 class ExtractionOptions:
     entity_types: frozenset[EntityType] = frozenset()  # empty: all kinds
     include_fhir: bool = False

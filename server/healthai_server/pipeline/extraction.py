@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from opentelemetry import trace
 
 from healthai_server.backends.base import BackendRequest, BackendResult, ExtractionBackend
-from healthai_server.domain.clinical import ClinicalData
+from healthai_server.domain.clinical import ClinicalData, as_domain
 from healthai_server.domain.provenance import Provenance, TokenUsage
 from healthai_server.storage.usage import UsageLedger, UsageRecord
 
@@ -63,7 +63,7 @@ class ExtractionPipeline:
             document_id = request.note_id or (caller.audit_id if caller else "") or "unidentified-note"
             with _tracer.start_as_current_span("pipeline.fhir"):
                 fhir_json = await asyncio.to_thread(
-                    self._fhir_builder, result.data, document_id, result.provenance.model
+                    self._fhir_builder, as_domain(result.data), document_id, result.provenance.model
                 )
         provenance = replace(result.provenance, latency_s=time.perf_counter() - started)
         if self._ledger is not None and caller is not None and provenance.backend != "local":

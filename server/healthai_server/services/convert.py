@@ -7,6 +7,7 @@ convert by name; a missing counterpart fails loudly in tests (tests/unit/test_co
 from __future__ import annotations
 
 import enum
+import functools
 from typing import Any, TypeVar
 
 from healthai.v1 import (
@@ -22,8 +23,11 @@ from healthai_server.domain import analysis, clinical, phi, provenance
 E = TypeVar("E", bound=enum.Enum)
 
 
+@functools.cache
 def _to_pb_enum(pb_enum: Any, prefix: str, member: enum.Enum | None) -> Any:
-    """The generated enum's ValueType for `member` (0, i.e. *_UNSPECIFIED, for None)."""
+    """The generated enum's ValueType for `member` (0, i.e. *_UNSPECIFIED, for None).
+
+    Cached: a note's hundred items make several hundred lookups, all among a few dozen values."""
     return pb_enum.Value(f"{prefix}_UNSPECIFIED" if member is None else f"{prefix}_{member.name}")
 
 
@@ -47,6 +51,16 @@ def _quantity(quantity: clinical.Quantity | None) -> common_pb2.Quantity | None:
 
 
 def assertion_to_pb(assertion: clinical.Assertion) -> clinical_pb2.Assertion:
+    # A copy: the cached message must never be mutated by a caller.
+    message = clinical_pb2.Assertion()
+    message.CopyFrom(_assertion_to_pb(assertion))
+    return message
+
+
+@functools.lru_cache(maxsize=256)
+def _assertion_to_pb(assertion: clinical.Assertion) -> clinical_pb2.Assertion:
+    """Assertions repeat (most are plain positive, current, about the patient): build each once.
+    Only ever passed to message constructors, which copy it."""
     return clinical_pb2.Assertion(
         certainty=_to_pb_enum(clinical_pb2.Certainty, "CERTAINTY", assertion.certainty),
         conditionality=_to_pb_enum(clinical_pb2.Conditionality, "CONDITIONALITY", assertion.conditionality),
@@ -65,7 +79,7 @@ def condition_to_pb(item: clinical.Condition) -> clinical_pb2.Condition:
         span=span_to_pb(item.span),
         name=item.name,
         codings=_codings(item.codings),
-        assertion=assertion_to_pb(item.assertion),
+        assertion=_assertion_to_pb(item.assertion),
         confidence=item.confidence,
         section=_section(item.section),
     )
@@ -89,7 +103,7 @@ def medication_to_pb(item: clinical.Medication) -> clinical_pb2.Medication:
         frequency=frequency,
         duration=item.duration,
         status=_to_pb_enum(clinical_pb2.MedicationStatus, "MEDICATION_STATUS", item.status),
-        assertion=assertion_to_pb(item.assertion),
+        assertion=_assertion_to_pb(item.assertion),
         confidence=item.confidence,
         section=_section(item.section),
         instruction_span=span_to_pb(item.instruction_span),
@@ -117,7 +131,7 @@ def allergy_to_pb(item: clinical.Allergy) -> clinical_pb2.Allergy:
         reaction=item.reaction,
         severity=_to_pb_enum(clinical_pb2.AllergySeverity, "ALLERGY_SEVERITY", item.severity),
         category=_to_pb_enum(clinical_pb2.AllergyCategory, "ALLERGY_CATEGORY", item.category),
-        assertion=assertion_to_pb(item.assertion),
+        assertion=_assertion_to_pb(item.assertion),
         confidence=item.confidence,
     )
 
@@ -132,7 +146,9 @@ def problem_to_pb(item: clinical.ProblemListEntry) -> clinical_pb2.ProblemListEn
     )
 
 
-def clinical_data_to_pb(data: clinical.ClinicalData) -> clinical_pb2.ClinicalData:
+def clinical_data_to_pb(data: clinical.ClinicalData | clinical.EncodedClinicalData) -> clinical_pb2.ClinicalData:
+    if isinstance(data, clinical.EncodedClinicalData):
+        return clinical_pb2.ClinicalData.FromString(data.wire)
     return clinical_pb2.ClinicalData(
         conditions=[condition_to_pb(c) for c in data.conditions],
         medications=[medication_to_pb(m) for m in data.medications],
@@ -141,6 +157,15 @@ def clinical_data_to_pb(data: clinical.ClinicalData) -> clinical_pb2.ClinicalDat
         problem_list=[problem_to_pb(p) for p in data.problem_list],
         no_known_allergies=data.no_known_allergies,
         no_known_allergies_span=span_to_pb(data.no_known_allergies_span),
+    )
+
+
+def encode_clinical_data(data: clinical.ClinicalData, *, keep_objects: bool = False) -> clinical.EncodedClinicalData:
+    """Serialize where the data was computed (an engine worker); see EncodedClinicalData."""
+    return clinical.EncodedClinicalData(
+        wire=clinical_data_to_pb(data).SerializeToString(),
+        item_counts=tuple(data.counts().items()),
+        decoded=data if keep_objects else None,
     )
 
 

@@ -7,6 +7,8 @@ truncation of the tail are all detected by `verify`.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
@@ -78,45 +80,93 @@ def event_hash(prev_hash: str, seq: int, row: Mapping[str, Any]) -> str:
 
 
 class AuditRepository:
+    """Appends use group commit: events that arrive while a transaction is being written wait
+    for the next one and share it (one chain-head read and write per tenant per batch instead
+    of per event). A caller still returns only once its own event is committed, and a failed
+    transaction fails every caller in it, so nothing is acknowledged that was not stored."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._waiting: list[tuple[AuditEvent, asyncio.Future[int]]] = []
+        self._writer: asyncio.Task[None] | None = None
 
     async def append(self, event: AuditEvent) -> int:
         """Append and chain one event; returns its sequence number within the tenant."""
-        return await self._db.run(lambda conn: self._append(conn, event), "audit_append")
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._waiting.append((event, future))
+        if self._writer is None:
+            # The writer inherits this caller's trace context: its transaction span is a
+            # child of the call that started the batch.
+            self._writer = asyncio.create_task(self._write_batches())
+        return await future
 
-    def _append(self, conn: sa.Connection, event: AuditEvent) -> int:
+    async def _write_batches(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                events = [event for event, _ in batch]
+                try:
+                    seqs = await self._db.run(functools.partial(self.append_sync, events=events), "audit_append")
+                except Exception as exc:  # handed to every caller in the batch
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (_, future), seq in zip(batch, seqs, strict=True):
+                    if not future.done():
+                        future.set_result(seq)
+        finally:
+            self._writer = None
+
+    def append_sync(self, conn: sa.Connection, events: list[AuditEvent]) -> list[int]:
+        """Chain and insert events in order inside the caller's transaction; their sequence numbers."""
+        seqs: list[int] = []
+        heads: dict[str, tuple[int, str]] = {}
+        rows: list[dict[str, Any]] = []
+        for event in events:
+            if event.tenant not in heads:
+                heads[event.tenant] = self._lock_head(conn, event.tenant)
+            head_seq, prev_hash = heads[event.tenant]
+            seq = head_seq + 1
+            row = {
+                "tenant": event.tenant,
+                "audit_id": event.audit_id,
+                "occurred_at": event.occurred_at,
+                "principal": event.principal,
+                "method": event.method,
+                "status_code": event.status_code,
+                "note_hmac": event.note_hmac,
+                "details": canonical_details(event.details),
+            }
+            digest = event_hash(prev_hash, seq, row)
+            rows.append({**row, "seq": seq, "prev_hash": prev_hash, "event_hash": digest})
+            heads[event.tenant] = (seq, digest)
+            seqs.append(seq)
+        conn.execute(sa.insert(audit_events), rows)
+        for tenant, (seq, digest) in heads.items():
+            conn.execute(
+                sa.update(audit_chain_heads)
+                .where(audit_chain_heads.c.tenant == tenant)
+                .values(seq=seq, event_hash=digest)
+            )
+        return seqs
+
+    def _lock_head(self, conn: sa.Connection, tenant: str) -> tuple[int, str]:
+        """The tenant's chain head, created at genesis if new; locked on PostgreSQL so replicas
+        writing the same tenant serialise (SQLite's BEGIN IMMEDIATE already does)."""
         insert = postgresql.insert if self._db.dialect == "postgresql" else sqlite.insert
         conn.execute(
             insert(audit_chain_heads)
-            .values(tenant=event.tenant, seq=0, event_hash=GENESIS_HASH)
+            .values(tenant=tenant, seq=0, event_hash=GENESIS_HASH)
             .on_conflict_do_nothing(index_elements=["tenant"])
         )
         head_query = sa.select(audit_chain_heads.c.seq, audit_chain_heads.c.event_hash).where(
-            audit_chain_heads.c.tenant == event.tenant
+            audit_chain_heads.c.tenant == tenant
         )
         if self._db.dialect == "postgresql":
             head_query = head_query.with_for_update()
         head_seq, prev_hash = conn.execute(head_query).one()
-        seq = int(head_seq) + 1
-        row = {
-            "tenant": event.tenant,
-            "audit_id": event.audit_id,
-            "occurred_at": event.occurred_at,
-            "principal": event.principal,
-            "method": event.method,
-            "status_code": event.status_code,
-            "note_hmac": event.note_hmac,
-            "details": canonical_details(event.details),
-        }
-        digest = event_hash(prev_hash, seq, row)
-        conn.execute(sa.insert(audit_events).values(**row, seq=seq, prev_hash=prev_hash, event_hash=digest))
-        conn.execute(
-            sa.update(audit_chain_heads)
-            .where(audit_chain_heads.c.tenant == event.tenant)
-            .values(seq=seq, event_hash=digest)
-        )
-        return seq
+        return int(head_seq), str(prev_hash)
 
     async def find(self, tenant: str, audit_id: str) -> list[dict[str, Any]]:
         """Events of one tenant with this audit id (a stream has one per note plus its own)."""

@@ -11,7 +11,7 @@ import asyncio
 from dataclasses import dataclass, replace
 
 from healthai_server.backends.base import BackendRequest, BackendResult, ExtractionBackend
-from healthai_server.domain.clinical import ClinicalData
+from healthai_server.domain.clinical import ClinicalData, as_domain
 from healthai_server.validation.grounding import GroundingReport, QuoteLocator, ground_spans, value_in_text
 from healthai_server.validation.rules import ClinicalRules, IcdCodeSet, RuleReport
 
@@ -71,7 +71,7 @@ class ValidatingBackend:
     async def extract(self, request: BackendRequest) -> BackendResult:
         result = await self._inner.extract(request)
         await self._validator.warm()
-        outcome = self._validator.check(request.text, result.data)
+        outcome = self._validator.check(request.text, as_domain(result.data))
         return replace(
             result,
             data=outcome.data,

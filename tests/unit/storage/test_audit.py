@@ -91,3 +91,40 @@ async def test_unreachable_database_raises_storage_unavailable() -> None:
         await AuditRepository(db).append(_event(1))
     assert "nothing was written" in str(caught.value)
     db.close()
+
+
+async def test_concurrent_appends_share_transactions_but_each_event_is_chained(db: Database) -> None:
+    repo = AuditRepository(db)
+    transactions = 0
+    original_run = db.run
+
+    async def counting_run(fn, operation="transaction"):  # type: ignore[no-untyped-def]
+        nonlocal transactions
+        transactions += 1
+        return await original_run(fn, operation)
+
+    db.run = counting_run  # type: ignore[method-assign]
+    await asyncio.gather(*(repo.append(_event(i, tenant=f"t{i % 2}")) for i in range(40)))
+    assert transactions < 40  # group commit: waiting events ride the next transaction
+    rows = await repo.find("t0", _event(0, "t0").audit_id)
+    assert rows[0]["seq"] == 1
+    assert (await repo.verify()).ok
+
+
+async def test_a_failed_batch_fails_every_caller_in_it_and_later_appends_recover(db: Database) -> None:
+    repo = AuditRepository(db)
+    original_run = db.run
+    failures = 1
+
+    async def flaky_run(fn, operation="transaction"):  # type: ignore[no-untyped-def]
+        nonlocal failures
+        if failures:
+            failures -= 1
+            raise StorageUnavailable("the audit store is unreachable; nothing was written")
+        return await original_run(fn, operation)
+
+    db.run = flaky_run  # type: ignore[method-assign]
+    outcomes = await asyncio.gather(*(repo.append(_event(i)) for i in range(5)), return_exceptions=True)
+    assert all(isinstance(outcome, StorageUnavailable) for outcome in outcomes)
+    assert await repo.append(_event(9)) == 1  # nothing from the failed batch was chained
+    assert (await repo.verify()).ok
