@@ -80,6 +80,7 @@ class Application:
     audit: AuditRepository
     metrics: Metrics
     closers: list[Any] = field(default_factory=list)
+    probe_server: aio.Server | None = None
 
     async def stop(self, grace_s: float | None = None) -> None:
         """Stop accepting calls, let in-flight calls finish within the grace period, release."""
@@ -87,12 +88,25 @@ class Application:
         for name in ("", *SERVICE_NAMES):
             await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
         await self.server.stop(grace)
+        if self.probe_server is not None:
+            await self.probe_server.stop(0)
         for close in self.closers:
             result = close()
             if asyncio.iscoroutine(result):
                 await result
         self.workers.close()
         self.db.close()
+
+
+HEALTH_CHECK_HEADROOM = 8
+
+
+def in_flight_limit(settings: Settings, engine_processes: int, *, llm: bool) -> int:
+    """Calls admitted at once. The local engine is CPU bound: a few calls per worker keep every
+    worker busy, and each one more only waits. An LLM call mostly waits on the network."""
+    if settings.max_concurrent_rpcs:
+        return settings.max_concurrent_rpcs
+    return 1024 if llm else 8 * max(engine_processes, 1)
 
 
 def _server_options(settings: Settings) -> list[tuple[str, int]]:
@@ -147,7 +161,11 @@ async def build_application(
     )
     if workers is None:
         workers = CpuWorkers(
-            settings.engine_workers, deid_key, max_pending=settings.engine_queue_limit, on_shed=metrics.record_shed
+            settings.engine_workers,
+            deid_key,
+            max_pending=settings.engine_queue_limit,
+            max_queue_wait_s=settings.engine_max_queue_wait_ms / 1000,
+            on_shed=metrics.record_shed,
         )
     await workers.warm_up()
 
@@ -174,7 +192,7 @@ async def build_application(
         settings.baa_tenants,
     )
 
-    max_in_flight = settings.max_concurrent_rpcs or (1024 if backends.resilient is not None else 64)
+    max_in_flight = in_flight_limit(settings, workers.processes, llm=backends.resilient is not None)
     auth: Interceptor = (
         AuthInterceptor(
             TokenVerifier(public_key, settings.jwt_issuer, settings.jwt_audience, settings.jwt_leeway_s),
@@ -196,10 +214,15 @@ async def build_application(
         ),
         ValidationInterceptor(validator),
     ]
-    # gRPC core rejects calls past the cap with RESOURCE_EXHAUSTED before any Python runs: when
-    # the event loop itself is saturated, an interceptor would only see calls after they queued.
+    # gRPC core rejects calls past its cap with RESOURCE_EXHAUSTED before any Python runs: when
+    # the event loop itself is saturated, that is the only shedding cheap enough to keep up (an
+    # interceptor sees a call only after it queued). Its cap sits a little above the
+    # interceptor's so health checks, which the interceptor never sheds, usually get through;
+    # probes that must never be shed use the probe port.
     server = aio.server(
-        interceptors=[ChainInterceptor(chain)], options=_server_options(settings), maximum_concurrent_rpcs=max_in_flight
+        interceptors=[ChainInterceptor(chain)],
+        options=_server_options(settings),
+        maximum_concurrent_rpcs=max_in_flight + HEALTH_CHECK_HEADROOM,
     )
     extraction_service_pb2_grpc.add_ClinicalExtractionServiceServicer_to_server(
         ClinicalExtractionServicer(pipeline, hasher, validator, audit, settings.backend_timeout_s), server
@@ -225,10 +248,18 @@ async def build_application(
     for name in ("", *SERVICE_NAMES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     closers: list[Any] = [backend.close, *backends.closers]
+    probe_server: aio.Server | None = None
+    if settings.probe_port:
+        probe_server = aio.server()
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, probe_server)
+        probe_server.add_insecure_port(f"{settings.listen_addr.rpartition(':')[0]}:{settings.probe_port}")
+        await probe_server.start()
     if settings.metrics_port:
         metrics_server = start_metrics_server(metrics, settings.metrics_port, settings.metrics_host)
         closers.append(metrics_server.close)
-    app = Application(settings, server, port, db, workers, health_servicer, audit, metrics, closers=closers)
+    app = Application(
+        settings, server, port, db, workers, health_servicer, audit, metrics, closers=closers, probe_server=probe_server
+    )
     log.info(
         "serving",
         extra={

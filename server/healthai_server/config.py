@@ -46,11 +46,16 @@ class Settings:
     max_metadata_bytes: int = 16 * 1024
     shutdown_grace_s: float = 20.0
     engine_workers: int = 0  # 0: one per CPU; -1: run the engine in the server process
-    # In-flight calls before shedding. 0 = automatic: 64 when only the local engine serves (CPU
-    # bound: more in flight only lengthens every call), 1024 with an LLM backend (long waits).
+    # In-flight calls before shedding. 0 = automatic: 8 per engine worker when only the local
+    # engine serves (CPU bound: more in flight only lengthens every call), 1024 with an LLM
+    # backend (calls mostly wait on the network).
     max_concurrent_rpcs: int = 0
     max_concurrent_rpcs_per_tenant: int = 0  # 0: no per-tenant cap below max_concurrent_rpcs
-    engine_queue_limit: int = 64  # CPU work pending for the engine workers before shedding; 0 = unbounded
+    engine_queue_limit: int = 64  # hard cap on CPU work pending for the engine workers; 0 = unbounded
+    # Shed engine work whose expected wait for a worker exceeds this (0 = never by wait). Once the
+    # workers are busy a longer queue adds latency, not throughput; 50 ms keeps accepted calls
+    # within the latency objective and tells the rest, with RetryInfo, when to come back.
+    engine_max_queue_wait_ms: int = 50
     auth_enabled: bool = True
     jwt_public_key_file: Path | None = None  # default: state_dir/dev/jwt-public.pem
     jwt_issuer: str = "healthai-dev"
@@ -59,6 +64,10 @@ class Settings:
     audit_hmac_key_file: Path | None = None  # default: state_dir/dev/audit-hmac.key
     deid_key_file: Path | None = None  # default: state_dir/dev/deid.key (surrogates, date shifts)
     metrics_port: int = 0  # 0: no metrics HTTP server
+    # A second gRPC port serving only grpc.health.v1 (for kubelet probes), outside the in-flight
+    # cap: under overload the main port sheds calls, and a shed probe would pull a healthy pod
+    # out of rotation. 0: none (health is still served on the main port).
+    probe_port: int = 0
     metrics_host: str = "127.0.0.1"
     metrics_tenants: frozenset[str] = field(default_factory=frozenset)
     log_level: str = "INFO"
@@ -133,7 +142,9 @@ def _validate(settings: Settings) -> None:
         ("max_concurrent_rpcs", settings.max_concurrent_rpcs >= 0, "must be 0 (automatic) or positive"),
         ("max_concurrent_rpcs_per_tenant", settings.max_concurrent_rpcs_per_tenant >= 0, "must be 0 or positive"),
         ("engine_queue_limit", settings.engine_queue_limit >= 0, "must be 0 or positive"),
+        ("engine_max_queue_wait_ms", settings.engine_max_queue_wait_ms >= 0, "must be 0 or positive"),
         ("metrics_port", 0 <= settings.metrics_port <= 65535, "must be a TCP port or 0"),
+        ("probe_port", 0 <= settings.probe_port <= 65535, "must be a TCP port or 0"),
         ("listen_addr", ":" in settings.listen_addr, "must be host:port"),
         ("log_level", settings.log_level.upper() in {"DEBUG", "INFO", "WARNING", "ERROR"}, "unknown level"),
         ("backend_timeout_s", settings.backend_timeout_s > 0, "must be positive"),

@@ -12,6 +12,7 @@ import asyncio
 import functools
 import multiprocessing
 import os
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -79,25 +80,40 @@ def _deidentify(text: str, mode: DeidentificationMode, tenant: str, patient_ref:
     return note
 
 
+def _timed(fn: Callable[..., T], *args: Any) -> tuple[T, float]:
+    """Run fn in the worker and report its compute time, which sizes the admission limit."""
+    started = time.perf_counter()
+    result = fn(*args)
+    return result, time.perf_counter() - started
+
+
 def _ready() -> int:
     _worker()
     return os.getpid()
 
 
 class CpuWorkers:
+    """Admission is by expected wait, not only by count: once every worker is busy, more
+    queued work adds no throughput, only latency. A job is shed at once (Overloaded, with
+    the backlog as the retry delay) when the work ahead of it would take longer than
+    `max_queue_wait_s` or than the caller's remaining deadline; `max_pending` is a hard cap
+    on memory. Job cost is a moving average of the workers' own compute times."""
+
     def __init__(
         self,
         processes: int,
         deid_key: bytes,
+        *,
         include_organizations: bool = False,
         max_pending: int = 0,
         on_shed: Callable[[str], None] = lambda _reason: None,
+        max_queue_wait_s: float = 0.0,
     ) -> None:
         self.inline = processes < 0
-        # Work waiting for (or on) a worker. Past the limit a call is shed at once: queueing
-        # more would only make every accepted call slower. 0 means unbounded.
-        self.max_pending = max_pending
+        self.max_pending = max_pending  # 0: no count cap
+        self.max_queue_wait_s = max_queue_wait_s  # 0: no wait cap
         self.pending = 0
+        self._job_s = 0.0  # moving average of compute time per job
         self._on_shed = on_shed
         self.processes = processes if processes > 0 else (os.cpu_count() or 1)
         self._executor: Executor | None = None
@@ -121,9 +137,7 @@ class CpuWorkers:
             raise DeadlineExceeded("the deadline expired before the work could start")
         if self._executor is None:
             return fn(*args)
-        if self.max_pending and self.pending >= self.max_pending:
-            self._on_shed("server")
-            raise Overloaded("the clinical engine is at capacity; retry after the suggested delay", retry_after_s=0.2)
+        self._admit(deadline)
         self.pending += 1
         try:
             with _tracer.start_as_current_span(
@@ -133,13 +147,34 @@ class CpuWorkers:
         finally:
             self.pending -= 1
 
+    def expected_wait_s(self) -> float:
+        """How long a job submitted now would wait for a worker, by the current backlog."""
+        queued_ahead = max(0, self.pending - self.processes + 1)
+        return queued_ahead * self._job_s / self.processes
+
+    def _admit(self, deadline: Deadline | None) -> None:
+        wait = self.expected_wait_s()
+        if self.max_pending and self.pending >= self.max_pending:
+            reason = "the clinical engine's queue is full"
+        elif self.max_queue_wait_s and wait > self.max_queue_wait_s:
+            reason = "the clinical engine is at capacity"
+        elif deadline is not None and wait + self._job_s > deadline.remaining():
+            reason = "the clinical engine's backlog is longer than the deadline"
+        else:
+            return
+        self._on_shed("server")
+        raise Overloaded(f"{reason}; retry after the suggested delay", retry_after_s=max(wait, 0.05))
+
     async def _run(self, fn: Any, args: tuple[Any, ...], deadline: Deadline | None) -> Any:
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._executor, functools.partial(fn, *args))
+        future = loop.run_in_executor(self._executor, functools.partial(_timed, fn, *args))
         try:
             if deadline is None:
-                return await future
-            return await asyncio.wait_for(future, timeout=max(deadline.remaining(), 0.001))
+                result, job_s = await future
+            else:
+                result, job_s = await asyncio.wait_for(future, timeout=max(deadline.remaining(), 0.001))
+            self._job_s = job_s if not self._job_s else 0.8 * self._job_s + 0.2 * job_s
+            return result
         except TimeoutError as exc:
             raise DeadlineExceeded("the deadline is shorter than the work; allow more time") from exc
         except BrokenProcessPool as exc:

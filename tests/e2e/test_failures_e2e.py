@@ -187,3 +187,54 @@ def test_database_unavailable_means_unavailable_and_nothing_half_written(postgre
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_overload_sheds_at_once_with_retry_info_and_probes_stay_green(tmp_path: Path) -> None:
+    import socket
+
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    from healthai.errors import from_rpc_error
+
+    with socket.socket() as probe_socket:
+        probe_socket.bind(("127.0.0.1", 0))
+        probe_port = probe_socket.getsockname()[1]
+    with running_server(
+        tmp_path / "state", engine_workers="1", max_concurrent_rpcs="2", probe_port=str(probe_port)
+    ) as server:
+        channel = grpc.insecure_channel(server.addr)
+        stub = extraction_service_pb2_grpc.ClinicalExtractionServiceStub(channel)
+        probe = health_pb2_grpc.HealthStub(grpc.insecure_channel(f"127.0.0.1:{probe_port}"))
+        metadata = (("authorization", f"Bearer {server.dev_token}"),)
+        started = time.monotonic()
+        calls = [
+            stub.ExtractClinicalData.future(Request(text=NOTE * 10), metadata=metadata, timeout=60) for _ in range(24)
+        ]
+        probe_status = probe.Check(health_pb2.HealthCheckRequest(), timeout=2).status
+        outcomes: list[grpc.StatusCode] = []
+        shed_after: list[float] = []
+        retry_hints: list[bool] = []
+        for call in calls:
+            try:
+                call.result()
+                outcomes.append(grpc.StatusCode.OK)
+            except grpc.RpcError as error:
+                outcomes.append(error.code())
+                if error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
+                    shed_after.append(time.monotonic() - started)
+                    # Shed by the server (RetryInfo) or, past its backstop, by gRPC core itself.
+                    retry_hints.append(
+                        bool(from_rpc_error(error).retry_after_s) or "Concurrent RPC limit" in (error.details() or "")
+                    )
+        assert probe_status == health_pb2.HealthCheckResponse.SERVING
+        assert outcomes.count(grpc.StatusCode.OK) >= 2
+        assert grpc.StatusCode.RESOURCE_EXHAUSTED in outcomes
+        assert set(outcomes) <= {grpc.StatusCode.OK, grpc.StatusCode.RESOURCE_EXHAUSTED}
+        assert min(shed_after) < 5  # shed without waiting for the work ahead
+        assert all(retry_hints), retry_hints
+        assert probe.Check(health_pb2.HealthCheckRequest(), timeout=2).status == health_pb2.HealthCheckResponse.SERVING
+        unimplemented = grpc.insecure_channel(f"127.0.0.1:{probe_port}")
+        with pytest.raises(grpc.RpcError) as caught:
+            extraction_service_pb2_grpc.ClinicalExtractionServiceStub(unimplemented).ExtractClinicalData(
+                Request(text="HR 72"), metadata=metadata, timeout=5
+            )
+        assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED  # the probe port serves health only
