@@ -37,13 +37,14 @@ ENV PATH="/opt/healthai/bin:${PATH}" \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     HEALTHAI_LISTEN_ADDR=0.0.0.0:50051 \
+    HEALTHAI_PROBE_PORT=8081 \
     HEALTHAI_METRICS_PORT=9464 \
     HEALTHAI_METRICS_HOST=0.0.0.0 \
     HEALTHAI_STATE_DIR=/var/lib/healthai
 WORKDIR /var/lib/healthai
 USER 10001:10001
-# 50051 gRPC (health, reflection, the services); 9464 Prometheus /metrics.
-EXPOSE 50051 9464
+# 50051 gRPC (health, reflection, the services); 9464 Prometheus /metrics; 8081 health-only probe port.
+EXPOSE 50051 9464 8081
 # The server drains on SIGTERM (HEALTHAI_SHUTDOWN_GRACE_S) and reaps its pool's children.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["healthai-server"]

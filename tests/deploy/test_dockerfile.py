@@ -45,13 +45,14 @@ def test_runtime_is_non_root_and_serves() -> None:
     runtime = instructions[[i for i, (kw, _) in enumerate(instructions) if kw == "FROM"][-1] :]
     users = [args for kw, args in runtime if kw == "USER"]
     assert users == ["10001:10001"], "numeric, so runAsNonRoot can verify it"
-    assert ("EXPOSE", "50051 9464") in runtime
+    assert ("EXPOSE", "50051 9464 8081") in runtime
     assert ("ENTRYPOINT", '["healthai-server"]') in runtime
     assert ("CMD", '["serve"]') in runtime
     env = " ".join(args for kw, args in runtime if kw == "ENV")
     for setting in (
         "HEALTHAI_LISTEN_ADDR=0.0.0.0:50051",
         "HEALTHAI_METRICS_PORT=9464",
+        "HEALTHAI_PROBE_PORT=8081",
         "HEALTHAI_STATE_DIR=/var/lib/healthai",
     ):
         assert setting in env, setting

@@ -23,6 +23,7 @@ SCHEMAS = Path(__file__).parent / "schemas"
 CRD_SCHEMAS = {("monitoring.coreos.com/v1", "ServiceMonitor"): SCHEMAS / "servicemonitor-v1.json"}
 GRPC_PORT = 50051
 METRICS_PORT = 9464
+PROBE_PORT = 8081
 SHUTDOWN_MARGIN_S = 5
 
 
@@ -152,13 +153,16 @@ def test_security_context(objects: list[dict[str, Any]]) -> None:
     assert _config(objects)["HEALTHAI_STATE_DIR"] == "/var/lib/healthai"
 
 
-def test_probes_use_grpc_health_on_the_serving_port(objects: list[dict[str, Any]]) -> None:
+def test_probes_use_grpc_health_on_the_probe_port(objects: list[dict[str, Any]]) -> None:
+    """Probes go to the health-only port, which is never shed: a probe shed under overload
+    would take a healthy pod out of rotation and push its load onto the others."""
     container = _container(objects)
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-    assert ports == {"grpc": GRPC_PORT, "metrics": METRICS_PORT}
+    assert ports == {"grpc": GRPC_PORT, "metrics": METRICS_PORT, "probe": PROBE_PORT}
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-        assert container[probe]["grpc"] == {"port": GRPC_PORT}, probe
+        assert container[probe]["grpc"] == {"port": PROBE_PORT}, probe
     config = _config(objects)
+    assert config["HEALTHAI_PROBE_PORT"] == str(PROBE_PORT)
     assert config["HEALTHAI_LISTEN_ADDR"] == f"0.0.0.0:{GRPC_PORT}"
     assert config["HEALTHAI_METRICS_PORT"] == str(METRICS_PORT)
     assert config["HEALTHAI_METRICS_HOST"] == "0.0.0.0"
