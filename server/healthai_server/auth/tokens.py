@@ -10,6 +10,7 @@ import os
 import re
 import secrets
 import time
+from collections import OrderedDict
 from pathlib import Path
 
 import jwt
@@ -24,13 +25,43 @@ _CLAIM_VALUE = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
 
 
 class TokenVerifier:
-    def __init__(self, public_key_pem: bytes, issuer: str, audience: str, leeway_s: float = 30.0) -> None:
+    """Verifies EdDSA bearer tokens. A service sends the same token on every call until it
+    rotates it, so the outcome of verifying an exact token string is remembered (bounded LRU)
+    until the token expires: the signature over the same bytes cannot become valid or invalid
+    later, and expiry is checked again on every hit. Only successes are remembered."""
+
+    def __init__(
+        self,
+        public_key_pem: bytes,
+        issuer: str,
+        audience: str,
+        leeway_s: float = 30.0,
+        *,
+        cache_size: int = 1024,
+    ) -> None:
         self._key = serialization.load_pem_public_key(public_key_pem)
         self._issuer = issuer
         self._audience = audience
         self._leeway = leeway_s
+        self._cache_size = cache_size
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
 
     def verify(self, token: str) -> Principal:
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            principal, expires_at = remembered
+            if time.time() <= expires_at + self._leeway:
+                self._verified.move_to_end(token)
+                return principal
+            del self._verified[token]
+        principal, expires_at = self._verify_signed(token)
+        if self._cache_size:
+            self._verified[token] = (principal, expires_at)
+            if len(self._verified) > self._cache_size:
+                self._verified.popitem(last=False)
+        return principal
+
+    def _verify_signed(self, token: str) -> tuple[Principal, float]:
         try:
             claims = jwt.decode(
                 token,
@@ -58,7 +89,7 @@ class TokenVerifier:
             raise AuthenticationFailed("TOKEN_INVALID", "the bearer token has no valid sub claim")
         if not isinstance(roles, list) or not all(isinstance(r, str) and _CLAIM_VALUE.match(r) for r in roles):
             raise AuthenticationFailed("TOKEN_INVALID", "the bearer token's roles claim must be a list of names")
-        return Principal(subject=subject, tenant=tenant, roles=frozenset(roles))
+        return Principal(subject=subject, tenant=tenant, roles=frozenset(roles)), float(claims["exp"])
 
 
 def generate_signing_key(private_path: Path, public_path: Path) -> None:

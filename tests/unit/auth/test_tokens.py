@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,42 @@ def test_rbac_policy_from_data_file() -> None:
         policy.check(Principal("u", "t", frozenset({"admin"})), "/healthai.v1.Nope/Nope")
     assert is_open_method("/grpc.health.v1.Health/Check")
     assert not is_open_method(EXTRACT)
+
+
+def test_a_remembered_token_still_expires(keys: tuple[bytes, bytes]) -> None:
+    private, public = keys
+    verifier = TokenVerifier(public, "iss", "aud", leeway_s=0)
+    token = _mint(private, ttl_s=1)
+    assert verifier.verify(token).tenant == "hosp-a"
+    time.sleep(2.1)  # past exp: the remembered success must not be reused
+    with pytest.raises(AuthenticationFailed) as caught:
+        verifier.verify(token)
+    assert caught.value.reason == "TOKEN_EXPIRED"
+
+
+def test_a_remembered_token_skips_the_signature_check_and_failures_are_never_remembered(
+    keys: tuple[bytes, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    private, public = keys
+    verifier = TokenVerifier(public, "iss", "aud", cache_size=2)
+    token = _mint(private)
+    verifier.verify(token)
+    tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    for _ in range(2):
+        with pytest.raises(AuthenticationFailed):
+            verifier.verify(tampered)
+    calls = 0
+    original = verifier._verify_signed
+
+    def counting(raw: str) -> tuple[Principal, float]:
+        nonlocal calls
+        calls += 1
+        return original(raw)
+
+    monkeypatch.setattr(verifier, "_verify_signed", counting)
+    verifier.verify(token)
+    assert calls == 0
+    for n in range(3):  # evicts the first token from a cache of two
+        verifier.verify(_mint(private, subject=f"other-{n}"))
+    verifier.verify(token)
+    assert calls == 4
