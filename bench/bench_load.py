@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 import sys
 import tempfile
 import time
@@ -29,6 +30,12 @@ from healthai.v1 import extraction_service_pb2, extraction_service_pb2_grpc  # n
 from notes import three_kb_note  # noqa: E402
 
 from tests.e2e.server import ServerProcess, server_env  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def pct(values: list[float], q: float) -> float:
@@ -94,17 +101,25 @@ async def closed_loop(
         return latencies, time.perf_counter() - started, codes, shed_latency
 
 
-async def open_loop(addr: str, token: str, rate: float, seconds: float, pid: int) -> dict[str, object]:
+async def open_loop(
+    addr: str, probe_addr: str, token: str, *, rate: float, seconds: float, pid: int
+) -> dict[str, object]:
     request = extraction_service_pb2.ExtractClinicalDataRequest(text=three_kb_note())
     metadata = (("authorization", f"Bearer {token}"),)
     accepted: list[float] = []
     shed_latency: list[float] = []
     codes: Counter[str] = Counter()
     health_codes: Counter[str] = Counter()
+    probe_codes: Counter[str] = Counter()
     rss_before = tree_rss_mb(pid)
-    async with aio.insecure_channel(addr) as channel, aio.insecure_channel(addr) as health_channel:
+    async with (
+        aio.insecure_channel(addr) as channel,
+        aio.insecure_channel(addr) as health_channel,
+        aio.insecure_channel(probe_addr) as probe_channel,
+    ):
         stub = extraction_service_pb2_grpc.ClinicalExtractionServiceStub(channel)
         health = health_pb2_grpc.HealthStub(health_channel)
+        probe = health_pb2_grpc.HealthStub(probe_channel)
 
         async def one() -> None:
             started = time.perf_counter()
@@ -117,16 +132,19 @@ async def open_loop(addr: str, token: str, rate: float, seconds: float, pid: int
                 if error.code() in (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNAVAILABLE):
                     shed_latency.append(time.perf_counter() - started)
 
-        async def probe_health() -> None:
+        async def probe_health(stub: health_pb2_grpc.HealthStub, codes: Counter[str]) -> None:
             while True:
                 try:
-                    reply = await health.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                    health_codes[health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)] += 1
+                    reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                    codes[health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)] += 1
                 except aio.AioRpcError as error:
-                    health_codes[error.code().name] += 1
+                    codes[error.code().name] += 1
                 await asyncio.sleep(0.25)
 
-        prober = asyncio.create_task(probe_health())
+        probers = [
+            asyncio.create_task(probe_health(health, health_codes)),
+            asyncio.create_task(probe_health(probe, probe_codes)),
+        ]
         tasks = []
         started = time.perf_counter()
         interval = 1.0 / rate
@@ -138,7 +156,8 @@ async def open_loop(addr: str, token: str, rate: float, seconds: float, pid: int
                 sent += 1
             await asyncio.sleep(interval / 2)
         await asyncio.gather(*tasks)
-        prober.cancel()
+        for prober in probers:
+            prober.cancel()
         duration = time.perf_counter() - started
     return {
         "sent": sent,
@@ -149,6 +168,7 @@ async def open_loop(addr: str, token: str, rate: float, seconds: float, pid: int
         "rss_before": rss_before,
         "rss_after": tree_rss_mb(pid),
         "health": dict(health_codes),
+        "probe": dict(probe_codes),
     }
 
 
@@ -160,7 +180,8 @@ def main() -> int:
     parser.add_argument("--overload-factor", type=float, default=4.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as state:
-        server = ServerProcess(Path(state), server_env(Path(state))).start()
+        probe_port = free_port()
+        server = ServerProcess(Path(state), server_env(Path(state), probe_port=str(probe_port))).start()
         try:
             assert server.process is not None
             pid = server.process.pid
@@ -179,10 +200,20 @@ def main() -> int:
                 capacity = max(capacity, rate)
                 print(
                     f"{concurrency:>11} {pct(latencies, 0.5):>8.1f} {pct(latencies, 0.95):>8.1f} "
-                    f"{pct(latencies, 0.99):>8.1f} {rate:>8.0f} {len(shed_times):>6} {pct(shed_times, 0.99):>11.1f}  {dict(codes)}"
+                    f"{pct(latencies, 0.99):>8.1f} {rate:>8.0f} {len(shed_times):>6} "
+                    f"{pct(shed_times, 0.99):>11.1f}  {dict(codes)}"
                 )
             rate = capacity * args.overload_factor
-            result = asyncio.run(open_loop(server.addr, server.dev_token, rate, args.overload_seconds, pid))
+            result = asyncio.run(
+                open_loop(
+                    server.addr,
+                    f"127.0.0.1:{probe_port}",
+                    server.dev_token,
+                    rate=rate,
+                    seconds=args.overload_seconds,
+                    pid=pid,
+                )
+            )
             accepted = result["accepted"]
             shed = result["shed_latency"]
             assert isinstance(accepted, list) and isinstance(shed, list)
@@ -199,7 +230,8 @@ def main() -> int:
                 f"  shed:     {len(shed)} calls, answered in p50 {pct(shed, 0.5):.1f} ms, p99 {pct(shed, 0.99):.1f} ms"
             )
             print(f"  RSS:      {result['rss_before']:.0f} MB before, {result['rss_after']:.0f} MB after")
-            print(f"  health during overload: {result['health']}")
+            print(f"  health on the serving port: {result['health']}")
+            print(f"  health on the probe port (kubelet's): {result['probe']}")
         finally:
             server.stop()
     return 0

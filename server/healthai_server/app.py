@@ -98,7 +98,7 @@ class Application:
         self.db.close()
 
 
-HEALTH_CHECK_HEADROOM = 8
+BACKSTOP_HEADROOM = 64
 
 
 def in_flight_limit(settings: Settings, engine_processes: int, *, llm: bool) -> int:
@@ -214,15 +214,14 @@ async def build_application(
         ),
         ValidationInterceptor(validator),
     ]
-    # gRPC core rejects calls past its cap with RESOURCE_EXHAUSTED before any Python runs: when
-    # the event loop itself is saturated, that is the only shedding cheap enough to keep up (an
-    # interceptor sees a call only after it queued). Its cap sits a little above the
-    # interceptor's so health checks, which the interceptor never sheds, usually get through;
-    # probes that must never be shed use the probe port.
+    # gRPC's own cap is the backstop above the interceptor's: past it a call is refused
+    # before any interceptor runs, so with no RetryInfo, no audit event and no metric.
+    # Below it the load-shed interceptor answers with RetryInfo; health checks, which it
+    # never sheds, fit in the difference (probes that must never be shed use the probe port).
     server = aio.server(
         interceptors=[ChainInterceptor(chain)],
         options=_server_options(settings),
-        maximum_concurrent_rpcs=max_in_flight + HEALTH_CHECK_HEADROOM,
+        maximum_concurrent_rpcs=max_in_flight + BACKSTOP_HEADROOM,
     )
     extraction_service_pb2_grpc.add_ClinicalExtractionServiceServicer_to_server(
         ClinicalExtractionServicer(pipeline, hasher, validator, audit, settings.backend_timeout_s), server

@@ -42,10 +42,15 @@ class _WorkerState:
 
 
 _state: _WorkerState | None = None
+WORKER_NICENESS = 10
 
 
 def _initialise(deid_key: bytes, include_organizations: bool) -> None:
     global _state  # noqa: PLW0603 - one engine per worker process, built once
+    # Workers yield the CPU to the serving process: when the machine is saturated, the
+    # process that accepts, sheds and answers calls must keep running, or shedding itself
+    # queues. Idle cores are still used in full; only contention is decided.
+    os.nice(WORKER_NICENESS)
     from healthai_server.engine import ClinicalEngine
     from healthai_server.phi import Deidentifier
 
@@ -163,7 +168,9 @@ class CpuWorkers:
         else:
             return
         self._on_shed("server")
-        raise Overloaded(f"{reason}; retry after the suggested delay", retry_after_s=max(wait, 0.05))
+        # Come back when the backlog ahead has drained, at least 100 ms: a shorter hint makes
+        # well-behaved clients retry into the same backlog.
+        raise Overloaded(f"{reason}; retry after the suggested delay", retry_after_s=max(wait, 0.1))
 
     async def _run(self, fn: Any, args: tuple[Any, ...], deadline: Deadline | None) -> Any:
         loop = asyncio.get_running_loop()

@@ -32,8 +32,12 @@ def test_a_queue_longer_than_the_wait_cap_sheds_with_the_backlog_as_retry_delay(
     workers.pending = 12  # 11 ahead -> 55 ms > 50 ms
     with pytest.raises(Overloaded) as caught:
         workers._admit(deadline=None)
-    assert caught.value.retry_after_s == pytest.approx(0.055)
+    assert caught.value.retry_after_s == pytest.approx(0.1)  # never less than 100 ms
     assert shed == ["server"]
+    workers.pending = 30  # 29 ahead -> 145 ms: come back when it has drained
+    with pytest.raises(Overloaded) as caught:
+        workers._admit(deadline=None)
+    assert caught.value.retry_after_s == pytest.approx(0.145)
 
 
 def test_work_that_cannot_finish_before_the_deadline_is_shed_at_once(workers: CpuWorkers) -> None:
