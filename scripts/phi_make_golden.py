@@ -11,8 +11,10 @@ titles, labels and sign-offs), and some are ordinary words or clinical eponyms (
 Hope, Parkinson, Graves) placed where the context really is a person. Clinical eponyms,
 drugs, ages under 90, years and measurements are placed as distractors (not PHI).
 Families: A (tuned on from the start), B and C (written later; their first, untuned
-numbers are recorded in the comments above each family). All three have since been
-tuned on, so the golden numbers are optimistic: they are a regression gate, not an
+numbers are recorded in the comments above each family), D (hard formats: lower-case chat
+notes, ALL-CAPS dictation, organisations, devices, vehicles, phone and fax formats; its first
+numbers are recorded at TEMPLATES_D). All four have since been tuned on, so the golden
+numbers are optimistic: they are a regression gate, not an
 estimate of recall on real notes. Deterministic: the same seed writes byte-identical
 output.
 """
@@ -917,6 +919,186 @@ def list_c(b: Builder, p: Pools) -> None:
 TEMPLATES_C: list[Callable[[Builder, Pools], None]] = [narrative_c, caps_c, list_c]
 
 
+# --- family D: hard formats, written after the hand-written development notes were read -----
+# Lower-case chat notes (relation words, "dr" without a period, lower-case signatures,
+# possessives), two-letter surnames, surnames that are words, ALL-CAPS dictation with
+# organisations, device and vehicle identifiers after many labels, phone formats (+1 with
+# spaces, ", ext 12", "F:"), organisations of many kinds with later short mentions, towns after
+# a street or an organisation. Name and organisation pools are new. First measurement (the
+# detector already had the mechanisms these exercise, so it is not an untuned number) at
+# TEMPLATES_D.
+FIRST_D = [
+    "Tobiah",
+    "Marisela",
+    "Oyelola",
+    "Khanh",
+    "Benedikt",
+    "Yara",
+    "Cosmin",
+    "Leocadia",
+    "Ruslan",
+    "Ebony",
+    "Thuy",
+    "Anneliese",
+    "Gustavo",
+    "Wilhelmina",
+    "Dmitri",
+    "Shanice",
+    "Evander",
+    "Priscila",
+    "Kofi",
+    "Margit",
+]
+FIRST_D_WORDLIKE = ["Hunter", "River", "Summer", "Autumn", "Destiny", "Sterling", "Heath", "Marsh", "Ivy", "Skye"]
+LAST_D = [
+    "Wu",
+    "Li",
+    "Ng",
+    "Ho",
+    "Vu",
+    "Okoye",
+    "Brannigan",
+    "Szabo",
+    "Halvorsen",
+    "Castellano",
+    "Abara",
+    "Oyelowo",
+    "Lindholm",
+    "Pasternak",
+    "Whitcombe",
+    "Ferrante",
+    "Mwangi",
+    "Tremblay",
+    "Quintero",
+    "Van der Berg",
+]
+LAST_D_WORDLIKE = ["Stone", "Frost", "Banks", "Summers", "Bird", "Fox", "Cross", "Wolf", "Snow", "Bright"]
+ORG_STEMS_D = ["Quillmont", "Ashgrove", "Bramblewood", "Silverline", "Harrowgate", "Kestrel Point", "Fernhill"]
+ORG_KINDS_D = [
+    "Rheumatology Associates",
+    "Home Health Services",
+    "Family Dental",
+    "Oral Surgery",
+    "Funeral Home",
+    "Learning Center",
+    "Senior Living",
+    "Eye Center",
+    "Internal Medicine",
+    "Behavioral Health",
+    "Pharmacy",
+]
+EMPLOYERS_D = ["Ridgeline Logistics", "Copperfield Hardware", "Northbay Freight", "Tallis Manufacturing"]
+
+
+def _d_first(r: random.Random, wordlike: bool = False) -> str:
+    return r.choice(FIRST_D_WORDLIKE if wordlike and r.random() < 0.5 else FIRST_D)
+
+
+def _d_last(r: random.Random, wordlike: bool = False) -> str:
+    return r.choice(LAST_D_WORDLIKE if wordlike and r.random() < 0.5 else LAST_D)
+
+
+def _d_org(r: random.Random) -> tuple[str, str]:
+    stem = r.choice(ORG_STEMS_D)
+    return stem, f"{stem} {r.choice(ORG_KINDS_D)}"
+
+
+def lowercase_chat_d(b: Builder, p: Pools) -> None:
+    r = p.r
+    first, last = _d_first(r), _d_last(r, wordlike=True)
+    b.add("nsg note ").phi("date", p.date("mdy_short")).add(" days\n")
+    b.add("0800 pt ").phi("name", f"{first.lower()} {last.lower()}").add(" resting, pain 4/10. foley in place.\n")
+    rel = r.choice(["wife", "husband", "daughter", "son", "sister", "brother"])
+    b.add(f"1000 {rel} ").phi("name", _d_first(r).lower()).add(" called from ").phi("phone", p.phone())
+    b.add(", asking about d/c. told her dr ").phi("name", _d_last(r, wordlike=True).lower())
+    b.add(" will call back.\n1300 ambulated w/ pt ").phi("name", last.lower()).add("'s ")
+    b.add(r.choice(["son", "daughter", "grandson"]) + " ").phi("name", _d_first(r).lower())
+    b.add(". " + r.choice(DISTRACTORS).lower() + "\n-")
+    b.phi("name", f"{r.choice(string.ascii_lowercase)}{r.choice(string.ascii_lowercase)} {_d_last(r).lower()}")
+    b.add(" rn\n")
+
+
+def caps_dictation_d(b: Builder, p: Pools) -> None:
+    r = p.r
+    first, last = _d_first(r), _d_last(r)
+    _stem, org = _d_org(r)
+    b.add("DISCHARGE DICTATION\nPATIENT: ").phi("name", f"{last.upper()}, {first.upper()}")
+    b.add("   MRN: ").phi("medical_record_number", p.mrn()).add("\nADMITTED: ").phi("date", p.date("mdy").upper())
+    b.add("\nATTENDING: ").phi("name", f"{_d_first(r).upper()} {_d_last(r, wordlike=True).upper()}").add(", M.D.\n")
+    b.add("THE PATIENT IS A ")
+    if r.random() < 0.5:
+        b.phi("age", str(r.randint(90, 99)))
+    else:
+        b.add(str(r.randint(40, 88)))
+    b.add("-YEAR-OLD WITH " + r.choice(["PARKINSON DISEASE", "GRAVES DISEASE", "HODGKIN LYMPHOMA", "CROHN DISEASE"]))
+    b.add(" ADMITTED FROM ").phi("organization", org.upper()).add(". SEEN BY DR. ")
+    b.phi("name", _d_last(r).upper()).add(" ON ").phi("date", p.date("long_noyear").upper()).add(".\n")
+    b.add("DICTATED BY: ").phi("name", f"{_d_first(r).upper()} {_d_last(r).upper()}").add(", NP   JOB #: ")
+    b.phi("other_identifier", p.digits(6)).add("\n")
+
+
+def device_vehicle_d(b: Builder, p: Pools) -> None:
+    r = p.r
+    b.add("Patient: ").phi("name", f"{_d_first(r)} {_d_last(r)}").add("   MRN: ")
+    b.phi("medical_record_number", p.mrn()).add("\n")
+    label = r.choice(["ICD generator serial", "pacemaker SN", "insulin pump S/N", "CGM sensor serial", "lot #"])
+    b.add(f"Device: {label} ").phi("device_identifier", f"{r.choice(['PX', 'MDT', 'G'])}{p.digits(6)}{r.choice('ABH')}")
+    b.add("; remote transmitter ").phi("device_identifier", f"TR-{p.digits(2)}-{p.digits(5)}").add(".\n")
+    b.add(r.choice(DISTRACTORS) + "\n")
+    b.add("MVC: patient's car, license plate ").phi("vehicle_identifier", p.plate()).add(", VIN ")
+    b.phi("vehicle_identifier", p.vin()).add(". Transferred by air, tail number ")
+    b.phi("vehicle_identifier", f"N{r.randint(100, 999)}{r.choice(string.ascii_uppercase)}{r.choice('ABCDEFG')}")
+    b.add(".\n")
+
+
+def phones_d(b: Builder, p: Pools) -> None:
+    r = p.r
+    _stem, org = _d_org(r)
+    a, c, d = r.randint(201, 989), r.randint(200, 989), r.randint(0, 9999)
+    b.phi("organization", org).add("\nP: ").phi("phone", f"+1 {a} {c} {d:04d}").add("   F: ")
+    b.phi("fax", f"{a}-{c}-{(d + 1) % 10000:04d}").add("\n")
+    b.add("Patient: ").phi("name", f"{_d_first(r)} {_d_last(r)}").add("   DOB: ").phi("date", p.date("mdy")).add("\n")
+    b.add("Call the office at ").phi("phone", f"{a}-{c}-{d:04d}, ext {r.randint(2, 99)}")
+    b.add(" or fax the signed form to the front desk at ").phi("fax", p.phone()).add(".\n")
+    b.add(r.choice(DISTRACTORS) + "\n")
+
+
+def orgs_d(b: Builder, p: Pools) -> None:
+    r = p.r
+    stem, org = _d_org(r)
+    b.add("SOCIAL HISTORY\nLives at ").phi("street_address", p.street()).add(" in ")
+    b.phi("city", r.choice(SMALL_TOWNS)[0]).add(". Works at ").phi("organization", r.choice(EMPLOYERS_D))
+    b.add(" as a driver. Grandson attends ").phi("organization", f"{r.choice(ORG_STEMS_D)} Elementary School")
+    b.add(". Followed by ").phi("organization", org).add("; records from ").phi("organization", stem)
+    b.add(" reviewed. Arrangements with ").phi("organization", f"{_d_last(r)} & Sons Funeral Home").add(", ")
+    b.phi("city", r.choice(CITIES)[0]).add(".\n" + r.choice(NEGATIVE_LINES_B) + "\n")
+
+
+def family_d(b: Builder, p: Pools) -> None:
+    r = p.r
+    last = _d_last(r, wordlike=True)
+    child = _d_first(r, wordlike=True)
+    b.add("GENETICS LETTER\nDear Mr. and Mrs. ").phi("name", last).add(",\n")
+    b.add("Thank you for bringing ").phi("name", child).add(" to clinic. We recommend testing for ")
+    b.phi("name", child).add(", her brother ").phi("name", _d_first(r)).add(", and her father, ")
+    b.phi("name", f"{_d_first(r)} {last}").add(". " + r.choice(DISTRACTORS) + "\n")
+    b.add("cc: ").phi("name", f"{_d_first(r)} {_d_last(r)}").add(", MD; PCP: Dr. ").phi("name", _d_last(r))
+    b.add("\nWarm regards,\n").phi("name", f"{_d_first(r)} {_d_last(r)}").add(", MS, CGC\n")
+
+
+# First measurement of family D (30 notes), before any change made for it: recall 0.986,
+# precision 1.000, 3 of 30 notes leaked (a lower-case given name absent from every lexicon
+# after "pt"; word-like given names with no cue, "bringing Summer to clinic"). Adjusted since.
+TEMPLATES_D: list[Callable[[Builder, Pools], None]] = [
+    lowercase_chat_d,
+    caps_dictation_d,
+    device_vehicle_d,
+    phones_d,
+    orgs_d,
+    family_d,
+]
+
+
 TEMPLATES: list[Callable[[Builder, Pools], None]] = [
     progress_note,
     discharge_summary,
@@ -929,13 +1111,21 @@ TEMPLATES: list[Callable[[Builder, Pools], None]] = [
 ]
 
 
-def make(seed: int, count: int, count_b: int = 30, count_c: int = 0) -> list[dict[str, Any]]:
+def make(seed: int, count: int, count_b: int = 30, count_c: int = 0, count_d: int = 0) -> list[dict[str, Any]]:
     rng = random.Random(seed)  # noqa: S311 - reproducible synthetic data, not secrets
     pools = Pools(rng)
     notes: list[dict[str, Any]] = []
-    for index in range(count + count_b + count_c):
-        family = "A" if index < count else "B" if index < count + count_b else "C"
-        templates = {"A": TEMPLATES, "B": TEMPLATES_B, "C": TEMPLATES_C}[family]
+    for index in range(count + count_b + count_c + count_d):
+        family = (
+            "A"
+            if index < count
+            else "B"
+            if index < count + count_b
+            else "C"
+            if index < count + count_b + count_c
+            else "D"
+        )
+        templates = {"A": TEMPLATES, "B": TEMPLATES_B, "C": TEMPLATES_C, "D": TEMPLATES_D}[family]
         template = templates[index % len(templates)]
         b = Builder()
         template(b, pools)
@@ -960,9 +1150,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=80, help="notes from template family A")
     parser.add_argument("--count-b", type=int, default=30, help="notes from family B")
     parser.add_argument("--count-c", type=int, default=21, help="notes from family C (hard cases)")
+    parser.add_argument("--count-d", type=int, default=30, help="notes from family D (hard formats)")
     parser.add_argument("--out", type=Path, default=OUT_DIR / "notes.json")
     args = parser.parse_args(argv)
-    notes = make(args.seed, args.count, args.count_b, args.count_c)
+    notes = make(args.seed, args.count, args.count_b, args.count_c, args.count_d)
     payload = {
         "_doc": "Synthetic PHI golden set; generated by scripts/phi_make_golden.py (do not edit by hand). "
         "Spans are half-open code-point offsets; type is a PhiType value.",

@@ -193,3 +193,107 @@ def test_month_alone_and_small_towns(deid: Deidentifier) -> None:
     assert (PhiType.DATE, "December") in found(deid, "Since December she has had two flares.")
     assert (PhiType.CITY, "Tuckerton Bay") in found(deid, "Her daughter lives in Tuckerton Bay.")
     assert (PhiType.PHONE, "578-5829") in found(deid, "Nurse (pager 578-5829)")
+
+
+# --- general mechanisms: lexicons, lower case, all caps, organisations, formats -------------
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        # lower-case notes: relation words, "dr" without a period, possessives, signature lines
+        ("1400 son marcus frost at bedside, asks re d/c.", {"marcus frost"}),
+        ("husband dwayne called back, updated.", {"dwayne"}),
+        ("told pt dr stone will round after 5.", {"stone"}),
+        ("son marcus frost visited. walked w/ frost's wife.", {"marcus frost", "frost"}),
+        ("pain 2/10, repositioned.\n-tq osei rn\n", {"tq osei"}),
+        # given names from the SSA / Faker lexicons, no cue needed mid-sentence
+        ("Plan reviewed with Ingrid and the team.", {"Ingrid"}),
+        # two-letter and particle surnames
+        ("- Nurse: Marisol Vu (pager 233-1010)\n- PCP: Tomas Le\n", {"Marisol Vu", "Tomas Le"}),
+        # role words and greetings
+        ("Seen with interpreter Yusra today.", {"Yusra"}),
+        ("Hi Dr. Okonjo, see attached.", {"Okonjo"}),
+        ("Drs. Haddad and Lindqvist agree.", {"Haddad", "Lindqvist"}),
+        # accented spellings of census names
+        ("Follow up with Raúl Peña next week.", {"Raúl Peña"}),
+    ],
+)
+def test_general_name_mechanisms(deid: Deidentifier, text: str, names: set[str]) -> None:
+    got = {f.span.text for f in deid.detect(text) if f.type is PhiType.NAME}
+    assert names <= got, got
+
+
+@pytest.mark.parametrize(
+    ("text", "not_names"),
+    [
+        ("ATTENDING PHYSICIAN: PAUL OKORO, M.D.", {"M.", "D.", "M", "D"}),
+        ("Assistant: Kim Vo, PA-C", {"PA-C", "PA", "C"}),
+        ("From: Rhea Moss, DDS, Lakeside Dental", {"DDS"}),
+        ("CC: AMS, fever. FH: father MI at 52. Per ED.", {"AMS", "MI", "ED"}),
+        ("CC: EAR PAIN AND FEVER X 2 DAYS\nFAMILY HISTORY: FATHER DIED OF MI.", {"EAR PAIN", "DIED", "EAR"}),
+        ("Na 131, K 4.1. Pt calling re: refill. Ok per HIPAA.", {"Na", "calling", "re", "HIPAA"}),
+        ("RE: Prior authorization request", {"Prior"}),
+        ("Arrangements with Barlow & Sons Funeral Home.", {"Funeral", "Sons Funeral"}),
+    ],
+)
+def test_credentials_abbreviations_and_words_are_not_names(deid: Deidentifier, text: str, not_names: set[str]) -> None:
+    got = {f.span.text for f in deid.detect(text) if f.type is PhiType.NAME}
+    assert not (got & not_names), got
+
+
+@pytest.mark.parametrize(
+    ("text", "org"),
+    [
+        ("Followed at Quillmont Rheumatology Partners.", "Quillmont Rheumatology Partners"),
+        ("Plan: Bramblewood Mutual Health Plan, policy 22", "Bramblewood Mutual Health Plan"),
+        ("Arrangements with Barlow & Sons Funeral Home.", "Barlow & Sons Funeral Home"),
+        ("ADMITTED FROM SILVERLINE SENIOR LIVING WITH FEVER.", "SILVERLINE SENIOR LIVING"),
+        ("Grandson attends Fernhill Elementary School.", "Fernhill Elementary School"),
+        ("Employer: Copperfield Hardware", "Copperfield Hardware"),
+        ("Work note provided for Northbay Freight.", "Northbay Freight"),
+        ("Transport: SkyMed 2, on scene at 04:10", "SkyMed 2"),
+    ],
+)
+def test_organization_kinds_cues_and_all_caps(deid_orgs: Deidentifier, text: str, org: str) -> None:
+    assert (PhiType.ORGANIZATION, org) in found(deid_orgs, text)
+
+
+def test_later_short_mentions_of_an_organization(deid_orgs: Deidentifier) -> None:
+    text = "Harrowgate Neurology Associates\n...\nSincerely,\nA. Reyes, MD\nHarrowgate Neurology"
+    orgs = [f.span.text for f in deid_orgs.detect(text) if f.type is PhiType.ORGANIZATION]
+    assert orgs == ["Harrowgate Neurology Associates", "Harrowgate Neurology"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "INFECTIOUS DISEASE CONSULT\nCHILD & ADOLESCENT PSYCHIATRY\nDEVICE CLINIC NOTE",
+        "CANDIDATE FOR WEIGHT LOSS SURGERY. SMOKING CESSATION STRONGLY ADVISED BEFORE SURGERY.",
+        "Dept: Environmental Services. Employer: Retired. Seen in Heart Failure Clinic.",
+        "NO KNOWN DRUG ALLERGIES. POLYDIPSIA OR BLURRED VISION. RECHECK LABS.",
+        "He lives at 5 N. Prospect St. Heart Failure Clinic in 2 weeks.",
+    ],
+)
+def test_headings_and_services_are_not_organizations(deid_orgs: Deidentifier, text: str) -> None:
+    assert PhiType.ORGANIZATION not in {f.type for f in deid_orgs.detect(text)}
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "phi_type"),
+    [
+        ("Callback 971-555-0133, ext 7.", "971-555-0133, ext 7", PhiType.PHONE),
+        ("P: +1 971 555 0133   F: 971-555-0134", "971-555-0134", PhiType.FAX),
+        ("Please fax the signed order to the front desk at 971-555-0150.", "971-555-0150", PhiType.FAX),
+        ("Phone 971.555.0110  Fax 971.555.0111", "971.555.0110", PhiType.PHONE),
+        ("Remote monitoring transmitter TR-41-22871 paired.", "TR-41-22871", PhiType.DEVICE_IDENTIFIER),
+        ("Flown by air ambulance, tail number N552KD.", "N552KD", PhiType.VEHICLE_IDENTIFIER),
+        ("D: 01/02/2020  T: 01/03/2020  JOB #: 551023", "551023", PhiType.OTHER_IDENTIFIER),
+        ("pager #4471", "4471", PhiType.PHONE),
+        ("HPI: 93F with CHF exacerbation.", "93", PhiType.AGE),
+        ("Caregiver lives on 12 Birch Hollow Road in Quarrytown.", "Quarrytown", PhiType.CITY),
+        ("Barlow & Sons Funeral Home, Asheville.", "Asheville", PhiType.CITY),
+    ],
+)
+def test_more_identifier_formats(deid_orgs: Deidentifier, text: str, value: str, phi_type: PhiType) -> None:
+    assert (phi_type, value) in found(deid_orgs, text)

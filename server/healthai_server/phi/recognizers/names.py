@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from healthai_server.domain.phi import PhiType
@@ -48,6 +49,14 @@ _PARTICLES = frozenset(
         "mac",
         "ter",
         "ten",
+        "los",
+        "las",
+        "y",
+        "do",
+        "vom",
+        "zu",
+        "abu",
+        "bint",
     }
 )
 _STOP = frozenset(
@@ -116,9 +125,37 @@ _STOP = frozenset(
         "ii",
         "iii",
         "iv",
+        # kinship and care words are never the name itself ("lives with Mom")
+        "mom",
+        "dad",
+        "mother",
+        "father",
+        "grandma",
+        "grandpa",
+        "wife",
+        "husband",
+        "son",
+        "daughter",
+        "sister",
+        "brother",
+        "aunt",
+        "uncle",
+        "cousin",
+        "family",
+        "parents",
+        "friend",
+        "friends",
+        "neighbor",
+        "spouse",
+        "partner",
+        "boyfriend",
+        "girlfriend",
+        "caregiver",
+        "staff",
+        "team",
     }
 )
-_TITLES = r"dr|doctor|mr|mrs|ms|mx|miss|prof|professor|rev|nurse|sr|sister|fr|father|officer|judge|attorney"
+_TITLES = r"drs|dr|doctor|mr|mrs|ms|mx|miss|prof|professor|rev|nurse|sr|sister|fr|father|officer|judge|attorney"
 _LABELS = (
     r"patient(?:'s)? name|patient|pt name|pt|name|full name|legal name|preferred name|attending(?: physician)?|"
     r"resident|fellow|intern|provider|rendering provider|ordering provider|physician|surgeon|assistant|"
@@ -140,11 +177,21 @@ _PHRASES = (
     r"interpreted by|performed by|reported by|entered by|ordered by|referred by|referred to|covering for|"
     r"discussed with|discussed the case with|spoke with|spoke to|talked with|talked to|d/w|called|paged|"
     r"pt|patient|per|accompanied by|brought in by|care of|c/o|named|called her|called him|dear|for referring|referring|"
+    r"bringing|brought|bring|left (?:a )?message for|left (?:a )?voicemail for|message for|lm for|s/w|"
+    r"survived by|married to|engaged to|lives with|living with|staying with|cared for by|visited by|"
     r"wife|husband|spouse|daughter|son|mother|father|brother|sister|partner|fiance|fiancee|girlfriend|boyfriend|"
     r"roommate|friend|neighbor|neighbour|caregiver|aunt|uncle|cousin|niece|nephew|grandson|granddaughter|"
     r"sons|daughters|children|kids|grandchildren|grandsons|granddaughters|siblings|brothers|sisters|parents|"
     r"goes by|known as|prefers to be called|prefers|nicknamed|nickname|aka|a\.k\.a\.|called him|called her|"
     r"sincerely|regards|thanks|thank you|respectfully|best|cordially|yours truly|"
+    r"hi|hello|hey|good morning|good afternoon|"
+    r"stepson|stepdaughter|stepmother|stepfather|mom|dad|grandma|grandpa|granddaughter|grandson|grandmother|"
+    r"grandfather|godmother|godfather|ex-wife|ex-husband|fiancé|sibling|twin|son-in-law|daughter-in-law|"
+    r"mother-in-law|father-in-law|sister-in-law|brother-in-law|"
+    r"interpreter|translator|pharmacist|chaplain|sitter|aide|scribe|student|tech|technician|therapist|"
+    r"counselor|social worker|case manager|caseworker|resident|intern|fellow|attending|surgeon|dietitian|"
+    r"midwife|coworker|co-worker|boss|supervisor|landlord|pastor|priest|rabbi|imam|deputy|detective|"
+    r"paramedic|medic|emt|np|rn|lpn|cna|sw|cm|nurse practitioner|physician assistant|"
     r"(?:his|her|their|pt's|patient's|the patient's|the)\s(?:wife|husband|spouse|partner|son|daughter|"
     r"mother|father|mom|dad|brother|sister|sibling|aunt|uncle|cousin|niece|nephew|grandmother|"
     r"grandfather|grandson|granddaughter|grandma|grandpa|friend|neighbor|neighbour|boyfriend|girlfriend|"
@@ -153,6 +200,23 @@ _PHRASES = (
     r"cardiologist|oncologist|neurologist|surgeon|nephrologist|therapist|psychiatrist|dentist|doctor|"
     r"physician|nurse|case manager|social worker)"
 )
+# A given name alone, with no cue, must be at least this frequent (SSA + census rank).
+_LONE_NAME_MAX_RANK = 30_000
+# ", NH" / ", New York" after "Terrace, Berlin": a city and state, not "LAST, FIRST".
+_STATE_AFTER = re.compile(r",[ \t]{1,2}(?:[A-Z]{2}(?![A-Za-z])|[A-Z][a-z]+ ?[A-Z]?[a-z]*,? \d{5})")
+# Titles that are also ordinary nouns: the next word must look like a name, not a word.
+_WORD_TITLES = frozenset({"father", "sister", "nurse", "officer", "judge", "attorney", "doctor", "professor"})
+# Role words and greetings before a name ("interpreter Yusra", "RN Dana Ko", "Hi Maria,"): the
+# next word must be a name from the lexicons, or no English word ("Resident Physician" is not).
+_ROLE_PHRASES = frozenset(
+    {"hi", "hello", "hey", "good morning", "good afternoon", "interpreter", "translator", "pharmacist", "chaplain",
+     "sitter", "aide", "scribe", "student", "tech", "technician", "therapist", "counselor", "social worker",
+     "case manager", "caseworker", "resident", "intern", "fellow", "attending", "surgeon", "dietitian", "midwife",
+     "coworker", "co-worker", "boss", "supervisor", "landlord", "pastor", "priest", "rabbi", "imam", "deputy",
+     "detective", "paramedic", "medic", "emt", "np", "rn", "lpn", "cna", "sw", "cm", "nurse practitioner",
+     "physician assistant", "twin", "best"}
+)  # fmt: skip
+_AMBIGUOUS_LABELS = frozenset({"to", "from", "re", "cc", "pt", "name"})
 _AMBIGUOUS_TITLES = frozenset({"ms", "mr", "mrs", "sr", "fr", "rev", "prof"})
 _SIGNOFF = frozenset(
     {"sincerely", "regards", "thanks", "thank you", "respectfully", "best", "cordially", "yours truly"}
@@ -168,10 +232,30 @@ _CUE = re.compile(
     rf"(?P<label>{_LABEL_BRANCHES})[ \t]{{0,3}}[:][ \t]{{0,3}}|"
     rf"(?P<phrase>{_PHRASE_BRANCHES})(?:[ \t]{{0,3}}[,:-]?[ \t]{{0,3}}[(\"'“‘]?|,?[ \t]{{0,3}}\r?\n[ \t]{{0,3}}))"
 )
-_CREDENTIAL = re.compile(
-    r",?[ \t]{1,2}(?:M\.D\.|MD|D\.O\.|R\.N\.|RN|NP|PA-C|Ph\.?D\.?|PharmD|MSW|LCSW|CRNA|APRN|FNP(?:-BC)?|DNP|DPM|"
-    r"DDS|DMD|LPN|CNM|MPH|FACP|FACC|DPT|BSN|MSN|LICSW|CNS|ANP|ACNP|MBBS|DO)(?![A-Za-z])"
+_CREDENTIALS = (
+    r"M\.D\.|MD|D\.O\.|R\.N\.|RN|NP|PA-C|Ph\.?D\.?|PharmD|MSW|LCSW|CRNA|APRN|FNP(?:-BC)?|DNP|DPM|DDS|DMD|LPN|"
+    r"CNM|MPH|FACP|FACC|FACS|FAAP|FACOG|DPT|BSN|MSN|LICSW|CNS|ANP|ACNP|AGNP|CRNP|CPNP|PNP|NNP|MBBS|CGC|CNA|"
+    r"PsyD|RPh|RD|RDN|LMFT|LPC|OTR/L|CCC-SLP|CDCES|DO"
 )
+_CREDENTIAL = re.compile(rf",?[ \t]{{1,2}}(?:{_CREDENTIALS})(?![A-Za-z])")
+# A credential where a name token starts ("ROSE, M.D.": the "M" is not an initial).
+_CREDENTIAL_AT = re.compile(rf"(?:{_CREDENTIALS})(?![A-Za-z])")
+# A signature line in a lower-case (or any) note: "-kj mbeki rn", "— Bee Alvarado, RN".
+_SIGNATURE_LINE = re.compile(
+    r"(?m)^[ \t]*(?:-{1,2}|–|—)[ \t]*(?P<name>[^\W\d_][\w'’.-]*(?:[ \t][^\W\d_][\w'’.-]*){0,3}?)"
+    r",?[ \t]+(?i:md|do|rn|np|pa|pa-c|lpn|cna|crna|aprn|dds|lcsw|msw|rd|pt|ot|slp|rt|rrt|cnm|pharmd|phd)\.?"
+    r"[ \t]*(?:,[^\n]{0,60})?$"
+)
+# Lower-case words that follow a title or a relation word without being names.
+_NOT_LOWER_NAMES = frozenset(
+    {"will", "may", "can", "could", "would", "should", "must", "might", "shall", "said", "says", "aware",
+     "notified", "called", "paged", "office", "appt", "visit", "note", "orders", "order", "ok", "okay",
+     "here", "there", "home", "today", "tomorrow", "tonight", "yesterday", "now", "also", "still", "just",
+     "again", "already", "back", "up", "out", "in", "on", "at", "to", "is", "was", "has", "had", "and", "or",
+     "re", "per", "via", "well", "states", "stated", "reports", "agrees", "wants", "asked", "asking", "came",
+     "visiting", "present", "bedside", "updated", "none", "same", "both", "all", "other", "others", "next",
+     "last", "first", "new", "old", "pt", "patient", "family", "mom", "dad"}
+)  # fmt: skip
 _LIST_GAP = re.compile(r",[ \t]|,?[ \t]and[ \t]|[ \t]&[ \t]|[ \t]?/[ \t]?")
 # "Ñusta Lindqvist returns for...": a capitalised pair at the start of a line, then a verb.
 _SUBJECT_VERB = re.compile(
@@ -240,6 +324,9 @@ _MEDICAL_ENDINGS = (
     "uria",
     "pnea",
     "cyte",
+    "asis",
+    "iasis",
+    "esis",
 )
 _INNER_GAP = re.compile(r"[ \t]|\.[ \t]?|[ \t]?['\"(][^\W\d_]{1,12}['\")][ \t]")
 
@@ -254,6 +341,7 @@ class _Token:
     last: int  # census rank, 0 if not a surname
     clinical: bool
     common: bool
+    word: bool  # also a lower-case English word ("hunter", "frost")
 
 
 def _shape(word: str) -> str:
@@ -279,14 +367,18 @@ class NameRecognizer(EntityRecognizer):
     def _tokens(self, text: str) -> list[_Token]:
         lex = self._lex
         facts_of = lex.facts
-        none = (0, 0, False, False)
+        none = (0, 0, False, False, False)
         tokens: list[_Token] = []
         for match in _TOKEN.finditer(text):
             word = match.group()
             low = word.lower()
             facts = facts_of.get(low)
             if facts is None:
-                if "'" in low or "’" in low or "-" in low:
+                if low.endswith(("'s", "’s")) and low[:-2] in facts_of:
+                    # "Frank's", "Núñez's": the name's facts; the span leaves the "'s" out.
+                    low = low[:-2] + "'s"
+                    facts = facts_of[low[:-2]]
+                elif "'" in low or "’" in low or "-" in low:
                     low = low.replace("’", "'")
                     base = low.split("'")[-1] if low.startswith(("o'", "d'")) else low
                     facts = (
@@ -294,7 +386,12 @@ class NameRecognizer(EntityRecognizer):
                         lex.last.get(low, 0) or lex.last.get(base.replace("-", ""), 0),
                         low in lex.clinical or low.removesuffix("'s") in lex.clinical,
                         low in lex.common,
+                        low in lex.words,
                     )
+                elif not low.isascii():
+                    # "Núñez", "Müller": the census spells them without accents.
+                    folded = unicodedata.normalize("NFKD", low).encode("ascii", "ignore").decode()
+                    facts = facts_of.get(folded, none)
                 else:
                     facts = none
             tokens.append(_Token(match.start(), match.end(), low, _shape(word), *facts))
@@ -304,7 +401,14 @@ class NameRecognizer(EntityRecognizer):
     def _capitalised(tok: _Token) -> bool:
         return tok.shape in ("title", "upper", "initial", "mixed")
 
-    def _namey(self, tok: _Token, strength: str, follows_name: bool = False, before_digit: bool = False) -> bool:
+    def _namey(
+        self,
+        tok: _Token,
+        strength: str,
+        follows_name: bool = False,
+        before_digit: bool = False,
+        before_name: bool = False,
+    ) -> bool:
         """Can this token be part of a name, given a cue of this strength?
 
         Clinical words pass only when they are also census names: after a title or a label
@@ -318,8 +422,29 @@ class NameRecognizer(EntityRecognizer):
             return True
         in_lexicon = bool(tok.first or tok.last)
         if tok.shape == "lower":
-            # Lower case only right after a title ("dr. okafor"); labels use _lower_name_pair.
-            return strength == "title" and in_lexicon and not tok.common
+            # Lower case only right after a title ("dr. okafor", "dr young") or a relation word
+            # ("wife bernadette"); labels use _lower_name_pair.
+            if strength not in ("title", "lower") or not in_lexicon or tok.low in _NOT_LOWER_NAMES:
+                return False
+            if tok.clinical and strength != "title":
+                return False
+            if not (tok.common or tok.word):
+                return True
+            # "dr young", "kayla frank": a frequent surname that is also a word, right after the
+            # title or after a given name.
+            return (strength == "title" or follows_name) and 0 < tok.last <= 5000
+        if tok.shape == "upper" and strength != "title":
+            # ALL-CAPS text after a label or phrase ("CC: EAR PAIN", "MOTHER DIED"): a name from
+            # the lexicons, or a word that is no English word and does not look medical.
+            if not in_lexicon:
+                return (
+                    len(tok.low) >= 3
+                    and any(c in "aeiouy" for c in tok.low)
+                    and tok.low not in self._lex.english
+                    and not tok.low.endswith(_MEDICAL_ENDINGS)
+                )
+            if tok.word or tok.common or tok.clinical:
+                return follows_name or before_name
         if tok.clinical:
             if not in_lexicon:
                 return False
@@ -333,6 +458,7 @@ class NameRecognizer(EntityRecognizer):
         comma_used = False
         while j < len(tokens) and len(taken) < 4:
             tok = tokens[j]
+            gap = ""
             if taken:
                 gap = text[taken[-1].end : tok.start]
                 if gap == ", " and not comma_used and len(taken) == 1 and tok.shape != "lower":
@@ -344,18 +470,37 @@ class NameRecognizer(EntityRecognizer):
             after = text[tok.end : tok.end + 1]
             if after == ":":
                 break
+            if taken and _CREDENTIAL_AT.match(text, tok.start) and (gap.startswith(",") or tok.shape != "title"):
+                break  # "GEORGE ROSE, M.D.", "Paul Ng, PA-C": a credential, not a name
             if taken and tok.shape == "lower" and taken[-1].shape != "lower" and tok.low not in _PARTICLES:
                 break
+            if tok.shape == "initial" and text[tok.end : tok.end + 1] not in (".", " ", ","):
+                break  # "MOTHER W/ DEPRESSION": an abbreviation, not an initial
             if tok.low in _PARTICLES and j + 1 < len(tokens) and self._capitalised(tokens[j + 1]):
                 taken.append(tok)
                 j += 1
                 continue
             before_digit = text[tok.end : tok.end + 3].strip()[:1].isdigit()
-            if not self._namey(tok, strength, follows_name=bool(taken), before_digit=before_digit):
+            nxt = tokens[j + 1] if j + 1 < len(tokens) else None
+            before_name = (
+                nxt is not None
+                and nxt.shape == tok.shape
+                and bool(nxt.first or nxt.last)
+                and not (nxt.word or nxt.common or nxt.clinical)
+                and (
+                    _INNER_GAP.fullmatch(text[tok.end : nxt.start]) is not None
+                    or (not taken and text[tok.end : nxt.start] == ", ")
+                )
+            )
+            if not self._namey(tok, strength, bool(taken), before_digit, before_name):
                 break
             taken.append(tok)
             j += 1
-        while taken and taken[-1].low in _PARTICLES:
+        while (
+            taken
+            and taken[-1].low in _PARTICLES
+            and not (len(taken) > 1 and taken[-1].shape == "title" and taken[-1].last)
+        ):
             taken.pop()
         return taken
 
@@ -364,12 +509,59 @@ class NameRecognizer(EntityRecognizer):
         common, clinical or function word."""
         if k + 1 >= len(tokens) or text[tokens[k].end : tokens[k + 1].start] != " ":
             return False
-        pair = tokens[k : k + 2]
-        if any(t.shape != "lower" or t.common or t.low in _STOP for t in pair):
+        a, b = tokens[k : k + 2]
+        if any(t.shape != "lower" or t.low in _STOP or t.low in _NOT_LOWER_NAMES for t in (a, b)):
             return False
-        if any(t.clinical and not (t.first or t.last) for t in pair):
+        if any(t.clinical and not (t.first or t.last) for t in (a, b)):
             return False
-        return any((t.first and t.first <= 3000) or (t.last and t.last <= 20000) for t in pair)
+        if not b.last or a.common or a.word:
+            return False
+        if not a.first:
+            # "pt oyelola frost": an unknown word that is no English word, then a known surname.
+            return (
+                not a.last
+                and len(a.low) >= 4
+                and a.low not in self._lex.english
+                and 0 < b.last <= 20000
+                and (b.last <= 5000 or not (b.common or b.word))
+            )
+        if (b.common or b.word) and b.last > 5000:
+            return False
+        return (0 < a.first <= 3000) or (0 < b.last <= 20000) or not (a.last or b.first)
+
+    @staticmethod
+    def _inside_proper_run(text: str, tokens: list[_Token], ends: list[int], start: int) -> bool:
+        """Is the capitalised cue word at `start` part of a run of capitalised words on its line?"""
+        before = text[max(0, start - 3) : start]
+        if before.endswith(("& ", "and ")):
+            return True
+        if not before.endswith(" ") or before.endswith(("  ", "\t ")):
+            return False
+        k = bisect.bisect_left(ends, start) - 1
+        if k < 0 or text[tokens[k].end : start] != " ":
+            return False
+        return tokens[k].shape == "title" and tokens[k].low not in _STOP
+
+    @staticmethod
+    def _abbreviation(text: str, tokens: list[_Token], k: int) -> bool:
+        """A short all-caps word in mixed-case text, not followed by another all-caps word."""
+        tok = tokens[k]
+        if tok.shape != "upper" or len(tok.low) > 3:
+            return False
+        if k + 1 < len(tokens) and tokens[k + 1].shape == "upper" and tokens[k + 1].start - tok.end <= 2:
+            return False
+        line_start = text.rfind("\n", 0, tok.start) + 1
+        line_end = text.find("\n", tok.end)
+        line = text[line_start : line_end if line_end >= 0 else len(text)]
+        letters = [c for c in line if c.isalpha()]
+        return sum(c.islower() for c in letters) > len(letters) // 4
+
+    def _signature_token(self, tok: _Token) -> bool:
+        if tok.low in _STOP or tok.low in _NOT_LOWER_NAMES:
+            return False
+        if tok.clinical and not (tok.first or tok.last):
+            return False
+        return bool(tok.first or tok.last) or not (tok.word or tok.common) or tok.shape == "initial"
 
     @staticmethod
     def _sentence_initial(text: str, start: int) -> bool:
@@ -405,6 +597,8 @@ class NameRecognizer(EntityRecognizer):
                 continue
             if text[cue.end() : tokens[k].start].strip(" \t\r\n,:-(\"'“‘"):
                 continue
+            if self._abbreviation(text, tokens, k):
+                continue  # "CC: AMS, fever", "father MI at 52", "per ED"
             if cue.group("title"):
                 head = tokens[k]
                 if not self._capitalised(head) and not (head.first or head.last) and head.low not in _PARTICLES:
@@ -413,6 +607,10 @@ class NameRecognizer(EntityRecognizer):
                 has_period = text[cue.end("title") : cue.end("title") + 1] == "."
                 if title in _AMBIGUOUS_TITLES and not has_period and (head.clinical or not (head.first or head.last)):
                     continue  # "MS Contin", "MR moderate", "SR 70s": abbreviations, not titles
+                if title in _WORD_TITLES and (
+                    head.clinical or head.common or head.word or head.low in self._lex.english
+                ):
+                    continue  # "father died", "nurse aware", "officer present": not titles
                 strength, score = "title", 0.95
             elif cue.group("label"):
                 strength, score = "label", 0.9
@@ -421,24 +619,46 @@ class NameRecognizer(EntityRecognizer):
                     if self._lower_name_pair(text, tokens, k):
                         mark([k, k + 1], 0.8)
                     continue
-                if text[cue.start() : cue.end("label")].lower() in ("to", "from", "re", "cc", "pt", "name") and (
-                    cue.start() > 0 and text[cue.start() - 1] not in "\n\t "
-                ):
+                label = text[cue.start() : cue.end("label")].lower()
+                if label in _AMBIGUOUS_LABELS and (cue.start() > 0 and text[cue.start() - 1] not in "\n\t "):
                     continue
             else:
                 phrase = text[cue.start() : cue.end("phrase")].lower()
                 strength, score = "phrase", 0.85
+                head = tokens[k]
                 if phrase in _SIGNOFF:
                     # A sign-off: the name is on the next line (or right after the comma).
                     strength = "label"
                 elif phrase in ("pt", "patient"):
                     # Only lower-case notes ("pt luis johnson resting"); "Patient Education" is a heading.
-                    if not self._capitalised(tokens[k]) and self._lower_name_pair(text, tokens, k):
+                    if not self._capitalised(head) and self._lower_name_pair(text, tokens, k):
                         mark([k, k + 1], 0.8)
                     continue
-                elif not self._capitalised(tokens[k]):
-                    continue
+                elif not self._capitalised(head):
+                    # "wife bernadette called", "daughter kayla frank at bedside": a given name.
+                    if not head.first or head.common or head.word or head.clinical or head.low in _NOT_LOWER_NAMES:
+                        continue
+                    strength, score = "lower", 0.8
+                elif phrase in _ROLE_PHRASES and not (
+                    ((head.first or head.last) and not (head.common or head.word or head.clinical))
+                    or not (head.first or head.last or head.clinical or head.low in self._lex.english)
+                ):
+                    continue  # "Resident Physician", "Tech Support", "Hi There"
+                elif phrase in ("per", "c/o") and not (
+                    (head.first or head.last) and not (head.common or head.word or head.clinical)
+                ):
+                    continue  # "per HIPAA", "per Protocol", "c/o Tension-type headaches"
+                elif text[cue.start()].isupper() and self._inside_proper_run(text, tokens, ends, cue.start()):
+                    continue  # "Pennington & Sons Funeral Home", "Smith Brothers Moving"
             found = self._collect(text, tokens, k, strength)
+            if found and cue.group("label") and label in _AMBIGUOUS_LABELS:
+                head = found[0]
+                name_like = (head.first or head.last) and not (head.word or head.common or head.clinical)
+                in_lexicon = bool(head.first or head.last)
+                if (len(found) == 1 and not name_like) or (
+                    not in_lexicon and (head.low in self._lex.english or head.clinical)
+                ):
+                    continue  # "RE: Prior authorization", "CC: Ear Pain", "To: Bayside ..."
             # "sons Kenji, Renée and Chloé", "Attending: Ana Ruiz, Bo Li": the rest of a list.
             while found and len(found) < 12:
                 nxt = bisect.bisect_right(starts, found[-1].start)
@@ -447,6 +667,8 @@ class NameRecognizer(EntityRecognizer):
                 if nxt >= len(tokens) or _LIST_GAP.fullmatch(text[found[-1].end : tokens[nxt].start]) is None:
                     break
                 if not self._capitalised(tokens[nxt]) or tokens[nxt].clinical or tokens[nxt].common:
+                    break
+                if _CREDENTIAL_AT.match(text, tokens[nxt].start):
                     break
                 more = self._collect(text, tokens, nxt, strength)
                 if not more:
@@ -502,25 +724,41 @@ class NameRecognizer(EntityRecognizer):
             if gap in (" ", ". ") and m == k + 1 and gap == ". ":
                 continue
             if gap in (" ", ". "):
-                if a.first and b.last and not (a.common and b.common):
-                    mark(list(range(k, m + 1)), 0.8 if not (a.common or b.common) else 0.6)
+                a_amb, b_amb = a.common or a.word, b.common or b.word
+                if a.shape == "upper" and (a_amb or b_amb):
+                    continue  # ALL-CAPS text: "ALPHA BLOCKER", "HUNTER GREEN"
+                if a.first and b.last and not (a_amb and b_amb):
+                    mark(list(range(k, m + 1)), 0.8 if not (a_amb or b_amb) else 0.6)
                 elif (
-                    a.shape == "title" and a.first and not a.common and a.first <= 2000 and not b.common and not b.first
+                    a.shape == "title"
+                    and a.first
+                    and not a_amb
+                    and a.first <= 2000
+                    and not b_amb
+                    and not b.first
+                    and not self._medical_looking(b)
                 ):
                     mark(list(range(k, m + 1)), 0.65)
                 elif (
                     a.shape == "title"
                     and not a.first
                     and not a.last
-                    and not a.common
+                    and not a_amb
                     and not self._medical_looking(a)
                     and not self._sentence_initial(text, a.start)
                     and b.last
-                    and not b.common
+                    and not b_amb
                     and b.last <= 5000
                 ):
                     mark(list(range(k, m + 1)), 0.55)
-            elif gap == ", " and m == k + 1 and a.last and b.first and not a.common and not b.common:
+            elif (
+                gap == ", "
+                and m == k + 1
+                and a.last
+                and b.first
+                and not (a.common or a.word or b.common or b.word)
+                and not _STATE_AFTER.match(text, b.end)
+            ):
                 mark([k, m], 0.75)
 
         # 3b. A capitalised pair opening a line or sentence, followed by a verb of report.
@@ -551,23 +789,66 @@ class NameRecognizer(EntityRecognizer):
                 continue
             mark(run, 0.8)
 
-        # 4. Every other mention of a word found as a name with good evidence.
-        confirmed = {tokens[k].low for k, s in scored.items() if s >= 0.8 and len(tokens[k].low) > 1}
-        confirmed -= self._lex.clinical
-        confirmed -= _STOP
+        # Particles between a found name and a surname: "MARIA DE LOS SANTOS", "Ana de la Cruz".
+        for k in sorted(scored):
+            j = k + 1
+            while (
+                j < len(tokens) and (tokens[j].low in _PARTICLES or j in scored) and tokens[j].start - ends[j - 1] == 1
+            ):
+                j += 1
+            if j == k + 1 or j >= len(tokens) or tokens[j].start - ends[j - 1] != 1:
+                continue
+            tail = tokens[j]
+            if self._capitalised(tail) and tail.last and not (tail.clinical or tail.low in _STOP):
+                mark(list(range(k + 1, j + 1)), scored[k])
+
+        # 1b. Signature lines: "-kj mbeki rn", "— Bee Alvarado, RN".
+        if "\n" in text or text[:1] in "-–—":
+            for line in _SIGNATURE_LINE.finditer(text):
+                k = bisect.bisect_left(starts, line.start("name"))
+                run = []
+                while k < len(tokens) and tokens[k].end <= line.end("name"):
+                    run.append(k)
+                    k += 1
+                if run and all(self._signature_token(tokens[i]) for i in run):
+                    mark(run, 0.85)
+
+        # 4. Every other mention of a word found as a name with good evidence; lower-case
+        # mentions too when the name was found in lower case ("kayla frank" ... "frank's son").
+        confirmed: dict[str, bool] = {}
+        for k, score_k in scored.items():
+            tok = tokens[k]
+            base = tok.low.removesuffix("'s")
+            if score_k >= 0.8 and len(base) > 1 and base not in self._lex.clinical and base not in _STOP:
+                confirmed[base] = confirmed.get(base, False) or tok.shape == "lower"
         if confirmed:
             for k, tok in enumerate(tokens):
-                if k not in scored and tok.low in confirmed and self._capitalised(tok):
+                base = tok.low
+                possessive = False
+                if base not in confirmed:
+                    if not base.endswith("'s"):
+                        continue
+                    base, possessive = base[:-2], True
+                    if base not in confirmed:
+                        continue
+                if k in scored:
+                    continue
+                lower_ok = confirmed[base] and base not in _NOT_LOWER_NAMES
+                if self._capitalised(tok) or (lower_ok and (possessive or not (tok.common or tok.word))):
                     scored[k] = 0.75
 
         # Lone given names mid-sentence ("spoke with Keisha about..."): weak, lexicon-only.
+        places = self._lex.places
         for k, tok in enumerate(tokens):
-            if k in scored or tok.shape != "title" or tok.clinical or tok.common or tok.low in _STOP:
+            if not (0 < tok.first <= _LONE_NAME_MAX_RANK) or tok.shape != "title":
                 continue
-            if tok.first and tok.first <= 1000 and not (tok.last and tok.last <= 300):
-                before = text[max(0, tok.start - 3) : tok.start].rstrip(" \t")
-                if before and before[-1] not in ".!?:\n-*•>#" and tok.start > 0:
-                    scored[k] = 0.5
+            if k in scored or tok.clinical or tok.common or tok.word or tok.low in _STOP or 0 < tok.last <= 300:
+                continue
+            if tok.first > 1000 and tok.low in places:
+                continue
+            before = text[max(0, tok.start - 3) : tok.start].rstrip(" \t")
+            if before and before[-1] not in ".!?:\n-*•>#" and tok.start > 0:
+                scored[k] = 0.5
 
         return self._spans(text, tokens, scored)
 
@@ -582,6 +863,8 @@ class NameRecognizer(EntityRecognizer):
         for k in sorted(scored):
             tok = tokens[k]
             end = tok.end + 1 if tok.shape == "initial" and text[tok.end : tok.end + 1] == "." else tok.end
+            if tok.low.endswith("'s") and tok.shape != "upper":
+                end = tok.end - 2
             gap = text[run_end : tok.start]
             joinable = _INNER_GAP.fullmatch(gap or "x") is not None or (gap == ", " and run_len == 1)
             if last_k == k - 1 and joinable:

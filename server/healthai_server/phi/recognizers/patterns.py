@@ -36,6 +36,12 @@ _STREET_SUFFIX = (
     r"Circle|Cir|Parkway|Pkwy|Highway|Hwy|Trail|Trl|Square|Sq|Loop|Pike|Alley|Crescent|Path|Plaza|Ridge|Run|"
     r"Hollow|Heights|Hts|Point|Pt|Crossing|Xing|Row|Walk|Turnpike|Tpke|Expressway|Commons|Green|Close|Bend|Cove)"
 )
+STREET_RE = (
+    r"\d(?<![\w-]\d)\d{0,5}[A-Za-z]?(?:-\d{1,4})?\s{1,2}(?:[NSEW]\.?\s|North\s|South\s|East\s|West\s)?"
+    r"(?:(?:[A-Z][\w'.-]{0,20}|\d{1,3}(?:st|nd|rd|th))\s{1,2}){1,4}"
+    rf"{_STREET_SUFFIX}\b\.?(?:\s(?:NE|NW|SE|SW|N|S|E|W)\b\.?)?"
+    r"(?:,?\s{0,2}(?:Apt|Apartment|Suite|Ste|Unit|Fl|Floor|Room|Rm|#)\.?\s{0,2}#?\s{0,2}[A-Z0-9-]{1,6})?"
+)
 # A label, then optional ":" / "#" / "no." noise, then the identifier in group "id".
 _SEP = r"\s{0,3}(?:(?:number|num|no\.?|nbr|#|id)\s{0,2})?[:#=]?\s{0,3}(?:is\s{1,3})?"
 
@@ -47,6 +53,14 @@ def _labelled(label: str, ident: str) -> str:
 
 def _has_digit(value: str) -> bool | None:
     return None if any(ch.isdigit() for ch in value) else False
+
+
+def _serial_like(value: str) -> bool | None:
+    """A serial after a weak label ("transmitter", "lead"): letters and digits, or six digits or more."""
+    digits = sum(c.isdigit() for c in value)
+    if digits == 0:
+        return False
+    return None if any(c.isalpha() for c in value) or digits >= 6 else False
 
 
 def _ssn(value: str) -> bool | None:
@@ -151,15 +165,24 @@ def _numeric_date(value: str) -> bool | None:
 
 
 class PhoneRecognizer(PatternRecognizer):
-    """Telephone numbers; a "fax" label nearby makes it a fax number."""
+    """Telephone numbers; a "fax" label before it on the same line (closer than any phone label,
+    with no other number in between) makes it a fax number."""
 
-    _FAX = re.compile(
-        r"(?<![a-z])(?:fax|facsimile|f)(?![a-z])\s{0,3}(?:number|no\.?|#)?\s{0,3}[:#]?\s{0,3}[^\n]{0,16}$"
+    _KEYWORD = re.compile(
+        r"(?<![a-z])(?:(?P<fax>fax(?:ed)?|facsimile|f(?=\s{0,2}[:#]))|phone|tel|telephone|cell|mobile|call(?:back)?|"
+        r"ph|pager|beeper|home|work|office|voicemail|text)(?![a-z])"
     )
 
     def type_for(self, text: str, start: int, end: int) -> PhiType:
-        window = text[max(0, start - 32) : start].lower()
-        return PhiType.FAX if self._FAX.search(window) else PhiType.PHONE
+        line_start = text.rfind("\n", max(0, start - 80), start) + 1
+        window = text[max(line_start, start - 80) : start].lower()
+        last = None
+        for last in self._KEYWORD.finditer(window):  # noqa: B007 - the last keyword is the nearest
+            pass
+        if last is None or not last.group("fax"):
+            return PhiType.PHONE
+        between = window[last.end() :]
+        return PhiType.PHONE if re.search(r"\d{3}", between) else PhiType.FAX
 
 
 def builtin_pattern_recognizers() -> list[PatternRecognizer]:
@@ -227,7 +250,7 @@ def builtin_pattern_recognizers() -> list[PatternRecognizer]:
                 Pattern(
                     "nanp",
                     r"(?<![\d+])(?:\+?1[\s.-]{0,2})?(?:\(\d{3}\)\s{0,2}|\d{3}[\s.-]{1,2})\d{3}[\s.-]{1,2}\d{4}"
-                    r"(?:\s{0,2}(?:x|ext\.?|extension)\s{0,2}\d{1,6})?(?!\d)",
+                    r"(?:,?\s{0,2}(?:x|ext\.?|extension)\s{0,2}\d{1,6})?(?!\d)",
                     0.8,
                 ),
                 Pattern("local7", r"\d(?<![\d-]\d)\d{2}-\d{4}(?![\d-])", 0.3),
@@ -236,6 +259,14 @@ def builtin_pattern_recognizers() -> list[PatternRecognizer]:
                     "intl", r"(?<![\d+])\+(?:[2-9]\d{0,2})[\s.-]{1,2}\d{1,4}(?:[\s.-]{1,2}\d{2,5}){2,4}(?!\d)", 0.7
                 ),
                 Pattern("ext", word_alternation(r"ext\.?|extension|x") + r"\s{0,2}(?P<id>\d{4,6})(?!\d)", 0.3, "id", i),
+                Pattern(
+                    "pager",
+                    word_alternation(r"pager|pgr|beeper|page") + r"\s{0,2}(?:#|no\.?|number)?\s{0,2}:?\s{0,2}"
+                    r"(?P<id>\d{3,7})(?![\d/.:-])",
+                    0.8,
+                    "id",
+                    i,
+                ),
             ],
             context=(
                 "phone",
@@ -365,7 +396,11 @@ def builtin_pattern_recognizers() -> list[PatternRecognizer]:
                 Pattern("vin", r"(?<![A-Za-z0-9])[A-HJ-NPR-Za-hj-npr-z0-9]{17}(?![A-Za-z0-9])", 0.4),
                 Pattern(
                     "plate",
-                    _labelled(r"licen[cs]e plate|plate|tag|vehicle|VIN", r"[A-Z0-9]{1,4}[ -]?[A-Z0-9]{2,5}"),
+                    _labelled(
+                        r"licen[cs]e plate|plate|tag|vehicle|VIN|tail number|tail no\.?|tail|aircraft|"
+                        r"boat|vessel|hull|motorcycle|trailer",
+                        r"[A-Z0-9]{1,4}[ -]?[A-Z0-9]{2,5}(?:[ -]?[A-Z0-9]{1,4})?",
+                    ),
                     0.8,
                     "id",
                     i,
@@ -389,6 +424,18 @@ def builtin_pattern_recognizers() -> list[PatternRecognizer]:
                     "id",
                     i,
                 ),
+                Pattern(
+                    "device_part_label",
+                    _labelled(
+                        r"transmitter|monitor|generator|lead|leads|sensor|receiver|controller|valve|stent|prosthesis|"
+                        r"CGM|hearing aid|cochlear implant|neurostimulator|LVAD|VAD|battery|catalog|cat|REF|model",
+                        r"[A-Z0-9][A-Z0-9:-]{3,29}",
+                    ),
+                    0.8,
+                    "id",
+                    i,
+                    validator=_serial_like,
+                ),
                 Pattern("udi_gs1", r"\(01\)\d{14}(?:\(\d{2}\)[A-Za-z0-9]{1,20}){0,4}", 0.95),
             ],
             validator=_has_digit,
@@ -401,7 +448,9 @@ def builtin_pattern_recognizers() -> list[PatternRecognizer]:
                     "other_label",
                     _labelled(
                         r"accession|specimen|case|study|requisition|order|patient ID|pt ID|employee|badge|"
-                        r"member of staff|biometric|ID|identifier|reference|ref|ticket|confirmation",
+                        r"member of staff|biometric|ID|identifier|reference|ref|ticket|confirmation|job|dictation|"
+                        r"rx|prescription|"
+                        r"transcription|session|tracking|incident",
                         r"[A-Z0-9][A-Z0-9-]{3,24}",
                     ),
                     0.75,
@@ -438,10 +487,7 @@ def builtin_pattern_recognizers() -> list[PatternRecognizer]:
             [
                 Pattern(
                     "street",
-                    r"(?<![\w-])\d{1,6}[A-Za-z]?(?:-\d{1,4})?\s{1,2}(?:[NSEW]\.?\s|North\s|South\s|East\s|West\s)?"
-                    r"(?:(?:[A-Z][\w'.-]{0,20}|\d{1,3}(?:st|nd|rd|th))\s{1,2}){1,4}"
-                    rf"{_STREET_SUFFIX}\b\.?"
-                    r"(?:,?\s{0,2}(?:Apt|Apartment|Suite|Ste|Unit|Fl|Floor|Room|Rm|#)\.?\s{0,2}#?\s{0,2}[A-Z0-9-]{1,6})?",
+                    STREET_RE,
                     0.85,
                 ),
                 Pattern(
@@ -475,6 +521,16 @@ def builtin_pattern_recognizers() -> list[PatternRecognizer]:
                     0.95,
                     "id",
                     i,
+                ),
+                Pattern(
+                    "age_sex",
+                    # "HPI: 92F", "is a 94M": starts with a plain class so `re` can skip ahead.
+                    r"(?P<id>[19](?:(?<=^.)|(?<=\n.)|(?<=[:;]\s.)|(?<=\ba\s.)|(?<=\ban\s.)|(?<=\bis\s.)|"
+                    r"(?<=\b[Pp]t\s.)|(?<=\bPT\s.))(?:(?<=9)\d|(?<=1)[0-4]\d))\s?(?:M|F|yo[MF]?|y/o)"
+                    r"(?![A-Za-z°])",
+                    0.9,
+                    "id",
+                    re.MULTILINE,
                 ),
                 Pattern(
                     "age_label",

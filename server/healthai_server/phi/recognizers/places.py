@@ -7,7 +7,8 @@ import re
 from healthai_server.domain.phi import PhiType
 from healthai_server.phi.lexicon import Lexicon
 from healthai_server.phi.recognizers.base import EntityRecognizer, RecognizerResult
-from healthai_server.phi.recognizers.patterns import STATE_NAMES
+from healthai_server.phi.recognizers.fastre import split_top_level, word_alternation, word_branches
+from healthai_server.phi.recognizers.patterns import STATE_NAMES, STREET_RE
 
 _STATE_ABBR = (
     "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|"
@@ -81,19 +82,68 @@ _TOWN_ENDINGS = frozenset(
     ]
 )
 _CAP_RUN = re.compile(rf"{_PLACE_WORD_START}(?:[ \t]{_PLACE_WORD}){{0,3}}")
+# Head nouns that end an organisation's name: care, schools, faith, funeral, employers.
 _ORG_KIND = (
-    r"Hospital|Medical Center|Medical Centre|Health Center|Health Centre|Health System|Healthcare|Health|Clinic|"
-    r"Memorial|Infirmary|Hospice|Nursing Home|Nursing Center|Rehabilitation Center|Rehabilitation Hospital|"
-    r"Rehab Center|Urgent Care|Pharmacy|Laboratories|Laboratory|Institute|Cancer Center|Surgery Center|"
-    r"Surgical Center|Family Practice|Family Medicine|Associates|Medical Group|Physicians|Dialysis Center|"
-    r"Care Center|Senior Living|Assisted Living|Home Health|Pediatrics|Cardiology Associates|Sanatorium|"
-    r"Foundation|University|College|School|Elementary|Academy|Church|Corporation|Inc\.?|LLC|Company|Co\."
+    r"Hospitals?|Medical Cent(?:er|re)|Health Cent(?:er|re)|Health System|Health Services|Healthcare|Health Care|"
+    r"Health|Clinics?|Memorial|Infirmary|Hospice|Nursing Home|Nursing Cent(?:er|re)|Nursing Facility|"
+    r"Skilled Nursing(?: Facility)?|Care Facility|Rehabilitation Cent(?:er|re)|Rehabilitation Hospital|Rehab|"
+    r"Urgent Care|Home Care|Home Health(?: Care| Services| Agency)?|Adult Day(?: Services| Center| Care)?|"
+    r"Pharmacy|Apothecary|Laboratories|Laboratory|Imaging|Diagnostics|Radiology|Institute|"
+    r"Cent(?:er|re)|Family Practice|Practice|Associates|Partners|Medical Group|Physicians|Specialists|"
+    r"Consultants|Senior Living|Assisted Living|Retirement Community|Retirement Home|Manor|Pavilion|"
+    r"Medicine|Surgery|Dental|Dentistry|Orthodontics|Optometry|Eye Care|Audiology|Chiropractic|"
+    r"Podiatry|Pediatrics|Neurology|Cardiology|Rheumatology|Dermatology|Oncology|Urology|Orthopaedics|"
+    r"Orthopedics|Gastroenterology|Pulmonology|Nephrology|Endocrinology|Psychiatry|Counseling|Behavioral Health|"
+    r"Sanatorium|Health Plans?|Dental Plan|Mutual|Insurance|Assurance|Credit Union|Bank|"
+    r"Group Home|Care Home|Adult Home|Foster Home|Rest Home|Children's Home|Boarding Home|Correctional Facility|"
+    r"Correctional Center|Jail|Prison|Shelter|Kidney Care|Dialysis|Funeral Home|Funeral Chapel|Funeral Services|"
+    r"Mortuary|Crematory|Cemetery|Chapel|Church|Temple|Mosque|"
+    r"Synagogue|Cathedral|Ministries|Congregation|Foundation|Trust|Society|Association|"
+    r"University|College|School|Elementary|Academy|Preschool|Daycare|Day Care|Child Care|Childcare|Montessori|"
+    r"Kindergarten|School District|Public Schools|Library|Police Department|Fire Department|Fire Rescue|"
+    r"Sheriff's Office|Ambulance|EMS|Freight|Logistics|Trucking|Transport|Transportation|Airlines?|Motors|"
+    r"Industries|Manufacturing|Construction|Enterprises|Holdings|Corporation|Corp\.?|Inc\.?|LLC|Llc|LLP|PLLC|"
+    r"Ltd\.?|Company|Co\.|Services|Solutions|Technologies|Staffing|Foods|Farms?|Markets?|Stores?|"
+    r"Restaurant|Bakery|Grocery|Supermarket|Realty|Properties|Shipping|Warehouse|Railroad|Railway|Transit"
 )
+# A capitalised word; the first one starts with a plain class so `re` can skip ahead.
+_ORG_WORD = r"(?:[A-Z][\w'’&.-]{0,30})"
+_ORG_FIRST_WORD = r"[A-Z](?<![\w'’&.-][A-Z])[\w'’&.-]{0,30}"
+_ORG_JOIN = r"(?:[ \t](?:&|and|of|of the|for|de|del|la)[ \t]|[ \t])"
+# Longest kinds first: "Health Plan" before "Health".
+_ORG_KINDS = "|".join(sorted(split_top_level(_ORG_KIND), key=len, reverse=True))
 _ORG = re.compile(
-    rf"(?<![\w'’&.-])(?:(?:St\.|Saint|Mount|Mt\.|[A-Z][\w'’&-]{{0,30}})[ \t]){{1,5}}(?:{_ORG_KIND})(?![A-Za-z])"
+    rf"{_ORG_FIRST_WORD}(?:{_ORG_JOIN}{_ORG_WORD}){{0,5}}?(?P<kinds>(?:[ \t](?:{_ORG_KINDS})(?![\w'’-]))+)"
     rf"|(?<![\w'’&.-])(?:University|Hospital|Clinic|College|Bank|Church) of (?:the )?[A-Z][\w'’-]{{1,30}}"
     rf"(?:[ \t][A-Z][\w'’-]{{1,30}}){{0,3}}"
 )
+# All-caps words, seen in title case ("MAPLE GROVE NURSING CENTER" -> "Maple Grove Nursing Center").
+_CAPS_WORD = re.compile(r"[A-Z][A-Z'’]+(?![a-z])")
+# Labels and phrases whose value is an organisation: "Employer: Tri-County Freight".
+_ORG_CUE = re.compile(
+    word_alternation(
+        r"employer|place of employment|school|daycare|day care|agency|facility|pharmacy|funeral home|"
+        r"nursing home|transported by|transport|company|insurer|carrier|works|worked|working|employed|employee|"
+        r"work note|note|letter"
+    )
+    + r"(?:[ \t]{0,2}:|[ \t]+(?i:at|for|by|with)|(?:[ \t]+(?i:provided|given|written))?[ \t]+(?i:for))[ \t]{1,3}"
+    r"(?P<org>[A-Z][\w'’.-]{0,30}(?:(?:[ \t](?:&|and|of|of the)[ \t]|[ \t])[A-Z][\w'’.-]{0,30}){0,5}"
+    r"(?:[ \t]\d{1,3}(?![\d/:.-]))?)"
+)
+# A town right after a street address or an organisation: "17 Pine Knot Drive in Broadway",
+# "Pennington & Sons Funeral Home, Asheville".
+_KIND_LEAD, _KIND_BRANCHES = word_branches(_ORG_KIND, ignore_case=False)
+_TOWN_AFTER = re.compile(
+    rf"(?:{STREET_RE}(?:,[ \t]{{1,2}}|[ \t]+in[ \t]+)|[{_KIND_LEAD}](?<=[\w.][ \t].){_KIND_BRANCHES},[ \t]{{1,2}})"
+    rf"(?P<city>{_PLACE_WORD}(?:[ \t]{_PLACE_WORD}){{0,2}})(?![\w'’-])"
+)
+_NOT_TOWN = frozenset({"apt", "apartment", "suite", "ste", "unit", "fl", "floor", "room", "rm", "bldg", "building"})
+# Values after those labels that are not organisations.
+_NOT_ORG_VALUES = frozenset(
+    {"retired", "self", "self-employed", "none", "unemployed", "disabled", "n/a", "na", "unknown", "homemaker",
+     "student", "home", "same", "wheelchair", "stretcher", "ambulatory", "private", "car", "medicare", "medicaid",
+     "tricare", "pending", "declined", "yes", "no", "on", "file"}
+)  # fmt: skip
 _ORG_GENERIC_LEAD = frozenset(
     {
         "the",
@@ -131,12 +181,290 @@ _ORG_GENERIC_LEAD = frozenset(
         "from",
         "via",
         "per",
+        "in",
+        "on",
+        "by",
+        "with",
+        "and",
+        "of",
+        "for",
+        "into",
+        "paged",
+        "notified",
+        "consulted",
+        "consult",
+        "reviewed",
+        "discussed",
+        "recommend",
+        "recommends",
+        "recommended",
+        "appreciate",
+        "cleared",
+        "evaluated",
+        "signed",
+        "spoke",
+        "see",
+        "seeing",
+        "patient",
+        "pt",
+        "note",
+        "who",
+        "which",
+        "is",
+        "was",
+        "are",
+        "were",
+        "has",
+        "had",
+        "returns",
+        "returned",
+        "resides",
+        "provided",
+        "given",
+        "went",
+        "go",
+        "goes",
+        "going",
+        "arrived",
+        "arrives",
+        "until",
+        "before",
+        "after",
+        "if",
+        "or",
+        "when",
+        "while",
+        "then",
+        "than",
+        "not",
+        "no",
+        "continue",
+        "start",
+        "stop",
+        "hold",
+        "avoid",
+        "need",
+        "needs",
+        "should",
+        "will",
+        "may",
+        "can",
+        "would",
+        "could",
+        "all",
+        "any",
+        "some",
+        "other",
+        "more",
+        "most",
+        "less",
+        "also",
+        "but",
+        "so",
+        "because",
+        "since",
+        "during",
+        "without",
+        "within",
+        "about",
+        "over",
+        "under",
+        "between",
+        "through",
+        "regarding",
+        "re",
+        "including",
+        "plus",
+        "vs",
+        "versus",
+        "denies",
+        "reports",
+        "notes",
+        "states",
+        "have",
+        "having",
+        "be",
+        "been",
+        "being",
+        "do",
+        "does",
+        "did",
+        "get",
+        "got",
+        "take",
+        "taking",
+        "took",
+        "yo",
+        "y/o",
+        "x",
     }
 )
 # Words that make "X Clinic" a service rather than a named place ("Heart Failure Clinic").
-_GENERIC_SUFFIXES = ("ology", "tion", "sion", "ics", "ure", "ive", "ary", "ery", "ment", "ism", "itis", "emia")
+# Endings of participles: generic only when the word is an English word ("Advanced",
+# "Nursing"), not in coined names ("SkyMed", "Sterling").
+_WORD_SUFFIXES = ("ing", "ed")
+_GENERIC_SUFFIXES = (
+    "ology", "tion", "sion", "ics", "ure", "ive", "ary", "ery", "ment", "ism", "itis", "emia", "al", "ic", "ac", "ar",
+    "ness", "ity", "ogy", "ist", "ists", "ians",
+    # procedures, findings and drug stems ("Vasectomy Counseling", "Valsartan-Hctz")
+    "ectomy", "otomy", "ostomy", "plasty", "scopy", "gram", "graphy", "osis", "asis", "oma", "pathy", "algia",
+    "artan", "pril", "olol", "statin", "mycin", "cillin", "azole", "tidine", "dipine", "formin", "gliptin", "mab",
+    "nib", "vir", "pam", "lam", "done", "codone", "morphone", "triptan", "sone", "lone", "hctz", "xaban",
+)  # fmt: skip
 _GENERIC_WORDS = frozenset(
     {
+        "device",
+        "pacemaker",
+        "lifestyle",
+        "loss",
+        "gain",
+        "management",
+        "smoking",
+        "cessation",
+        "grief",
+        "marriage",
+        "substance",
+        "abuse",
+        "lactation",
+        "diet",
+        "exercise",
+        "alcohol",
+        "drug",
+        "adolescent",
+        "employee",
+        "staff",
+        "public",
+        "mental",
+        "disease",
+        "infectious",
+        "consult",
+        "follow-up",
+        "wellness",
+        "well",
+        "sick",
+        "same",
+        "walk",
+        "in",
+        "express",
+        "quick",
+        "minute",
+        "virtual",
+        "online",
+        "mobile",
+        "adult",
+        "child",
+        "day",
+        "home",
+        "protective",
+        "support",
+        "group",
+        "patient",
+        "guest",
+        "food",
+        "blood",
+        "age",
+        "study",
+        "control",
+        "peer",
+        "status",
+        "post",
+        "prior",
+        "recent",
+        "previous",
+        "elective",
+        "emergency",
+        "same-day",
+        "knee",
+        "hip",
+        "back",
+        "shoulder",
+        "brain",
+        "neck",
+        "ankle",
+        "wrist",
+        "elbow",
+        "chest",
+        "colon",
+        "sinus",
+        "cataract",
+        "oral",
+        "plastic",
+        "multiple",
+        "sexual",
+        "sex",
+        "new",
+        "male",
+        "female",
+        "senior",
+        "veterans",
+        "veteran",
+        "women",
+        "men",
+        "children",
+        "kids",
+        "pediatric",
+        "geriatric",
+        "integrative",
+        "holistic",
+        "advanced",
+        "comprehensive",
+        "regional",
+        "national",
+        "central",
+        "main",
+        "north",
+        "south",
+        "east",
+        "west",
+        "university",
+        "city",
+        "town",
+        "nurse",
+        "nursing",
+        "doctors",
+        "doctor",
+        "physician",
+        "physicians",
+        "our",
+        "your",
+        "my",
+        "his",
+        "her",
+        "their",
+        "this",
+        "that",
+        "other",
+        "another",
+        "any",
+        "outside",
+        "local",
+        "skilled",
+        "long-term",
+        "short-term",
+        "acute",
+        "chronic",
+        "addiction",
+        "recovery",
+        "treatment",
+        "crisis",
+        "detox",
+        "dialysis",
+        "imaging",
+        "lab",
+        "laboratory",
+        "radiology",
+        "pharmacy",
+        "retail",
+        "specialty",
+        "compounding",
+        "mail",
+        "order",
+        "mail-order",
+        "social",
+        "services",
+        "care",
+        "health",
+        "healthcare",
         "heart",
         "failure",
         "wound",
@@ -154,7 +482,6 @@ _GENERIC_WORDS = frozenset(
         "eye",
         "dental",
         "hearing",
-        "wellness",
         "women's",
         "men's",
         "children's",
@@ -166,7 +493,6 @@ _GENERIC_WORDS = frozenset(
         "walk-in",
         "urgent",
         "primary",
-        "specialty",
         "general",
         "community",
         "county",
@@ -178,9 +504,6 @@ _GENERIC_WORDS = frozenset(
         "outpatient",
         "inpatient",
         "behavioral",
-        "mental",
-        "health",
-        "care",
         "fertility",
         "allergy",
         "asthma",
@@ -213,14 +536,21 @@ class CityRecognizer(EntityRecognizer):
         return name.lower().replace("’", "'") in self._lex.places
 
     def _strip_lead(self, text: str, start: int, end: int) -> int:
-        """Drop leading note words ("Seen Today Boston, MA" -> "Boston"); the new start."""
+        """Drop leading note words ("Seen Today Boston, MA" -> "Boston", "Maria Springfield, IL"
+        -> "Springfield"); the new start. A given name is dropped only before a known place
+        ("Greer Mill, SC" stays whole)."""
         lex = self._lex
-        for word in re.finditer(r"\S+", text[start:end]):
-            low = word.group().lower()
-            if low not in lex.clinical and low not in lex.common and low not in lex.first:
-                return start + word.start()
+        words = list(re.finditer(r"\S+", text[start:end]))
+        for i, word in enumerate(words):
             if text[start + word.start() : end].lower() in lex.places:
                 return start + word.start()
+            low = word.group().lower()
+            if low in lex.clinical or low in lex.common:
+                continue
+            later_place = any(text[start + w.start() : end].lower() in lex.places for w in words[i + 1 :])
+            if low in lex.first and later_place:
+                continue
+            return start + word.start()
         return end
 
     def analyze(self, text: str) -> list[RecognizerResult]:
@@ -241,6 +571,15 @@ class CityRecognizer(EntityRecognizer):
                 continue
             score = 0.95 if (known or m.group("zip")) else 0.8 if cue else 0.7
             results.append(RecognizerResult(PhiType.CITY, start, end, score, self.name))
+        for m in _TOWN_AFTER.finditer(text):
+            city = m.group("city")
+            low = city.lower()
+            first = low.split()[0]
+            if first in _NOT_TOWN or low in lex.common or low in lex.clinical:
+                continue
+            street = m.group().startswith(tuple("0123456789"))
+            if low in lex.places or (street and not any(w in lex.english or w in lex.clinical for w in low.split())):
+                results.append(RecognizerResult(PhiType.CITY, *m.span("city"), 0.8, self.name))
         for m in _COUNTY.finditer(text):
             results.append(RecognizerResult(PhiType.CITY, m.start(), m.end(), 0.9, self.name))
         for m in _CITY_LABEL.finditer(text):
@@ -272,12 +611,22 @@ class CityRecognizer(EntityRecognizer):
                 low_words = [w.lower() for w in words[:3]]
                 if weak:
                     low_words = low_words[:-1]
-                if not any(w in lex.clinical or w in lex.common for w in low_words):
+                # "moved to Pine Hollow", "lives in Lake Placid": one word may be common, not all.
+                if (
+                    low_words
+                    and low_words[0] not in lex.clinical
+                    and not all(w in lex.clinical or w in lex.common for w in low_words)
+                ):
                     results.append(RecognizerResult(PhiType.CITY, m.start(), end, 0.8, self.name))
         return results
 
 
 class OrganizationRecognizer(EntityRecognizer):
+    """Named organisations: a capitalised name ending in a kind of organisation ("Golden Meadows
+    Hospice", "Pennington & Sons Funeral Home", "MAPLE GROVE NURSING CENTER"), or the value of an
+    employer/school/agency label; then every later mention of such a name's distinctive words
+    ("Brightwater Neurology Associates" ... "Brightwater Neurology")."""
+
     name = "organization"
     supported_types = (PhiType.ORGANIZATION,)
 
@@ -286,30 +635,133 @@ class OrganizationRecognizer(EntityRecognizer):
 
     def _generic(self, word: str) -> bool:
         low = word.lower().strip(".,")
-        if low in ("st", "saint", "mount", "mt"):
-            return False
+        if low in ("st", "st.", "saint", "mount", "mt", "&", "and", "of", "the", "for", "de", "del", "la"):
+            return low in ("&", "and", "of", "the", "for", "de", "del", "la")
+        lex = self._lex
         return (
-            low in _GENERIC_WORDS
-            or low in self._lex.clinical
-            or (low.endswith(_GENERIC_SUFFIXES) and low not in self._lex.places and low not in self._lex.last)
+            len(low) < 3
+            or low in _GENERIC_WORDS
+            or low in lex.clinical
+            or (
+                (low.endswith(_GENERIC_SUFFIXES) or (low.endswith(_WORD_SUFFIXES) and low in lex.english))
+                and low not in lex.places
+                and not (low in lex.last and low not in lex.words and lex.last[low] < 90_000)
+            )
         )
 
+    def _caps_evidence(self, word: str) -> bool:
+        low = word.lower().strip(".,")
+        lex = self._lex
+        if low in ("st", "st.", "saint", "mt", "mt.") or low in lex.places:
+            return True
+        if self._generic(word) or low in lex.clinical:
+            return False
+        return bool(lex.first.get(low) or lex.last.get(low, 100_000) < 90_000) or low not in lex.english
+
+    def _distinctive(self, word: str) -> bool:
+        """A word that names this organisation and nothing else ("Brightwater", "Cascadia")."""
+        low = word.lower().strip(".,")
+        lex = self._lex
+        return not (
+            self._generic(word)
+            or low in lex.common
+            or low in lex.words
+            or low in lex.english
+            or low.removesuffix("s") in lex.english
+            or low in lex.places
+            or low in lex.first
+            or low in lex.last
+            or len(low) < 4
+        )
+
+    @staticmethod
+    def _caps_view(text: str) -> str:
+        """The text with ALL-CAPS words in title case (same length), so one set of rules serves both."""
+        if _CAPS_WORD.search(text) is None:
+            return text
+        return _CAPS_WORD.sub(lambda m: m.group()[0] + m.group()[1:].lower(), text)
+
     def analyze(self, text: str) -> list[RecognizerResult]:
+        view = self._caps_view(text)
         results: list[RecognizerResult] = []
-        for m in _ORG.finditer(text):
-            start, end = m.span()
-            value = m.group()
-            first = value.split()[0].lower()
-            while first in _ORG_GENERIC_LEAD and " " in value:
-                cut = value.index(" ") + 1
-                start += cut
-                value = value[cut:]
-                first = value.split()[0].lower()
+        names: list[list[str]] = []
+        for m in _ORG.finditer(view):
+            end = m.end()
+            kinds_start = m.start("kinds") if m.group("kinds") else m.end()
+            prefix = list(re.finditer(r"\S+", view[m.start() : kinds_start]))
+            # The name starts after the last word that cannot be part of it ("... who presents
+            # from Maple Grove Nursing Center", "seen at the Heart Clinic").
+            cut = 0
+            for i in range(len(prefix) - 1, -1, -1):
+                low = prefix[i].group().lower()
+                if (
+                    (low in _ORG_GENERIC_LEAD and low not in ("and", "of", "for"))
+                    or low.endswith((":", ",", ";"))
+                    or (low.endswith(("ly", "ed")) and low in self._lex.english and low not in _GENERIC_WORDS)
+                ):
+                    cut = i + 1
+                    break
+                # A sentence ends inside the run ("... Tuckerton Bay. Heart Failure Clinic"); "St." is
+                # Saint only first ("St. Brigid"), Street after a name ("Prospect St. Heart ...").
+                if low.endswith(".") and (len(low) > 3 or (low in ("st.", "mt.") and i > 0)):
+                    cut = i + 1
+                    break
+            prefix = prefix[cut:]
+            while prefix and prefix[0].group().lower() in ("&", "and", "of", "for", "the"):
+                prefix = prefix[1:]
+            if not prefix and m.group("kinds"):
+                continue
+            start = m.start() + prefix[0].start() if prefix else m.start()
+            words = [w.group() for w in prefix]
+            # "Emergency Clinic", "Heart Failure Clinic", "Environmental Services": a service.
+            if m.group("kinds") and all(self._generic(w) for w in words):
+                continue
+            # ALL-CAPS text ("CANDIDATE FOR WEIGHT LOSS SURGERY"): a word of the name must be a
+            # place, a person's name or a coined word, not only English words.
+            if text[start:end].isupper() and not any(self._caps_evidence(w) for w in words):
+                continue
+            results.append(RecognizerResult(PhiType.ORGANIZATION, start, end, 0.92, self.name))
+            names.append(view[start:end].split())
+        for m in _ORG_CUE.finditer(view):
+            value = m.group("org")
             words = value.split()
-            if len(words) < 2:
+            if value.lower() in _NOT_ORG_VALUES or all(
+                self._generic(w) or w.lower() in self._lex.common for w in words if not w.isdigit()
+            ):
                 continue
-            # "Emergency Clinic", "Heart Failure Clinic": a service, not a named organisation.
-            if all(self._generic(w) for w in words[:-1]):
-                continue
-            results.append(RecognizerResult(PhiType.ORGANIZATION, start, end, 0.8, self.name))
+            org_start, org_end = m.span("org")
+            if value.endswith(".") and len(words[-1]) > 4:
+                org_end -= 1  # "works at Home Depot." ends a sentence; "Acme Co." keeps its period
+            results.append(RecognizerResult(PhiType.ORGANIZATION, org_start, org_end, 0.85, self.name))
+            names.append(words)
+        results.extend(self._later_mentions(view, names, results))
         return results
+
+    def _later_mentions(
+        self, view: str, names: list[list[str]], found: list[RecognizerResult]
+    ) -> list[RecognizerResult]:
+        """Shorter mentions of a found name: its leading words, when they hold a distinctive word."""
+        out: list[RecognizerResult] = []
+        seen: set[str] = set()
+        for words in names:
+            lead: list[str] = []
+            for w in words:
+                if self._generic(w) and lead:
+                    break
+                lead.append(w.strip(",."))
+            while lead and lead[-1].lower() in ("&", "and", "of", "the", "for"):
+                lead.pop()
+            # One distinctive word alone ("Cascadia") or two or more words ("Mercy Family").
+            if not lead or (len(lead) == 1 and not self._distinctive(lead[0])):
+                continue
+            if not any(self._distinctive(w) or w.lower() not in self._lex.common for w in lead):
+                continue
+            key = " ".join(lead)
+            if key in seen:
+                continue
+            seen.add(key)
+            pattern = re.compile(r"(?<![\w'’&.-])" + r"[ \t]+".join(re.escape(w) for w in lead) + r"(?![\w'’-])")
+            for m in pattern.finditer(view):
+                if not any(r.start <= m.start() < r.end for r in found):
+                    out.append(RecognizerResult(PhiType.ORGANIZATION, m.start(), m.end(), 0.8, self.name))
+        return out
