@@ -181,7 +181,7 @@ async def build_application(
         hasher=hasher,
         metrics=metrics,
         env=os.environ,
-        deid_key=deid_key,
+        workers=workers,
     )
     backend = backend or backends.extraction
     ledger = UsageLedger(db)

@@ -17,6 +17,7 @@ from typing import Any
 
 from healthai_server.backends.anthropic.backend import AnthropicBackend, PhiGuard
 from healthai_server.backends.base import ExtractionBackend
+from healthai_server.backends.pooled_guard import PooledPhiGuard
 from healthai_server.backends.resilience import (
     BackendPolicy,
     BreakerPolicy,
@@ -32,8 +33,6 @@ from healthai_server.cost.pricing import PriceTable
 from healthai_server.domain.provenance import Provenance
 from healthai_server.observability.backend_metrics import MetricsObserver
 from healthai_server.observability.metrics import Metrics
-from healthai_server.phi import Deidentifier
-from healthai_server.phi.guard import PhiGuard as PhiGuardImpl
 from healthai_server.pipeline.hashing import NoteHasher
 from healthai_server.services.analysis import Summarizer
 from healthai_server.storage.crypto import FieldEncryptor
@@ -41,6 +40,7 @@ from healthai_server.storage.db import Database
 from healthai_server.storage.result_cache import SqlResultCache
 from healthai_server.storage.usage import UsageLedger
 from healthai_server.validation.rules import ClinicalRules
+from healthai_server.workers import CpuWorkers
 
 
 @dataclass
@@ -71,13 +71,13 @@ async def assemble_backends(
     hasher: NoteHasher,
     metrics: Metrics,
     env: Mapping[str, str],
-    deid_key: bytes,
+    workers: CpuWorkers,
 ) -> Backends:
     if not env.get("ANTHROPIC_API_KEY"):
         return Backends(extraction=local)
     # PHI guard: notes of tenants without a BAA leave the process with surrogates in place
     # of identifiers; spans in the model's answer are mapped back to the original note.
-    phi_guard: PhiGuard = PhiGuardImpl(Deidentifier(secret_key=deid_key))
+    phi_guard: PhiGuard = PooledPhiGuard(workers)
     rules = ClinicalRules.load()
     await asyncio.to_thread(rules.warm)
     claude = AnthropicBackend(

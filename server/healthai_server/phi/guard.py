@@ -15,7 +15,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
-from healthai_server.domain.phi import DeidentificationMode
+from healthai_server.domain.phi import DeidentificationMode, DeidentifiedNote
 from healthai_server.phi.deidentifier import Deidentifier
 
 
@@ -78,14 +78,18 @@ class PhiGuard:
         self._mode = mode
 
     def protect(self, text: str, *, tenant: str, patient_ref: str = "") -> GuardedText:
-        result = self._deid.deidentify(text, self._mode, tenant=tenant, patient_ref=patient_ref)
-        segments: list[_Segment] = []
-        shift = 0
-        for finding in result.findings:
-            start = finding.span.start + shift
-            end = start + len(finding.replacement)
-            segments.append(_Segment(start, end, finding.span.start, finding.span.end))
-            shift += len(finding.replacement) - (finding.span.end - finding.span.start)
-        return GuardedText(
-            text=result.text, original_text=text, findings_count=len(result.findings), _segments=tuple(segments)
-        )
+        return guard_from(text, self._deid.deidentify(text, self._mode, tenant=tenant, patient_ref=patient_ref))
+
+
+def guard_from(text: str, result: DeidentifiedNote) -> GuardedText:
+    """The guarded text for a de-identification of `text` done elsewhere (a worker process)."""
+    segments: list[_Segment] = []
+    shift = 0
+    for finding in result.findings:
+        start = finding.span.start + shift
+        end = start + len(finding.replacement)
+        segments.append(_Segment(start, end, finding.span.start, finding.span.end))
+        shift += len(finding.replacement) - (finding.span.end - finding.span.start)
+    return GuardedText(
+        text=result.text, original_text=text, findings_count=len(result.findings), _segments=tuple(segments)
+    )

@@ -18,6 +18,7 @@ from healthai_server.domain.clinical import (
     Route,
     VitalInterpretation,
     VitalKind,
+    as_domain,
 )
 from healthai_server.prompts import PromptRegistry
 from opentelemetry.sdk.trace import TracerProvider
@@ -43,7 +44,7 @@ async def test_extraction_maps_the_tool_answer_with_spans_recomputed_from_quotes
 ) -> None:
     fake_api.script(tool_answer(good_answer()))
     result = await make_backend().extract(request())
-    data = result.data
+    data = as_domain(result.data)
     assert [c.name for c in data.conditions] == ["hypertension", "type 2 diabetes mellitus", "chest pain"]
     spans = [x.span for x in data.conditions] + [x.span for x in data.medications]
     spans += [x.span for x in data.vital_signs] + [x.span for x in data.allergies]
@@ -105,8 +106,8 @@ async def test_hallucinated_entity_is_dropped_and_counted(
     )
     fake_api.script(tool_answer(answer))
     result = await make_backend().extract(request())
-    assert "atrial fibrillation" not in [c.name for c in result.data.conditions]
-    assert all(v.quantity.value != 120 for v in result.data.vital_signs)
+    assert "atrial fibrillation" not in [c.name for c in as_domain(result.data).conditions]
+    assert all(v.quantity.value != 120 for v in as_domain(result.data).vital_signs)
     assert result.ungrounded_dropped == 2
 
 
@@ -118,7 +119,7 @@ async def test_wrong_types_are_repaired_once_with_the_errors_sent_back(
     broken["vital_signs"][0]["kind"] = "blood_sugar"
     fake_api.script(tool_answer(broken, usage=Usage(1000, 100)), tool_answer(good_answer(), usage=Usage(1500, 300)))
     result = await make_backend().extract(request())
-    assert len(result.data.conditions) == 3
+    assert len(as_domain(result.data).conditions) == 3
     _first, second = fake_api.requests
     repair = second.body["messages"][-1]["content"][0]
     assert repair["type"] == "tool_result" and repair["is_error"] is True
@@ -143,7 +144,7 @@ async def test_malformed_tool_input_twice_is_invalid_output(
 async def test_text_instead_of_the_tool_is_repaired(fake_api: FakeAnthropicAPI, make_backend: BackendFactory) -> None:
     fake_api.script(text_answer("I think the patient has HTN."), tool_answer(good_answer()))
     result = await make_backend().extract(request())
-    assert len(result.data.conditions) == 3
+    assert len(as_domain(result.data).conditions) == 3
     assert fake_api.requests[1].body["messages"][-1]["role"] == "user"
 
 
@@ -153,7 +154,7 @@ async def test_entity_type_filter_reaches_the_prompt_and_the_result(
     fake_api.script(tool_answer(good_answer()))
     options = ExtractionOptions(entity_types=frozenset({EntityType.MEDICATION}))
     result = await make_backend().extract(request(options=options))
-    assert result.data.conditions == () and len(result.data.medications) == 2
+    assert as_domain(result.data).conditions == () and len(as_domain(result.data).medications) == 2
     assert "Extract only these kinds of data: medication." in fake_api.requests[0].body["system"]
 
 
@@ -167,9 +168,9 @@ async def test_clinical_rules_fix_codes_units_and_implausible_values(
     answer["vital_signs"][3] = {"evidence": "38.2 C", "kind": "heart_rate", "value": 38.2, "unit": "C", "confidence": 1}
     fake_api.script(tool_answer(answer))
     result = await make_backend().extract(request())
-    assert result.data.conditions[0].codings == () and result.data.conditions[1].codings == ()
-    assert result.data.medications[1].dose is None
-    assert all(v.kind is not VitalKind.HEART_RATE or v.quantity.value == 88 for v in result.data.vital_signs)
+    assert as_domain(result.data).conditions[0].codings == () and as_domain(result.data).conditions[1].codings == ()
+    assert as_domain(result.data).medications[1].dose is None
+    assert all(v.kind is not VitalKind.HEART_RATE or v.quantity.value == 88 for v in as_domain(result.data).vital_signs)
 
 
 async def test_sdk_errors_map_to_backend_errors_and_sdk_retries_are_off(
@@ -229,7 +230,7 @@ class NameGuard:
     def __init__(self) -> None:
         self.calls = []
 
-    def protect(self, text: str, *, tenant: str, patient_ref: str) -> _Guarded:
+    async def protect(self, text: str, *, tenant: str, patient_ref: str) -> _Guarded:
         self.calls.append(tenant)
         at = text.find(self.name)
         guarded = text.replace(self.name, "[NAME]")
@@ -246,11 +247,11 @@ async def test_with_a_guard_the_guarded_text_is_sent_and_spans_map_back(
     (sent,) = fake_api.requests
     assert "John Carter" not in sent.text_sent and "[NAME]" in sent.text_sent
     assert guard.calls == [NOT_COVERED]
-    spans = [x.span for x in result.data.conditions] + [x.span for x in result.data.medications]
-    spans += [x.span for x in result.data.vital_signs]
+    spans = [x.span for x in as_domain(result.data).conditions] + [x.span for x in as_domain(result.data).medications]
+    spans += [x.span for x in as_domain(result.data).vital_signs]
     for span in spans:
         assert NOTE[span.start : span.end] == span.text
-    assert result.data.medications[0].span.text == "metformin"
+    assert as_domain(result.data).medications[0].span.text == "metformin"
 
 
 async def test_the_sdk_sends_no_traceparent_even_inside_an_active_span(

@@ -48,7 +48,7 @@ class GuardedText(Protocol):
 
 
 class PhiGuard(Protocol):
-    def protect(self, text: str, *, tenant: str, patient_ref: str) -> GuardedText: ...
+    async def protect(self, text: str, *, tenant: str, patient_ref: str) -> GuardedText: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +151,7 @@ class AnthropicBackend:
 
     async def extract(self, request: BackendRequest) -> BackendResult:
         started = time.perf_counter()
-        outbound = self._outbound(request.text, request.tenant)
+        outbound = await self._outbound(request.text, request.tenant)
         deadline = request.deadline or Deadline.after(self._timeout_s)
         await self.warm()
         system = self._system_prompt(request)
@@ -189,7 +189,7 @@ class AnthropicBackend:
     async def summarize(self, text: str, deadline: Deadline, *, tenant: str) -> tuple[str, Provenance]:
         """A short summary of a note (AnalyzeNote's optional summary)."""
         started = time.perf_counter()
-        outbound = self._outbound(text, tenant)
+        outbound = await self._outbound(text, tenant)
         system = self._render(self._summary_prompt, {"max_sentences": "5"})
         messages: list[MessageParam] = [{"role": "user", "content": f"<note>\n{outbound.text}\n</note>"}]
         response = await self._create(system, messages, deadline, self._summary_max_tokens, tools=False)
@@ -211,14 +211,14 @@ class AnthropicBackend:
 
     # -- pieces --------------------------------------------------------------------------------
 
-    def _outbound(self, text: str, tenant: str) -> _Outbound:
+    async def _outbound(self, text: str, tenant: str) -> _Outbound:
         if tenant in self._baa_tenants:
             return _Outbound(text, lambda start, end: Span(start, end, text[start:end]))
         if self._phi_guard is None:
             raise PhiTransferRefused(
                 "the tenant is not covered by a BAA and no PHI guard is configured: the note was not sent"
             )
-        guarded = self._phi_guard.protect(text, tenant=tenant, patient_ref="")
+        guarded = await self._phi_guard.protect(text, tenant=tenant, patient_ref="")
 
         def to_original(start: int, end: int) -> Span | None:
             try:
