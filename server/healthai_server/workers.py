@@ -23,7 +23,7 @@ from opentelemetry import trace
 
 from healthai_server.backends.base import Deadline
 from healthai_server.domain.analysis import ClinicalAlert
-from healthai_server.domain.clinical import ClinicalData, EncodedClinicalData, ExtractionOptions
+from healthai_server.domain.clinical import EncodedClinicalData, ExtractionOptions, ProblemListEntry
 from healthai_server.domain.errors import BackendUnavailable, DeadlineExceeded, Overloaded
 from healthai_server.domain.phi import DeidentificationMode, DeidentifiedNote
 
@@ -73,11 +73,12 @@ def _extract(text: str, options: ExtractionOptions) -> EncodedClinicalData:
     return encode_clinical_data(data, keep_objects=options.include_fhir)
 
 
-def _analyze(text: str) -> tuple[ClinicalData, list[ClinicalAlert]]:
+def _analyze(text: str) -> tuple[tuple[ProblemListEntry, ...], list[ClinicalAlert]]:
     from healthai_server.engine.alerts import compute_alerts
 
     data = _worker().engine.extract(text, ExtractionOptions())
-    return data, compute_alerts(data)
+    # Only what AnalyzeNote returns travels back: the rest of the graph would be pickled for nothing.
+    return data.problem_list, compute_alerts(data)
 
 
 def _deidentify(text: str, mode: DeidentificationMode, tenant: str, patient_ref: str) -> DeidentifiedNote:
@@ -191,8 +192,13 @@ class CpuWorkers:
         result: EncodedClinicalData = await self._submit(_extract, text, options, deadline=deadline)
         return result
 
-    async def analyze(self, text: str, deadline: Deadline | None) -> tuple[ClinicalData, list[ClinicalAlert]]:
-        result: tuple[ClinicalData, list[ClinicalAlert]] = await self._submit(_analyze, text, deadline=deadline)
+    async def analyze(
+        self, text: str, deadline: Deadline | None
+    ) -> tuple[tuple[ProblemListEntry, ...], list[ClinicalAlert]]:
+        """The note's problem list and clinical alerts."""
+        result: tuple[tuple[ProblemListEntry, ...], list[ClinicalAlert]] = await self._submit(
+            _analyze, text, deadline=deadline
+        )
         return result
 
     async def deidentify(

@@ -43,7 +43,7 @@ class NoteAnalysisServicer(analysis_service_pb2_grpc.NoteAnalysisServiceServicer
         scope = current_scope()
         scope.note_hmac = self._hasher.fingerprint(request.text)
         deadline = deadline_from(context, self._ceiling)
-        data, alerts = await self._workers.analyze(request.text, deadline)
+        problems, alerts = await self._workers.analyze(request.text, deadline)
         provenance = Provenance(backend="local", model=self._engine_version)
         summary = ""
         if request.include_summary and self._summarizer is not None:
@@ -53,7 +53,7 @@ class NoteAnalysisServicer(analysis_service_pb2_grpc.NoteAnalysisServiceServicer
             note_id=request.note_id,
             text_chars=len(request.text),
             backend=provenance.backend,
-            problems=len(data.problem_list),
+            problems=len(problems),
             alerts=len(ordered),
             summary=bool(summary),
         )
@@ -61,7 +61,7 @@ class NoteAnalysisServicer(analysis_service_pb2_grpc.NoteAnalysisServiceServicer
         return analysis_service_pb2.AnalyzeNoteResponse(
             audit_id=scope.audit_id,
             note_id=request.note_id,
-            problem_list=[convert.problem_to_pb(p) for p in data.problem_list],
+            problem_list=[convert.problem_to_pb(p) for p in problems],
             alerts=[convert.alert_to_pb(a) for a in ordered],
             summary=summary,
             provenance=convert.provenance_to_pb(provenance),
