@@ -159,3 +159,19 @@ def test_grpcurl_lists_services_and_calls_through_reflection(server: ServerProce
     )
     data = json.loads(called.stdout)["data"]
     assert data.get("vitalSigns") or data.get("vital_signs")
+
+
+def test_cli_analyze_returns_problems_and_alerts_from_the_worker_pool(server: ServerProcess) -> None:
+    note = (
+        "Assessment: 1. Hypertension, uncontrolled. 2. Type 2 diabetes. BP 182/110, HR 128, SpO2 86% on RA. "
+        "Allergic to penicillin; plan amoxicillin 500 mg PO TID."
+    )
+    result = server.healthai("analyze", "-", "--format", "json", stdin=note)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert [p["name"] for p in answer["problem_list"]][:2] == ["hypertension", "type 2 diabetes mellitus"]
+    kinds = {alert["kind"] for alert in answer["alerts"]}
+    assert {"ALERT_KIND_CRITICAL_VITAL", "ALERT_KIND_ALLERGY_CONFLICT"} <= kinds
+    for alert in answer["alerts"]:
+        for span in alert["evidence"]:
+            assert note[span["start"] : span["end"]] == span["text"]
