@@ -11,7 +11,7 @@ from healthai_server.domain.phi import DeidentificationMode, DeidentifiedNote, P
 from healthai_server.phi.lexicon import Lexicon
 from healthai_server.phi.recognizers.base import EntityRecognizer, RecognizerResult
 from healthai_server.phi.recognizers.names import NameRecognizer
-from healthai_server.phi.recognizers.patterns import builtin_pattern_recognizers
+from healthai_server.phi.recognizers.patterns import UsernameRecognizer, builtin_pattern_recognizers
 from healthai_server.phi.recognizers.places import CityRecognizer, OrganizationRecognizer
 from healthai_server.phi.registry import RecognizerRegistry, load_pattern_recognizers
 from healthai_server.phi.surrogates import SurrogateGenerator, SurrogateScope
@@ -22,6 +22,7 @@ MIN_KEY_BYTES = 16
 def default_registry(lexicon: Lexicon, include_organizations: bool) -> RecognizerRegistry:
     registry = RecognizerRegistry(builtin_pattern_recognizers())
     registry.add(NameRecognizer(lexicon))
+    registry.add(UsernameRecognizer(lexicon.english))
     registry.add(CityRecognizer(lexicon))
     if include_organizations:
         registry.add(OrganizationRecognizer(lexicon))

@@ -64,6 +64,10 @@ class Lexicon:
     english: frozenset[str]
     # word -> (given-name rank, surname rank, clinical, common, English word): one lookup per token.
     facts: dict[str, tuple[int, int, bool, bool, bool]]
+    # Cities outside the US (GeoNames, >= 150,000 people), lower-cased; found only after a cue.
+    world: frozenset[str] = frozenset()
+    # Countries, nationalities and languages: capitalised like names, never PHI.
+    nations: frozenset[str] = frozenset()
 
     @classmethod
     def load(cls, extra_clinical: Iterable[str] = ()) -> Lexicon:
@@ -113,4 +117,6 @@ class Lexicon:
             words=frozenset(words),
             english=frozenset(_names("english_words.txt")),
             facts=facts,
+            world=frozenset(_names("world_cities.txt")),
+            nations=frozenset(_names("countries.txt")) | _words(_read_data("nationalities.txt")),
         )

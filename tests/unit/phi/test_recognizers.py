@@ -297,3 +297,30 @@ def test_headings_and_services_are_not_organizations(deid_orgs: Deidentifier, te
 )
 def test_more_identifier_formats(deid_orgs: Deidentifier, text: str, value: str, phi_type: PhiType) -> None:
     assert (phi_type, value) in found(deid_orgs, text)
+
+
+def test_month_day_without_year_and_its_look_alikes(deid: Deidentifier) -> None:
+    assert (PhiType.DATE, "11/27") in found(deid, "Warfarin restarted 11/27, INR 10/2 1.9.")
+    assert (PhiType.DATE, "10/2") in found(deid, "Warfarin restarted 11/27, INR 10/2 1.9.")
+    text = "BP 128/76, pain 7/10, strength 4/5, take 1/2 tab, cultures 2/4 positive, MMSE was 11/30."
+    assert not any(t is PhiType.DATE for t, _ in found(deid, text))
+
+
+def test_new_shapes_of_streets_orgs_cities_and_ids(deid: Deidentifier) -> None:
+    assert (PhiType.STREET_ADDRESS, "Route 4 Box 27") in found(deid, "Address: Route 4 Box 27, Hollis, OK 73550")
+    assert (PhiType.STREET_ADDRESS, "12 Calle Luna, Apt 3") in found(deid, "lives at 12 Calle Luna, Apt 3, Taos, NM")
+    assert (PhiType.CITY, "MODESTO") in found(deid, "9 Elm Street, MODESTO, CA 95350")
+    assert (PhiType.CITY, "Lyon") in found(deid, "Her sister flew in from Lyon last week.")
+    assert (PhiType.OTHER_IDENTIFIER, "kpatel7") in found(deid, "Record opened by user kpatel7 at 02:10.")
+    assert (PhiType.NAME, "Marcus Reed Jr") in found(deid, "Patient: Marcus Reed Jr.  MRN 5521873")
+
+
+def test_nationalities_and_eponyms_are_not_names(deid: Deidentifier) -> None:
+    names = {v for t, v in found(deid, "Interpreter: Portuguese. Occasional Braxton Hicks. Bring CPAP.")}
+    assert not names & {"Portuguese", "Braxton Hicks", "CPAP"}
+
+
+def test_organisations_named_by_business_head_nouns() -> None:
+    org_deid = Deidentifier(secret_key=b"unit-test-key-0123456789", include_organizations=True)
+    assert (PhiType.ORGANIZATION, "Copper Kettle Grill") in found(org_deid, "Works nights at Copper Kettle Grill now.")
+    assert (PhiType.STREET_ADDRESS, "41 Maple Court") in found(org_deid, "Lives at 41 Maple Court, Dover, DE 19901.")

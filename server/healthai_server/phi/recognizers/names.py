@@ -153,9 +153,17 @@ _STOP = frozenset(
         "caregiver",
         "staff",
         "team",
+        # greetings
+        "hi",
+        "hello",
+        "hey",
+        "dear",
     }
 )
-_TITLES = r"drs|dr|doctor|mr|mrs|ms|mx|miss|prof|professor|rev|nurse|sr|sister|fr|father|officer|judge|attorney"
+_TITLES = (
+    r"drs|dr|doctor|mr|mrs|ms|mx|miss|prof|professor|rev|reverend|monsignor|msgr|nurse|sr|sister|fr|father|officer|"
+    r"judge|attorney"
+)
 _LABELS = (
     r"patient(?:'s)? name|patient|pt name|pt|name|full name|legal name|preferred name|attending(?: physician)?|"
     r"resident|fellow|intern|provider|rendering provider|ordering provider|physician|surgeon|assistant|"
@@ -169,7 +177,9 @@ _LABELS = (
     r"neurologist|nephrologist|hospitalist|primary nurse|charge nurse|nurse practitioner|physician assistant|"
     r"supervising physician|covering physician|on-call|on call|"
     r"insured|subscriber|policy holder|responsible party|guarantor|mother|father|wife|husband|spouse|daughter|son|"
-    r"sister|brother|partner|roommate|grandmother|grandfather|aunt|uncle|legal guardian|surrogate|sponsor"
+    r"sister|brother|partner|roommate|grandmother|grandfather|aunt|uncle|legal guardian|surrogate|sponsor|"
+    r"caller|crew|completed by|prepared by|taken by|your nurse|your nurse was|nurse was|your doctor|provider was|"
+    r"requested by|requestor|requester|reporter|informant|contact person|driver|owner|employee|victim"
 )
 _PHRASES = (
     r"electronically signed by|e-signed by|signed by|cosigned by|co-signed by|dictated by|transcribed by|"
@@ -183,7 +193,8 @@ _PHRASES = (
     r"roommate|friend|neighbor|neighbour|caregiver|aunt|uncle|cousin|niece|nephew|grandson|granddaughter|"
     r"sons|daughters|children|kids|grandchildren|grandsons|granddaughters|siblings|brothers|sisters|parents|"
     r"goes by|known as|prefers to be called|prefers|nicknamed|nickname|aka|a\.k\.a\.|called him|called her|"
-    r"sincerely|regards|thanks|thank you|respectfully|best|cordially|yours truly|"
+    r"sincerely|regards|thanks|thank you|respectfully|best|cordially|yours truly|completed by|prepared by|"
+    r"its|it's|this is|my name is|"
     r"hi|hello|hey|good morning|good afternoon|"
     r"stepson|stepdaughter|stepmother|stepfather|mom|dad|grandma|grandpa|granddaughter|grandson|grandmother|"
     r"grandfather|godmother|godfather|ex-wife|ex-husband|fiancé|sibling|twin|son-in-law|daughter-in-law|"
@@ -214,7 +225,7 @@ _ROLE_PHRASES = frozenset(
      "case manager", "caseworker", "resident", "intern", "fellow", "attending", "surgeon", "dietitian", "midwife",
      "coworker", "co-worker", "boss", "supervisor", "landlord", "pastor", "priest", "rabbi", "imam", "deputy",
      "detective", "paramedic", "medic", "emt", "np", "rn", "lpn", "cna", "sw", "cm", "nurse practitioner",
-     "physician assistant", "twin", "best"}
+     "physician assistant", "twin", "best", "its", "it's", "this is", "my name is", "completed by", "prepared by"}
 )  # fmt: skip
 _AMBIGUOUS_LABELS = frozenset({"to", "from", "re", "cc", "pt", "name"})
 _AMBIGUOUS_TITLES = frozenset({"ms", "mr", "mrs", "sr", "fr", "rev", "prof"})
@@ -235,7 +246,7 @@ _CUE = re.compile(
 _CREDENTIALS = (
     r"M\.D\.|MD|D\.O\.|R\.N\.|RN|NP|PA-C|Ph\.?D\.?|PharmD|MSW|LCSW|CRNA|APRN|FNP(?:-BC)?|DNP|DPM|DDS|DMD|LPN|"
     r"CNM|MPH|FACP|FACC|FACS|FAAP|FACOG|DPT|BSN|MSN|LICSW|CNS|ANP|ACNP|AGNP|CRNP|CPNP|PNP|NNP|MBBS|CGC|CNA|"
-    r"PsyD|RPh|RD|RDN|LMFT|LPC|OTR/L|CCC-SLP|CDCES|DO"
+    r"PsyD|RPh|RD|RDN|LMFT|LPC|OTR/L|CCC-SLP|CDCES|M\.Div\.?|MDiv|CPhT|BCC|MLS|DO"
 )
 _CREDENTIAL = re.compile(rf",?[ \t]{{1,2}}(?:{_CREDENTIALS})(?![A-Za-z])")
 # A credential where a name token starts ("ROSE, M.D.": the "M" is not an initial).
@@ -328,7 +339,16 @@ _MEDICAL_ENDINGS = (
     "iasis",
     "esis",
 )
-_INNER_GAP = re.compile(r"[ \t]|\.[ \t]?|[ \t]?['\"(][^\W\d_]{1,12}['\")][ \t]")
+_INNER_GAP = re.compile(r"[ \t]|\.[ \t]?|[ \t]?['\"(][^\W\d_]{1,12}['\")][ \t]|[ \t][\"“]|[\"”][ \t]")
+# Generational suffixes, inside the name ("Earl Dupree Jr.", "HOLLINGSWORTH, WALKER III").
+_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
+# Initials signing an entry at the end of a line ("... verbalized understanding. -DP").
+_INITIALS_SIGN = re.compile(r"(?m)(?:^|[.!?)][ \t]{1,3})[-–—][ \t]?(?P<ini>[A-Z]{2,3})[ \t]*$")
+# A lower-case signature alone on its line after a sign-off ("thanks,\ndede").
+_LOWER_SIGNOFF = re.compile(
+    r"(?im)^[ \t]*(?:thanks|thank you|thx|regards|best|sincerely|love)[ \t]*[,!.]?[ \t]*(?:\r?\n[ \t]*)?"
+    r"(?P<name>[a-z][a-z'-]{1,20})[ \t]*$"
+)
 
 
 @dataclass(slots=True)
@@ -373,6 +393,12 @@ class NameRecognizer(EntityRecognizer):
             word = match.group()
             low = word.lower()
             facts = facts_of.get(low)
+            if facts is not None and not (facts[0] or facts[1]) and low.endswith(("'s", "’s")):
+                base_facts = facts_of.get(low[:-2])
+                if base_facts is not None and (base_facts[0] or base_facts[1]):
+                    facts = base_facts  # "Dr. Bell's": the name, though "bell's" (palsy) is clinical
+            if low in lex.nations and not (facts is not None and 0 < facts[1] <= 3000):
+                facts = (0, 0, True, False, True)  # "Vietnamese", "Nigeria": never a name
             if facts is None:
                 if low.endswith(("'s", "’s")) and low[:-2] in facts_of:
                     # "Frank's", "Núñez's": the name's facts; the span leaves the "'s" out.
@@ -381,9 +407,13 @@ class NameRecognizer(EntityRecognizer):
                 elif "'" in low or "’" in low or "-" in low:
                     low = low.replace("’", "'")
                     base = low.split("'")[-1] if low.startswith(("o'", "d'")) else low
+                    parts = low.split("-")
+                    joined = max((lex.last.get(p, 0) for p in parts), default=0) if "-" in low else 0
+                    if joined and not all(p in lex.last for p in parts):
+                        joined = 0
                     facts = (
                         lex.first.get(low, 0),
-                        lex.last.get(low, 0) or lex.last.get(base.replace("-", ""), 0),
+                        lex.last.get(low, 0) or lex.last.get(base.replace("-", ""), 0) or joined,
                         low in lex.clinical or low.removesuffix("'s") in lex.clinical,
                         low in lex.common,
                         low in lex.words,
@@ -416,6 +446,8 @@ class NameRecognizer(EntityRecognizer):
         daughter Gloria Johnson"), or as a given name not followed by a number ("Wife June
         called", not "June 5"). "Dr. Unit" or "seen by Neurology" do not pass.
         """
+        if tok.shape == "initial" and follows_name:
+            return True  # "OKONKWO, CHIDINMA A": a middle initial, even "A"
         if tok.low in _STOP:
             return False
         if tok.shape == "initial":
@@ -437,6 +469,8 @@ class NameRecognizer(EntityRecognizer):
             # ALL-CAPS text after a label or phrase ("CC: EAR PAIN", "MOTHER DIED"): a name from
             # the lexicons, or a word that is no English word and does not look medical.
             if not in_lexicon:
+                if tok.clinical:
+                    return False  # "bring CPAP"
                 return (
                     len(tok.low) >= 3
                     and any(c in "aeiouy" for c in tok.low)
@@ -812,6 +846,46 @@ class NameRecognizer(EntityRecognizer):
                     k += 1
                 if run and all(self._signature_token(tokens[i]) for i in run):
                     mark(run, 0.85)
+
+        # 1c. Initials signing a line ("-DP"), a lower-case name under a sign-off ("thanks,\ndede"),
+        # an initial and a surname ("Crew: D. Kowalczyk").
+        if "-" in text or "–" in text or "—" in text:
+            for sign in _INITIALS_SIGN.finditer(text):
+                ini = index_of.get(sign.start("ini"))
+                if ini is not None and tokens[ini].end == sign.end("ini") and not tokens[ini].clinical:
+                    mark([ini], 0.8)
+        for sign in _LOWER_SIGNOFF.finditer(text):
+            at = index_of.get(sign.start("name"))
+            if at is None:
+                continue
+            tok = tokens[at]
+            if tok.low in _STOP or tok.low in _NOT_LOWER_NAMES or tok.clinical:
+                continue
+            if (tok.first or tok.last) or not (tok.word or tok.common or tok.low in self._lex.english):
+                mark([at], 0.8)
+        for k in range(len(tokens) - 1):
+            a, b = tokens[k], tokens[k + 1]
+            if (
+                a.shape == "initial"
+                and text[a.end : b.start] == ". "
+                and b.shape == "title"
+                and b.last
+                and not (b.clinical or b.common or b.word or b.first)
+                and not self._sentence_initial(text, a.start)
+            ):
+                mark([k, k + 1], 0.7)
+
+        # Generational suffixes after a name: "Earl Dupree Jr.", "WALKER III".
+        for k in sorted(scored):
+            j = k + 1
+            if (
+                j < len(tokens)
+                and j not in scored
+                and tokens[j].low in _SUFFIXES
+                and tokens[j].shape != "lower"
+                and text[tokens[k].end : tokens[j].start] in (" ", ", ")
+            ):
+                scored[j] = scored[k]
 
         # 4. Every other mention of a word found as a name with good evidence; lower-case
         # mentions too when the name was found in lower case ("kayla frank" ... "frank's son").

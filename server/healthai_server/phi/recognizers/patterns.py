@@ -11,7 +11,7 @@ import re
 
 from healthai_server.domain.phi import PhiType
 from healthai_server.phi import checksums
-from healthai_server.phi.recognizers.base import Pattern, PatternRecognizer
+from healthai_server.phi.recognizers.base import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from healthai_server.phi.recognizers.fastre import word_alternation
 
 _MONTH = (
@@ -37,18 +37,35 @@ _STREET_SUFFIX = (
     r"Hollow|Heights|Hts|Point|Pt|Crossing|Xing|Row|Walk|Turnpike|Tpke|Expressway|Commons|Green|Close|Bend|Cove)"
 )
 STREET_RE = (
-    r"\d(?<![\w-]\d)\d{0,5}[A-Za-z]?(?:-\d{1,4})?\s{1,2}(?:[NSEW]\.?\s|North\s|South\s|East\s|West\s)?"
-    r"(?:(?:[A-Z][\w'.-]{0,20}|\d{1,3}(?:st|nd|rd|th))\s{1,2}){1,4}"
-    rf"{_STREET_SUFFIX}\b\.?(?:\s(?:NE|NW|SE|SW|N|S|E|W)\b\.?)?"
-    r"(?:,?\s{0,2}(?:Apt|Apartment|Suite|Ste|Unit|Fl|Floor|Room|Rm|#)\.?\s{0,2}#?\s{0,2}[A-Z0-9-]{1,6})?"
+    r"\d(?<![\w-]\d)\d{0,5}[A-Za-z]?(?:-\d{1,4})?[ \t]{1,2}(?:[NSEW]\.?[ \t]|North[ \t]|South[ \t]|East[ \t]|"
+    r"West[ \t])?(?:(?:[A-Z][\w'.-]{0,20}|\d{1,3}(?:st|nd|rd|th))[ \t]{1,2}){1,4}"
+    rf"{_STREET_SUFFIX}\b\.?(?:[ \t](?:NE|NW|SE|SW|N|S|E|W)\b\.?)?"
+    r"(?:,?[ \t]{0,2}(?:Apt|Apartment|Suite|Ste|Unit|Fl|Floor|Room|Rm|Bldg|Building|Space|Spc|Lot|Trlr|#)\.?"
+    r"[ \t]{0,2}#?[ \t]{0,2}[A-Z0-9-]{1,6}(?![\w-]))?"
+)
+# Streets named before their number or with a Spanish/French lead word ("3307 Calle Alameda"),
+# and rural routes ("Route 2 Box 118", "RR 1, Box 40", "HC 61 Box 12").
+STREET_LEAD_RE = (
+    r"\d(?<![\w-]\d)\d{0,5}[A-Za-z]?[ \t]{1,2}(?:Calle|Avenida|Av\.|Camino|Paseo|Rue|Via|Vía|Carretera|Callejon)"
+    r"(?:[ \t]{1,2}(?:de|del|la|las|los|el)){0,2}(?:[ \t]{1,2}[A-Z][\w'.-]{0,20}){1,3}"
+    r"(?:,?[ \t]{0,2}(?:Apt|Apartment|Suite|Ste|Unit|Fl|Floor|Room|Rm|Bldg|Building|Space|Spc|Lot|Trlr|#)\.?"
+    r"[ \t]{0,2}#?[ \t]{0,2}[A-Z0-9-]{1,6}(?![\w-]))?"
+    r"|[RH](?<![\w][RH])(?:(?<=R)(?:ural[ \t]Route|R|t\.?|te\.?|oute)|(?<=H)C)[ \t]{1,2}\d{1,4},?[ \t]{1,2}"
+    r"(?:Box|Bx)[ \t]{1,2}\d{1,6}"
 )
 # A label, then optional ":" / "#" / "no." noise, then the identifier in group "id".
-_SEP = r"\s{0,3}(?:(?:number|num|no\.?|nbr|#|id)\s{0,2})?[:#=]?\s{0,3}(?:is\s{1,3})?"
+_SEP = (
+    r"\.?[ \t]{0,3}(?:\([a-z ]{1,20}\)[ \t]{0,2})?(?:(?:number|num|no\.?|nbr|#|id)[ \t]{0,2})?[:#=]?[ \t]{0,3}"
+    r"(?:is[ \t]{1,3})?"
+)
 
 
 def _labelled(label: str, ident: str) -> str:
     # The look-ahead insists on a digit, so "device serial number: X1" is not consumed as "device" + "serial".
-    return rf"{word_alternation(label)}{_SEP}(?P<id>(?=[A-Za-z0-9:-]{{0,30}}\d){ident})(?![A-Za-z0-9])"
+    return (
+        rf"{word_alternation(label)}{_SEP}(?P<id>(?=[A-Za-z0-9:-]{{0,30}}\d|(?-i:[A-Z]{{2,4}})[ \t]\d){ident})"
+        r"(?![A-Za-z0-9])"
+    )
 
 
 def _has_digit(value: str) -> bool | None:
@@ -61,6 +78,11 @@ def _serial_like(value: str) -> bool | None:
     if digits == 0:
         return False
     return None if any(c.isalpha() for c in value) or digits >= 6 else False
+
+
+def _upper_id(value: str) -> bool | None:
+    """A printed identifier: a digit and no lower-case letter ("84-gene", "2011 buick" are text)."""
+    return False if any(c.islower() for c in value) else _has_digit(value)
 
 
 def _ssn(value: str) -> bool | None:
@@ -164,9 +186,93 @@ def _numeric_date(value: str) -> bool | None:
     return None if (month_first or day_first) else False
 
 
+_DAYS_IN_MONTH = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+# What a number pair without a year is when it is not a date: a blood pressure, a score, a
+# fraction, a strength grade, a dose ("BP 128/7", "pain 7/10", "strength 4/5", "1/2 tab").
+_MD_NOT_BEFORE = re.compile(
+    r"(?:\b(?:bp|b/p|blood pressure|pressure|pain|score|scored|scale|rated|rating|strength|power|motor|grade|"
+    r"graded|stage|class|gcs|apgar|phq-?\d*|gad-?\d*|ess|mmse|moca|slums|nihss|ratio|vision|acuity|va|"
+    r"reflexes|dtrs?|take|takes|taking|took|give|split|murmur|g|p|gravida|para|tabs?|of|x|cultures?|bottles?|"
+    r"positive|negative|sets?|reps?|out of|pulses?|nrs|vas|bims|easi|iga)|[+/=x*])[ \t]{0,2}$",
+    re.IGNORECASE,
+)
+_MD_NOT_AFTER = re.compile(
+    r"[ \t]{0,2}(?:[/+%°]|(?:mm|cm|ml|mg|mcg|g|kg|units?|tabs?|tablets?|caps?|pills?|strength|pain|power|"
+    r"of|ns|nss|normal saline|inches|ft|feet|miles?|blocks?|flights?|steps|nodes|cultures|bottles|sets|reps|"
+    r"times|doses|positive|negative|murmur|systolic|diastolic|mmhg|hg|score|scale|on|ratio|split|"
+    r"dilated|cm|effaced|station)\b)",
+    re.IGNORECASE,
+)
+# Scores named a little further back ("MMSE on 3/11/24 was 11/30", "pain 3/10 at rest, 5/10").
+_MD_SCORE_NEAR = re.compile(
+    r"\b(?:pain|nrs|vas|score|scored|mmse|moca|bims|slums|phq-?\d*|gad-?\d*|gcs|apgar|ess|easi|iga|nihss)\b",
+    re.IGNORECASE,
+)
+_MONTH_DAY = re.compile(r"(?<![\w/.,:+-])(?P<m>0?[1-9]|1[0-2])/(?P<d>0?[1-9]|[12]\d|3[01])(?![\d/]|\.\d|[A-Za-z])")
+
+
+class MonthDayRecognizer(EntityRecognizer):
+    """Dates written month/day without a year ("INR 11/28 1.4", "started 11/27", "(5/4)"): a
+    real day of that month, not a pressure, score, fraction or dose by its neighbours."""
+
+    name = "date_month_day"
+    supported_types = (PhiType.DATE,)
+
+    def analyze(self, text: str) -> list[RecognizerResult]:
+        results: list[RecognizerResult] = []
+        for m in _MONTH_DAY.finditer(text):
+            month, day = int(m.group("m")), int(m.group("d"))
+            if day > _DAYS_IN_MONTH[month]:
+                continue
+            start, end = m.span()
+            if _MD_NOT_BEFORE.search(text, max(0, start - 16), start) or _MD_NOT_AFTER.match(text, end):
+                continue
+            if _MD_SCORE_NEAR.search(text, max(0, start - 40), start) and not re.search(
+                r"\b(?:on|since|dated|from|until|by|of)[ \t]{1,2}$", text[max(0, start - 8) : start], re.IGNORECASE
+            ):
+                continue
+            results.append(RecognizerResult(PhiType.DATE, start, end, 0.6, self.name))
+        return results
+
+
+# A system user name after "user"/"login" in audit lines ("user jwhitaker2", "same user bstovall").
+_USERNAME = re.compile(
+    word_alternation("user|username|user name|userid|user id|login|logon|login id|uid")
+    + r"[ \t]{0,2}[:#=]?[ \t]{1,2}(?P<id>[a-z][a-z0-9._-]{2,30})(?![\w@.-])"
+)
+
+
+class UsernameRecognizer(EntityRecognizer):
+    """User names in access logs: lower-case, not an English word unless it carries a digit."""
+
+    name = "username"
+    supported_types = (PhiType.OTHER_IDENTIFIER,)
+
+    def __init__(self, english: frozenset[str]) -> None:
+        self._english = english
+
+    def analyze(self, text: str) -> list[RecognizerResult]:
+        results: list[RecognizerResult] = []
+        for m in _USERNAME.finditer(text):
+            value = m.group("id")
+            if not any(c.isdigit() for c in value) and (
+                value in self._english or value.rstrip("s") in self._english or len(value) < 5
+            ):
+                continue
+            results.append(RecognizerResult(PhiType.OTHER_IDENTIFIER, *m.span("id"), 0.8, self.name))
+        return results
+
+
+# Public service lines are not anyone's number ("poison control 1-800-222-1222").
+_PUBLIC_LINE = re.compile(r"(?:poison control|poison center|hotline|crisis line|lifeline|suicide)[^\n\d]{0,12}$", re.I)
+
+
 class PhoneRecognizer(PatternRecognizer):
     """Telephone numbers; a "fax" label before it on the same line (closer than any phone label,
-    with no other number in between) makes it a fax number."""
+    with no other number in between) makes it a fax number. Public service lines are left."""
+
+    def analyze(self, text: str) -> list[RecognizerResult]:
+        return [r for r in super().analyze(text) if not _PUBLIC_LINE.search(text, max(0, r.start - 40), r.start)]
 
     _KEYWORD = re.compile(
         r"(?<![a-z])(?:(?P<fax>fax(?:ed)?|facsimile|f(?=\s{0,2}[:#]))|phone|tel|telephone|cell|mobile|call(?:back)?|"
@@ -185,7 +291,7 @@ class PhoneRecognizer(PatternRecognizer):
         return PhiType.PHONE if re.search(r"\d{3}", between) else PhiType.FAX
 
 
-def builtin_pattern_recognizers() -> list[PatternRecognizer]:
+def builtin_pattern_recognizers() -> list[EntityRecognizer]:
     i = re.IGNORECASE
     return [
         PatternRecognizer(
@@ -314,7 +420,7 @@ def builtin_pattern_recognizers() -> list[PatternRecognizer]:
                     "mrn_label",
                     _labelled(
                         r"MRN|MR|medical record|med rec|record|chart|EMR|EHR|hospital number",
-                        r"[A-Z]{0,4}[-]?\d[\d-]{3,14}[A-Z]?",
+                        r"[A-Z]{0,4}[- ]?\d[\d-]{3,14}[A-Z]?",
                     ),
                     0.85,
                     "id",
@@ -331,7 +437,7 @@ def builtin_pattern_recognizers() -> list[PatternRecognizer]:
                     "plan_label",
                     _labelled(
                         r"member|subscriber|policy|medicaid|medicare|insurance|insurer|health plan|plan|group|"
-                        r"beneficiary|MBI|HICN|payer|coverage|BCBS|Aetna|Cigna|Humana|United ?Healthcare",
+                        r"beneficiary|MBI|HICN|CIN|payer|coverage|BCBS|Aetna|Cigna|Humana|United ?Healthcare",
                         r"[A-Z0-9][A-Z0-9-]{4,19}",
                     ),
                     0.85,
@@ -345,7 +451,7 @@ def builtin_pattern_recognizers() -> list[PatternRecognizer]:
                     0.85,
                 ),
             ],
-            validator=_has_digit,
+            validator=_upper_id,
         ),
         PatternRecognizer(
             "account_number",
@@ -379,10 +485,10 @@ def builtin_pattern_recognizers() -> list[PatternRecognizer]:
                     _labelled(
                         r"licen[cs]e|lic|DEA|NPI|certificate|cert|registration|board cert(?:ification)?|"
                         r"driver'?s licen[cs]e|DL|passport|permit|credential",
-                        r"[A-Z]{0,3}[-]?\d[A-Z0-9-]{3,14}",
+                        r"(?:(?-i:[A-Z]{2})[ \t](?=\d))?(?P<lic>[A-Z]{0,3}[-]?\d[A-Z0-9-]{3,14})",
                     ),
                     0.85,
-                    "id",
+                    "lic",
                     i,
                 ),
                 Pattern("dea", r"(?<![A-Za-z0-9])[A-Z]{2}\d{7}(?![A-Za-z0-9])", 0.3),
@@ -407,7 +513,7 @@ def builtin_pattern_recognizers() -> list[PatternRecognizer]:
                 ),
             ],
             context=("vin", "vehicle", "car", "truck", "motorcycle"),
-            validator=lambda v: _vin(v) if len(v) == 17 else _has_digit(v),
+            validator=lambda v: _vin(v) if len(v) == 17 else _upper_id(v),
         ),
         PatternRecognizer(
             "device_identifier",
@@ -447,7 +553,8 @@ def builtin_pattern_recognizers() -> list[PatternRecognizer]:
                 Pattern(
                     "other_label",
                     _labelled(
-                        r"accession|specimen|case|study|requisition|order|patient ID|pt ID|employee|badge|"
+                        r"accession|acc|specimen|case|study|requisition|order|patient ID|pt ID|employee|badge|"
+                        r"referral|report|authorization|auth|RMA|docket|"
                         r"member of staff|biometric|ID|identifier|reference|ref|ticket|confirmation|job|dictation|"
                         r"rx|prescription|"
                         r"transcription|session|tracking|incident",
@@ -485,11 +592,8 @@ def builtin_pattern_recognizers() -> list[PatternRecognizer]:
             "street_address",
             PhiType.STREET_ADDRESS,
             [
-                Pattern(
-                    "street",
-                    STREET_RE,
-                    0.85,
-                ),
+                Pattern("street", STREET_RE, 0.85),
+                Pattern("street_lead", STREET_LEAD_RE, 0.85),
                 Pattern(
                     "street_caps",
                     r"(?<![\w-])\d{1,6}\s{1,2}(?:[NSEW]\.?\s)?(?:[A-Z][A-Z'.-]{0,20}\s{1,2}){1,4}"
@@ -539,6 +643,24 @@ def builtin_pattern_recognizers() -> list[PatternRecognizer]:
                     "id",
                     i,
                 ),
+                Pattern(
+                    "age_label_words",
+                    word_alternation("aged|age|age of")
+                    + r"[ \t]{1,2}(?P<id>(?:ninety|one hundred(?: and)?)(?:[ -](?:one|two|three|four|five|six|seven|"
+                    r"eight|nine|ten|eleven|twelve))?)(?![\w-])",
+                    0.9,
+                    "id",
+                    i,
+                ),
+                Pattern(
+                    # "sharp until her 90s", "in his late 90s": a person's decade of life.
+                    "age_decade",
+                    word_alternation("her|his|their|in (?:her|his|their)(?: early| mid| late)?")
+                    + r"[ \t-]{1,2}(?P<id>(?:9|1[0-4])0'?s)(?![\w])",
+                    0.85,
+                    "id",
+                    i,
+                ),
             ],
         ),
         PatternRecognizer(
@@ -555,6 +677,11 @@ def builtin_pattern_recognizers() -> list[PatternRecognizer]:
                     "iso",
                     r"[12](?<![\d-][12])(?<=1)(?:[89]\d{2})-(?:0?[1-9]|1[0-2])-(?:0?[1-9]|[12]\d|3[01])(?!\d)|[12](?<![\d-][12])(?<=2)0\d{2}-(?:0?[1-9]|1[0-2])-(?:0?[1-9]|[12]\d|3[01])(?!\d)",
                     0.95,
+                ),
+                Pattern(
+                    "iso_dot",
+                    r"[12](?<![\d.][12])(?:(?<=1)9|(?<=2)0)\d{2}\.(?:0?[1-9]|1[0-2])\.(?:0?[1-9]|[12]\d|3[01])(?![\d.])",
+                    0.9,
                 ),
                 Pattern(
                     "iso_slash", r"(?<![\d/])(?:1[89]|20)\d{2}/(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])(?!\d)", 0.9
@@ -596,10 +723,14 @@ def builtin_pattern_recognizers() -> list[PatternRecognizer]:
                 Pattern("month_slash_year", r"(?<![\d/.-])(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}(?![\d/])", 0.6),
                 Pattern(
                     "ordinal_day",
-                    word_alternation("on|since|by|until|till|before|after|from|through|of|is|was")
+                    word_alternation(
+                        "on|since|by|until|till|before|after|from|through|of|is|was|monday|tuesday|wednesday|"
+                        "thursday|friday|saturday|sunday|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun"
+                    )
                     + rf"\s{{1,2}}the\s{{1,2}}"
                     rf"(?P<id>(?:[1-9]|[12]\d|3[01]){_ORD})(?=\s{{0,2}}(?:[.,;:)!?]|$|\n|at\b|and\b|in\b|when\b|"
-                    r"of\b|or\b|for\b|with\b|we\b|she\b|he\b|they\b|the\b|to\b|but\b))",
+                    r"of\b|or\b|for\b|with\b|we\b|she\b|he\b|they\b|the\b|to\b|but\b|i\b|you\b|my\b|his\b|her\b|"
+                    r"it\b|so\b|because\b|after\b|before\b|until\b|which\b|is\b|was\b|will\b|if\b|please\b))",
                     0.85,
                     "id",
                     i,
@@ -627,35 +758,5 @@ def builtin_pattern_recognizers() -> list[PatternRecognizer]:
             ),
             context_window=25,
         ),
-        PatternRecognizer(
-            "date_month_day",
-            PhiType.DATE,
-            [
-                Pattern(
-                    "month_day",
-                    r"(?<![\d/.,-])(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])(?![\d/]|\.\d|\s{0,2}(?:mm|ml|mg))",
-                    0.25,
-                    validator=_numeric_date,
-                ),
-            ],
-            context=(
-                "on",
-                "since",
-                "dated",
-                "date",
-                "dos",
-                "seen",
-                "until",
-                "from",
-                "by",
-                "of",
-                "visit",
-                "admitted",
-                "discharged",
-                "due",
-                "effective",
-            ),
-            context_boost=0.5,
-            context_window=10,
-        ),
+        MonthDayRecognizer(),
     ]

@@ -16,13 +16,26 @@ _STATE_ABBR = (
 )
 # State abbreviations that are also credentials ("Ana Ruiz, MD"): need more evidence.
 _AMBIGUOUS_STATES = frozenset({"MD", "PA", "MA", "DE", "ME", "OR", "IN", "OK", "NP", "CO", "DO"})
-_PLACE_WORD = r"(?:St\.|Ft\.|Mt\.|[A-Z][a-z'’]+(?:-[A-Z][a-z'’]+)?)"
+_PLACE_WORD = r"(?:St\.|Ft\.|Mt\.|[A-Z][a-zß-ÿ'’]+(?:-[A-Z][a-zß-ÿ'’]+)?)"
 # The same word, not preceded by a word character, written to start with a plain class (fast scan).
-_PLACE_WORD_START = r"[A-Z](?<![\w'’.-][A-Z])(?:(?<=[SFM])t\.|[a-z'’]+(?:-[A-Z][a-z'’]+)?)"
+_PLACE_WORD_START = r"[A-Z](?<![\w'’.-][A-Z])(?:(?<=[SFM])t\.|[a-zß-ÿ'’]+(?:-[A-Z][a-zß-ÿ'’]+)?)"
 _CITY_STATE = re.compile(
     rf"(?P<city>{_PLACE_WORD_START}(?:[ \t]{_PLACE_WORD}){{0,3}}),[ \t]{{1,2}}"
-    rf"(?P<state>{_STATE_ABBR}|{STATE_NAMES})(?![\w])(?P<zip>\.?,?[ \t]{{1,2}}\d{{5}})?"
+    rf"(?P<state>{_STATE_ABBR}|{STATE_NAMES})(?![\w]|[ \t]{{1,2}}[A-Z][a-z]+,)(?P<zip>\.?,?[ \t]{{1,2}}\d{{5}})?"
 )
+# An ALL-CAPS town before a state and ZIP ("4519 Brennan Avenue Apt 12C, COLUMBUS, OH 43214").
+_CAPS_CITY_STATE = re.compile(
+    rf"[A-Z](?<![\w'’.-][A-Z])[A-Z'’.-]{{2,}}(?:[ \t][A-Z][A-Z'’.-]{{1,}}){{0,2}}(?=,?[ \t]{{1,2}}(?:{_STATE_ABBR}),?"
+    r"[ \t]{1,2}\d{5})"
+)
+# Words that begin town names ("East Windsor", "Port Ellison", "La Pine"): never dropped as note words.
+_TOWN_LEADS = frozenset(
+    {"east", "west", "north", "south", "new", "port", "fort", "ft.", "lake", "mount", "mt.", "saint", "st.", "glen",
+     "grand", "little", "big", "old", "upper", "lower", "point", "palm", "cape", "bay", "la", "los", "las", "el",
+     "san", "santa", "de", "des", "le", "du", "royal", "rocky", "long", "green", "white", "black", "red", "round"}
+)  # fmt: skip
+# A city of another country named with its country: "Enugu and Lagos, Nigeria".
+_COUNTRY_AFTER = re.compile(r",[ \t]{1,2}(?P<country>[A-Z][a-z]+(?:[ \t][A-Z][a-z]+){0,2})")
 _COUNTY = re.compile(rf"{_PLACE_WORD_START}(?:[ \t]{_PLACE_WORD}){{0,2}}[ \t](?:County|Parish|Borough)\b")
 _CITY_LABEL = re.compile(
     r"(?<![A-Za-z])(?:city|town|county|hometown|birthplace|place of birth|city of residence)[ \t]{0,2}:[ \t]{0,3}"
@@ -104,7 +117,27 @@ _ORG_KIND = (
     r"Sheriff's Office|Ambulance|EMS|Freight|Logistics|Trucking|Transport|Transportation|Airlines?|Motors|"
     r"Industries|Manufacturing|Construction|Enterprises|Holdings|Corporation|Corp\.?|Inc\.?|LLC|Llc|LLP|PLLC|"
     r"Ltd\.?|Company|Co\.|Services|Solutions|Technologies|Staffing|Foods|Farms?|Markets?|Stores?|"
-    r"Restaurant|Bakery|Grocery|Supermarket|Realty|Properties|Shipping|Warehouse|Railroad|Railway|Transit"
+    r"Restaurant|Bakery|Grocery|Supermarket|Realty|Properties|Shipping|Warehouse|Railroad|Railway|Transit|"
+    # businesses, public bodies and programmes
+    r"Supply|Supplies|Systems|Program|Programs|Group|Authority|Court|Schools|Casino|Spa|Salon|Grill|Cafe|Café|"
+    r"Diner|Tavern|Pub|Arcade|Shipyard|Shipyards|Works|Steelworks|Mills|Plant|Lines|Gear|Outfitters|Towing|"
+    r"Garage|Auto Body|Feed & Seed|Hardware|Lumber|Nurses|Visiting Nurses|Benefits|Welfare|Parish|Drug|Drugs|"
+    r"Annex|Genomics|Genetics|Learning|Mercado|Tienda|Hotel|Motel|Resort|Casino|Club|Fitness|Studio|Cleaners|"
+    r"Laundry|Lanes|Theater|Theatre|Cinema|Marina|Depot|Outlet|Cooperative|Co-op|Agency|Bureau|Commission|"
+    r"Council|Ranch|Dairy|Vineyard|Winery|Brewery|Distillery|Publishing|Wireless|Utilities|Energy|Distributors|"
+    r"Wholesale|Consulting|Landscaping|Plumbing|Roofing|Primary Care|Allergy & Asthma|Allergy and Asthma|"
+    r"Rehabilitation & Care|Llc|Llp|Pllc|Dermatopathology|Pathology|Hematology|Immunology|Otolaryngology|"
+    r"Obstetrics|Gynecology|Physical Therapy|Sports Medicine|Vein Center|Wound Care"
+)
+# Brand-like adjectives that name places and firms ("Coastal Anticoagulation Clinic").
+_BRAND_ADJECTIVES = frozenset(
+    {"coastal", "pacific", "atlantic", "continental", "tropical", "royal", "imperial", "capital", "cardinal",
+     "crystal", "liberty", "national", "federal", "metro", "metropolitan", "alpine", "coastline", "global",
+     "universal", "premier", "superior", "legacy", "heritage", "pinnacle", "summit"}
+)  # fmt: skip
+# English words ending in -ly or -ed that start organisation names ("Holy Family", "Early Learning").
+_NAME_LY = frozenset(
+    {"holy", "early", "family", "lily", "jolly", "friendly", "heavenly", "kindly", "unity", "shepherd"}
 )
 # A capitalised word; the first one starts with a plain class so `re` can skip ahead.
 _ORG_WORD = r"(?:[A-Z][\w'’&.-]{0,30})"
@@ -113,7 +146,8 @@ _ORG_JOIN = r"(?:[ \t](?:&|and|of|of the|for|de|del|la)[ \t]|[ \t])"
 # Longest kinds first: "Health Plan" before "Health".
 _ORG_KINDS = "|".join(sorted(split_top_level(_ORG_KIND), key=len, reverse=True))
 _ORG = re.compile(
-    rf"{_ORG_FIRST_WORD}(?:{_ORG_JOIN}{_ORG_WORD}){{0,5}}?(?P<kinds>(?:[ \t](?:{_ORG_KINDS})(?![\w'’-]))+)"
+    rf"{_ORG_FIRST_WORD}(?:{_ORG_JOIN}{_ORG_WORD}){{0,5}}?(?P<kinds>(?:(?:[ \t]&)?[ \t](?:{_ORG_KINDS})(?![\w'’-]))+)"
+    rf"(?P<of>[ \t]of[ \t](?:the[ \t])?[A-Z][\w'’-]{{1,30}}(?:[ \t][A-Z][\w'’-]{{1,30}}){{0,2}})?"
     rf"|(?<![\w'’&.-])(?:University|Hospital|Clinic|College|Bank|Church) of (?:the )?[A-Z][\w'’-]{{1,30}}"
     rf"(?:[ \t][A-Z][\w'’-]{{1,30}}){{0,3}}"
 )
@@ -314,6 +348,8 @@ _GENERIC_SUFFIXES = (
 _GENERIC_WORDS = frozenset(
     {
         "device",
+        "film",
+        "records",
         "pacemaker",
         "lifestyle",
         "loss",
@@ -545,13 +581,48 @@ class CityRecognizer(EntityRecognizer):
             if text[start + word.start() : end].lower() in lex.places:
                 return start + word.start()
             low = word.group().lower()
+            if low in _TOWN_LEADS:
+                return start + word.start()
             if low in lex.clinical or low in lex.common:
                 continue
-            later_place = any(text[start + w.start() : end].lower() in lex.places for w in words[i + 1 :])
+            # A given name before a known place ("Maria Springfield"), but not before a lone
+            # town ending ("Virginia Beach" is one town).
+            later_place = any(
+                text[start + w.start() : end].lower() in lex.places and w.group() not in _TOWN_ENDINGS
+                for w in words[i + 1 :]
+            )
             if low in lex.first and later_place:
                 continue
             return start + word.start()
         return end
+
+    def _world_city(self, text: str, start: int, words: list[str], cue: bool) -> int:
+        """Length of a foreign city name at `start` (0 if none): a GeoNames city after a place
+        cue, or any unknown word before ", <country>"."""
+        lex = self._lex
+        for n in range(min(3, len(words)), 0, -1):
+            candidate = " ".join(words[:n])
+            low = candidate.lower()
+            if low in lex.nations or low in lex.clinical or (n == 1 and (low in lex.english or low in lex.common)):
+                continue
+            end = start + len(candidate)
+            country = _COUNTRY_AFTER.match(text, end)
+            if country and country.group("country").lower() in lex.nations:
+                return len(candidate)
+            if not cue or low not in lex.world or _CLINICAL_NEXT.match(text, end):
+                continue
+            return len(candidate)
+        # "Enugu and Lagos, Nigeria": the first of two cities before a country.
+        if cue and len(words) == 1:
+            pair = re.match(rf"[ \t]and[ \t]({_PLACE_WORD}),[ \t]{{1,2}}([A-Z][a-z]+)", text[start + len(words[0]) :])
+            low = words[0].lower()
+            if (
+                pair
+                and pair.group(2).lower() in lex.nations
+                and not (low in lex.english or low in lex.clinical or low in lex.common or low in lex.nations)
+            ):
+                return len(words[0])
+        return 0
 
     def analyze(self, text: str) -> list[RecognizerResult]:
         results: list[RecognizerResult] = []
@@ -580,6 +651,10 @@ class CityRecognizer(EntityRecognizer):
             street = m.group().startswith(tuple("0123456789"))
             if low in lex.places or (street and not any(w in lex.english or w in lex.clinical for w in low.split())):
                 results.append(RecognizerResult(PhiType.CITY, *m.span("city"), 0.8, self.name))
+        for m in _CAPS_CITY_STATE.finditer(text):
+            low = m.group().lower()
+            if low in lex.places or not (low in lex.english or low in lex.clinical or low in lex.common):
+                results.append(RecognizerResult(PhiType.CITY, m.start(), m.end(), 0.9, self.name))
         for m in _COUNTY.finditer(text):
             results.append(RecognizerResult(PhiType.CITY, m.start(), m.end(), 0.9, self.name))
         for m in _CITY_LABEL.finditer(text):
@@ -602,6 +677,11 @@ class CityRecognizer(EntityRecognizer):
                     handled = True
                 break
             if handled:
+                continue
+            # A city abroad: "visiting from Guadalajara", "born in Kraków", "in Enugu and Lagos, Nigeria".
+            world = self._world_city(text, m.start(), words, cue)
+            if world:
+                results.append(RecognizerResult(PhiType.CITY, m.start(), m.start() + world, 0.8, self.name))
                 continue
             # Unknown town after a strong cue: "born in Quarryville", "moved to Pine Hollow"; or
             # after "in/near/from" when it ends like a town ("Tuckerton Bay", "Greer Mill").
@@ -637,13 +717,21 @@ class OrganizationRecognizer(EntityRecognizer):
         low = word.lower().strip(".,")
         if low in ("st", "st.", "saint", "mount", "mt", "&", "and", "of", "the", "for", "de", "del", "la"):
             return low in ("&", "and", "of", "the", "for", "de", "del", "la")
+        if low in _BRAND_ADJECTIVES:
+            return False
+        if low in _GENERIC_WORDS:
+            return True
+        if word in _TOWN_ENDINGS:
+            return False  # "Commencement Bay Shipyard": a place word names the firm
         lex = self._lex
         return (
             len(low) < 3
-            or low in _GENERIC_WORDS
             or low in lex.clinical
             or (
-                (low.endswith(_GENERIC_SUFFIXES) or (low.endswith(_WORD_SUFFIXES) and low in lex.english))
+                (
+                    any(low.endswith(x) and len(low) >= len(x) + 3 for x in _GENERIC_SUFFIXES)
+                    or (low.endswith(_WORD_SUFFIXES) and low in lex.english)
+                )
                 and low not in lex.places
                 and not (low in lex.last and low not in lex.words and lex.last[low] < 90_000)
             )
@@ -694,10 +782,17 @@ class OrganizationRecognizer(EntityRecognizer):
             cut = 0
             for i in range(len(prefix) - 1, -1, -1):
                 low = prefix[i].group().lower()
+                if low == "our" and i + 1 < len(prefix) and prefix[i + 1].group() == "Lady":
+                    continue  # "Our Lady of Guadalupe Parish"
                 if (
                     (low in _ORG_GENERIC_LEAD and low not in ("and", "of", "for"))
                     or low.endswith((":", ",", ";"))
-                    or (low.endswith(("ly", "ed")) and low in self._lex.english and low not in _GENERIC_WORDS)
+                    or (
+                        low.endswith(("ly", "ed"))
+                        and low in self._lex.english
+                        and low not in _GENERIC_WORDS
+                        and low not in _NAME_LY
+                    )
                 ):
                     cut = i + 1
                     break
@@ -713,8 +808,13 @@ class OrganizationRecognizer(EntityRecognizer):
                 continue
             start = m.start() + prefix[0].start() if prefix else m.start()
             words = [w.group() for w in prefix]
-            # "Emergency Clinic", "Heart Failure Clinic", "Environmental Services": a service.
-            if m.group("kinds") and all(self._generic(w) for w in words):
+            # "Emergency Clinic", "Heart Failure Clinic", "Environmental Services": a service;
+            # "Children's Specialty Center of Union" is named by its place.
+            of_words = (m.group("of") or "").split()[1:]
+            if m.group("kinds") and all(self._generic(w) for w in words + of_words):
+                continue
+            # "88 Larchmont Court", "8477 Kingsley Court": a street, not an organisation.
+            if re.search(r"\d[A-Za-z]?[ \t]{1,2}$", view[max(0, start - 8) : start]):
                 continue
             # ALL-CAPS text ("CANDIDATE FOR WEIGHT LOSS SURGERY"): a word of the name must be a
             # place, a person's name or a coined word, not only English words.
