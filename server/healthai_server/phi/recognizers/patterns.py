@@ -193,14 +193,15 @@ _MD_NOT_BEFORE = re.compile(
     r"(?:\b(?:bp|b/p|blood pressure|pressure|pain|score|scored|scale|rated|rating|strength|power|motor|grade|"
     r"graded|stage|class|gcs|apgar|phq-?\d*|gad-?\d*|ess|mmse|moca|slums|nihss|ratio|vision|acuity|va|"
     r"reflexes|dtrs?|take|takes|taking|took|give|split|murmur|g|p|gravida|para|tabs?|of|x|cultures?|bottles?|"
-    r"positive|negative|sets?|reps?|out of|pulses?|nrs|vas|bims|easi|iga)|[+/=x*])[ \t]{0,2}$",
+    r"positive|negative|sets?|reps?|out of|pulses?|nrs|vas|bims|easi|iga|harsh|soft|loud|smokes?|smoked|"
+    r"smoking|drinks?)|[+/=x*])[ \t]{0,2}$",
     re.IGNORECASE,
 )
 _MD_NOT_AFTER = re.compile(
     r"[ \t]{0,2}(?:[/+%°]|(?:mm|cm|ml|mg|mcg|g|kg|units?|tabs?|tablets?|caps?|pills?|strength|pain|power|"
     r"of|ns|nss|normal saline|inches|ft|feet|miles?|blocks?|flights?|steps|nodes|cultures|bottles|sets|reps|"
     r"times|doses|positive|negative|murmur|systolic|diastolic|mmhg|hg|score|scale|on|ratio|split|"
-    r"dilated|cm|effaced|station)\b)",
+    r"dilated|cm|effaced|station|ppd|packs?|pk|cigarettes?|cigs|drinks?|beers?|cups?|glasses)\b)",
     re.IGNORECASE,
 )
 # Scores named a little further back ("MMSE on 3/11/24 was 11/30", "pain 3/10 at rest, 5/10").
@@ -208,6 +209,9 @@ _MD_SCORE_NEAR = re.compile(
     r"\b(?:pain|nrs|vas|score|scored|mmse|moca|bims|slums|phq-?\d*|gad-?\d*|gcs|apgar|ess|easi|iga|nihss)\b",
     re.IGNORECASE,
 )
+# A murmur grade is n/6 (or n/4 diastolic) with the murmur named just after ("harsh 4/6 late-peaking
+# systolic murmur").
+_MD_MURMUR_AFTER = re.compile(r"\b(?:murmurs?|holosystolic|systolic|diastolic|ejection|sem|crescendo)\b", re.IGNORECASE)
 _MONTH_DAY = re.compile(r"(?<![\w/.,:+-])(?P<m>0?[1-9]|1[0-2])/(?P<d>0?[1-9]|[12]\d|3[01])(?![\d/]|\.\d|[A-Za-z])")
 
 
@@ -225,6 +229,8 @@ class MonthDayRecognizer(EntityRecognizer):
             if day > _DAYS_IN_MONTH[month]:
                 continue
             start, end = m.span()
+            if day in {4, 6} and _MD_MURMUR_AFTER.search(text, end, min(len(text), end + 40)):
+                continue
             if _MD_NOT_BEFORE.search(text, max(0, start - 16), start) or _MD_NOT_AFTER.match(text, end):
                 continue
             if _MD_SCORE_NEAR.search(text, max(0, start - 40), start) and not re.search(
