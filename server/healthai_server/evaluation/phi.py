@@ -25,6 +25,9 @@ from pathlib import Path
 from typing import Any
 
 _TOKEN = re.compile(r"[^\W_]+")
+# Annotated and scored, but not one of the 18 Safe Harbor identifiers: hospital and clinic
+# names are a configurable extra. The Safe Harbor line of the report leaves them out.
+EXTRA_TYPES = frozenset({"organization"})
 EVAL_KEY = b"evaluation-only-key-not-a-secret!"
 
 
@@ -62,6 +65,8 @@ class Report:
     details: list[dict[str, Any]] = field(default_factory=list)
     by_family: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     leaked_by_family: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    safe_harbor: Tally = field(default_factory=Tally)
+    safe_harbor_leaked_notes: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -71,6 +76,11 @@ class Report:
             "precision": round(self.overall.precision, 4),
             "gold_tokens": self.overall.gold,
             "predicted_tokens": self.overall.predicted,
+            "safe_harbor": {
+                "recall": round(self.safe_harbor.recall, 4),
+                "leaked_notes": self.safe_harbor_leaked_notes,
+                "gold_tokens": self.safe_harbor.gold,
+            },
             "by_type": {
                 name: {
                     "recall": round(t.recall, 4),
@@ -120,6 +130,9 @@ def evaluate(notes: list[dict[str, Any]], detect: Any, verbose: bool = False) ->
                 report.overall.gold += 1
                 report.by_type[g].gold += 1
                 family.gold += 1
+                if g not in EXTRA_TYPES:
+                    report.safe_harbor.gold += 1
+                    report.safe_harbor.caught += p is not None
                 if p is not None:
                     report.overall.caught += 1
                     report.by_type[g].caught += 1
@@ -137,6 +150,8 @@ def evaluate(notes: list[dict[str, Any]], detect: Any, verbose: bool = False) ->
                 else:
                     spurious.append(f"{p}:{text[start:end]}")
         report.notes += 1
+        if any(m.split(":", 1)[0] not in EXTRA_TYPES for m in missed):
+            report.safe_harbor_leaked_notes += 1
         if missed:
             report.leaked_notes += 1
             report.leaked_by_family[str(note.get("family", "-"))] += 1
@@ -172,6 +187,10 @@ def main(argv: list[str]) -> int:
     print(
         f"overall: recall {report.overall.recall:.4f}   precision {report.overall.precision:.4f}   "
         f"({report.overall.gold} gold tokens, {report.overall.predicted} detected)"
+    )
+    print(
+        f"Safe Harbor identifiers only (without {', '.join(sorted(EXTRA_TYPES))}): recall "
+        f"{report.safe_harbor.recall:.4f}   notes with a leaked token: {report.safe_harbor_leaked_notes}"
     )
     print(f"{'type':<24}{'recall':>8}{'precision':>11}{'gold':>7}{'detected':>10}")
     for name, tally in sorted(report.by_type.items()):
