@@ -17,7 +17,9 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "server"), str(ROOT / "clients/python")]
@@ -61,6 +63,31 @@ def tree_rss_mb(pid: int) -> float:
     return total
 
 
+SHED_CODES = (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNAVAILABLE)
+
+
+@dataclass
+class Outcomes:
+    """Latencies of accepted calls, answer times of shed ones, and every status code."""
+
+    accepted: list[float] = field(default_factory=list)
+    shed: list[float] = field(default_factory=list)
+    codes: Counter[str] = field(default_factory=Counter)
+
+    async def call(self, stub: Any, request: Any, metadata: Any, deadline_s: float) -> aio.AioRpcError | None:
+        started = time.perf_counter()
+        try:
+            await stub.ExtractClinicalData(request, metadata=metadata, timeout=deadline_s)
+        except aio.AioRpcError as error:
+            self.codes[error.code().name] += 1
+            if error.code() in SHED_CODES:
+                self.shed.append(time.perf_counter() - started)
+            return error
+        self.accepted.append(time.perf_counter() - started)
+        self.codes["OK"] += 1
+        return None
+
+
 async def closed_loop(
     addr: str, token: str, concurrency: int, total: int
 ) -> tuple[list[float], float, Counter[str], list[float]]:
@@ -69,9 +96,7 @@ async def closed_loop(
     client does; it counts in the codes and the shed answer time, not in the latencies."""
     request = extraction_service_pb2.ExtractClinicalDataRequest(text=three_kb_note())
     metadata = (("authorization", f"Bearer {token}"),)
-    latencies: list[float] = []
-    shed_latency: list[float] = []
-    codes: Counter[str] = Counter()
+    outcomes = Outcomes()
     async with aio.insecure_channel(addr) as channel:
         stub = extraction_service_pb2_grpc.ClinicalExtractionServiceStub(channel)
         for _ in range(10):
@@ -82,23 +107,14 @@ async def closed_loop(
             nonlocal remaining
             while remaining > 0:
                 remaining -= 1
-                while True:
-                    started = time.perf_counter()
-                    try:
-                        await stub.ExtractClinicalData(request, metadata=metadata, timeout=30)
-                        latencies.append(time.perf_counter() - started)
-                        codes["OK"] += 1
-                    except aio.AioRpcError as error:
-                        codes[error.code().name] += 1
-                        if error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
-                            shed_latency.append(time.perf_counter() - started)
-                            await asyncio.sleep(from_rpc_error(error).retry_after_s or 0.05)
-                            continue
-                    break
+                while (error := await outcomes.call(stub, request, metadata, 30)) is not None:
+                    if error.code() != grpc.StatusCode.RESOURCE_EXHAUSTED:
+                        break
+                    await asyncio.sleep(from_rpc_error(error).retry_after_s or 0.05)
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return latencies, time.perf_counter() - started, codes, shed_latency
+        return outcomes.accepted, time.perf_counter() - started, outcomes.codes, outcomes.shed
 
 
 async def open_loop(
@@ -106,9 +122,7 @@ async def open_loop(
 ) -> dict[str, object]:
     request = extraction_service_pb2.ExtractClinicalDataRequest(text=three_kb_note())
     metadata = (("authorization", f"Bearer {token}"),)
-    accepted: list[float] = []
-    shed_latency: list[float] = []
-    codes: Counter[str] = Counter()
+    outcomes = Outcomes()
     health_codes: Counter[str] = Counter()
     probe_codes: Counter[str] = Counter()
     rss_before = tree_rss_mb(pid)
@@ -122,15 +136,7 @@ async def open_loop(
         probe = health_pb2_grpc.HealthStub(probe_channel)
 
         async def one() -> None:
-            started = time.perf_counter()
-            try:
-                await stub.ExtractClinicalData(request, metadata=metadata, timeout=5)
-                accepted.append(time.perf_counter() - started)
-                codes["OK"] += 1
-            except aio.AioRpcError as error:
-                codes[error.code().name] += 1
-                if error.code() in (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNAVAILABLE):
-                    shed_latency.append(time.perf_counter() - started)
+            await outcomes.call(stub, request, metadata, 5)
 
         async def probe_health(stub: health_pb2_grpc.HealthStub, codes: Counter[str]) -> None:
             while True:
@@ -162,9 +168,9 @@ async def open_loop(
     return {
         "sent": sent,
         "duration": duration,
-        "codes": dict(codes),
-        "accepted": accepted,
-        "shed_latency": shed_latency,
+        "codes": dict(outcomes.codes),
+        "accepted": outcomes.accepted,
+        "shed_latency": outcomes.shed,
         "rss_before": rss_before,
         "rss_after": tree_rss_mb(pid),
         "health": dict(health_codes),
