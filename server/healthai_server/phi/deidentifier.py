@@ -17,6 +17,20 @@ from healthai_server.phi.registry import RecognizerRegistry, load_pattern_recogn
 from healthai_server.phi.surrogates import SurrogateGenerator, SurrogateScope
 
 MIN_KEY_BYTES = 16
+_CONTAINERS = frozenset({PhiType.ORGANIZATION, PhiType.STREET_ADDRESS})
+_CONTAINED = frozenset({PhiType.NAME, PhiType.CITY})
+_REPEATED_TYPES = frozenset(
+    {
+        PhiType.MEDICAL_RECORD_NUMBER,
+        PhiType.ACCOUNT_NUMBER,
+        PhiType.HEALTH_PLAN_NUMBER,
+        PhiType.OTHER_IDENTIFIER,
+        PhiType.DEVICE_IDENTIFIER,
+        PhiType.LICENSE_NUMBER,
+        PhiType.SSN,
+        PhiType.VEHICLE_IDENTIFIER,
+    }
+)
 
 
 def default_registry(lexicon: Lexicon, include_organizations: bool) -> RecognizerRegistry:
@@ -32,8 +46,19 @@ def default_registry(lexicon: Lexicon, include_organizations: bool) -> Recognize
 def resolve_overlaps(candidates: Iterable[RecognizerResult], min_score: float) -> list[RecognizerResult]:
     """Highest score first, then longest; a candidate that overlaps an accepted one loses
     only the overlapping part (the rest is kept when it still holds a letter or digit)."""
+    kept = [c for c in candidates if c.score >= min_score and c.end > c.start]
+    # A name or town inside a longer organisation or street ("Dr. Ruiz, Ozark Valley Clinic" read
+    # as a list of names) gives way to it: the longer span covers the same tokens and more.
+    containers = [(c.start, c.end) for c in kept if c.type in _CONTAINERS]
+    if containers:
+        kept = [
+            c
+            for c in kept
+            if c.type not in _CONTAINED
+            or not any(s <= c.start and c.end <= e and (s, e) != (c.start, c.end) for s, e in containers)
+        ]
     ordered = sorted(
-        (c for c in candidates if c.score >= min_score and c.end > c.start),
+        kept,
         key=lambda c: (-c.score, -(c.end - c.start), c.start),
     )
     starts: list[int] = []
@@ -70,6 +95,30 @@ def resolve_overlaps(candidates: Iterable[RecognizerResult], min_score: float) -
     return accepted
 
 
+def _repeated_identifiers(
+    text: str, candidates: Sequence[RecognizerResult], min_score: float
+) -> list[RecognizerResult]:
+    """Every other mention of an identifier found once ("Subject 0147-002 ... - 0147-002 was
+    referred"): the label is usually given only the first time."""
+    values: dict[str, RecognizerResult] = {}
+    for c in candidates:
+        if c.type in _REPEATED_TYPES and c.score >= min_score and c.end - c.start >= 5:
+            value = text[c.start : c.end]
+            if any(ch.isdigit() for ch in value) and value not in values:
+                values[value] = c
+    out: list[RecognizerResult] = []
+    for value, c in values.items():
+        at = text.find(value)
+        while at >= 0:
+            end = at + len(value)
+            boundary_before = at == 0 or not text[at - 1].isalnum()
+            boundary_after = end == len(text) or not text[end].isalnum()
+            if at != c.start and boundary_before and boundary_after:
+                out.append(RecognizerResult(c.type, at, end, min(c.score, 0.8), "repeated_identifier"))
+            at = text.find(value, end)
+    return out
+
+
 class Deidentifier:
     """Detects Safe Harbor identifiers and redacts, masks or replaces them.
 
@@ -101,7 +150,9 @@ class Deidentifier:
 
     def analyze(self, text: str) -> list[RecognizerResult]:
         """Resolved, non-overlapping results in text order."""
-        return resolve_overlaps(self.registry.analyze(text), self.min_score)
+        candidates = self.registry.analyze(text)
+        candidates.extend(_repeated_identifiers(text, candidates, self.min_score))
+        return resolve_overlaps(candidates, self.min_score)
 
     def detect(self, text: str) -> list[PhiFinding]:
         return [

@@ -327,3 +327,10 @@ def test_organisations_named_by_business_head_nouns() -> None:
     org_deid = Deidentifier(secret_key=b"unit-test-key-0123456789", include_organizations=True)
     assert (PhiType.ORGANIZATION, "Copper Kettle Grill") in found(org_deid, "Works nights at Copper Kettle Grill now.")
     assert (PhiType.STREET_ADDRESS, "41 Maple Court") in found(org_deid, "Lives at 41 Maple Court, Dover, DE 19901.")
+
+
+def test_a_labelled_taxpayer_number_is_phi_even_outside_the_ssn_issuing_rules(deid: Deidentifier) -> None:
+    # ITINs start with 9, which the SSA's issuing rules exclude from SSNs; behind a label both are PHI.
+    assert (PhiType.SSN, "923-41-0876") in found(deid, "SSN (optional): 923-41-0876")
+    assert (PhiType.SSN, "912 70 1234") in found(deid, "ITIN 912 70 1234 on file")
+    assert not any(t is PhiType.SSN for t, _ in found(deid, "Lot 923-41-0876, exp 2027"))

@@ -22,7 +22,7 @@ def test_config_adds_a_pattern_recognizer(tmp_path: Path) -> None:
                         "type": "other_identifier",
                         "validator": "has_digit",
                         "context": ["badge"],
-                        "patterns": [{"name": "emp", "regex": "\\bEMP-\\d{6}\\b", "score": 0.4}],
+                        "patterns": [{"name": "emp", "regex": "\\bEMP\\.\\d{6}\\b", "score": 0.4}],
                     }
                 ]
             }
@@ -31,10 +31,10 @@ def test_config_adds_a_pattern_recognizer(tmp_path: Path) -> None:
     deid = Deidentifier(secret_key=KEY, recognizers_config=config)
     found = [
         (f.type, f.span.text)
-        for f in deid.detect("Staff badge EMP-123456 scanned." + " " * 60 + "Also EMP-654321 alone.")
+        for f in deid.detect("Staff badge EMP.123456 scanned." + " " * 60 + "Also EMP.654321 alone.")
     ]
-    assert (PhiType.OTHER_IDENTIFIER, "EMP-123456") in found
-    assert (PhiType.OTHER_IDENTIFIER, "EMP-654321") not in found  # below threshold without context
+    assert (PhiType.OTHER_IDENTIFIER, "EMP.123456") in found
+    assert (PhiType.OTHER_IDENTIFIER, "EMP.654321") not in found  # below threshold without context
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,18 @@ from healthai_server.domain.phi import PhiType
 Validator = Callable[[str], bool | None]
 
 
+# The separator and the next item of a list of identifiers.
+_LIST_NEXT = re.compile(
+    r"(?:,[ \t]{0,2}(?:and[ \t]{1,2}|&[ \t]{1,2})?|[ \t]{1,2}(?:and|&|or)[ \t]{1,2}|[ \t]{0,2}/[ \t]{0,2})"
+    r"(?P<id>[A-Za-z0-9][A-Za-z0-9-]{3,24})(?![A-Za-z0-9-])"
+)
+_ID_SHAPE = re.compile(r"[A-Za-z]|\d")
+
+
+def _shape_char(m: re.Match[str]) -> str:
+    return "9" if m.group().isdigit() else "A"
+
+
 @dataclass(frozen=True, slots=True)
 class RecognizerResult:
     """One candidate identifier: half-open [start, end) in code points."""
@@ -68,6 +80,7 @@ class PatternRecognizer(EntityRecognizer):
         context_window: int = 40,
         min_score: float = 0.5,
         validator: Validator | None = None,
+        list_items: bool = False,
     ) -> None:
         self.name = name
         self.phi_type = phi_type
@@ -78,6 +91,7 @@ class PatternRecognizer(EntityRecognizer):
         self.context_window = context_window
         self.min_score = min_score
         self.validator = validator
+        self.list_items = list_items
         self._compiled = [(p, re.compile(p.regex, p.flags)) for p in self.patterns]
         words = sorted({w.lower() for w in self.context}, key=len, reverse=True)
         self._context_re = (
@@ -117,4 +131,19 @@ class PatternRecognizer(EntityRecognizer):
                     results.append(
                         RecognizerResult(self.type_for(text, start, end), start, end, round(score, 3), self.name)
                     )
+                    if self.list_items and pattern.group != 0:
+                        results.extend(self._list_items(text, value, end, score))
         return results
+
+    def _list_items(self, text: str, value: str, end: int, score: float) -> list[RecognizerResult]:
+        """ "Rx numbers 6604418 and 6604419", "MRN 123456 / 123457": more identifiers of the same
+        shape (digits for digits, letters for letters) listed right after a labelled one."""
+        shape = _ID_SHAPE.sub(_shape_char, value)
+        out: list[RecognizerResult] = []
+        for _ in range(10):
+            m = _LIST_NEXT.match(text, end)
+            if m is None or _ID_SHAPE.sub(_shape_char, m.group("id")) != shape:
+                break
+            out.append(RecognizerResult(self.phi_type, m.start("id"), m.end("id"), round(score, 3), self.name))
+            end = m.end("id")
+        return out

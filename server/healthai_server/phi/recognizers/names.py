@@ -158,6 +158,24 @@ _STOP = frozenset(
         "hello",
         "hey",
         "dear",
+        # labels and record abbreviations that sit where a name would ("NE Lic ...", "DEA FA...")
+        "lic",
+        "dea",
+        "npi",
+        "emr",
+        "ehr",
+        "pi",
+        "crisis",
+        # clerical titles: the title, never part of the name ("Rev. Mercy ...", "Fr. Ignacio ...")
+        "rev",
+        "fr",
+        "reverend",
+        "msgr",
+        "monsignor",
+        "prof",
+        "pastor",
+        "rabbi",
+        "imam",
     }
 )
 _TITLES = (
@@ -178,6 +196,8 @@ _LABELS = (
     r"supervising physician|covering physician|on-call|on call|"
     r"insured|subscriber|policy holder|responsible party|guarantor|mother|father|wife|husband|spouse|daughter|son|"
     r"sister|brother|partner|roommate|grandmother|grandfather|aunt|uncle|legal guardian|surrogate|sponsor|"
+    r"hha|pct|cna|lpn|lvn|aide|home health aide|policyholder|inmate|resident name|client|client name|"
+    r"collected by|present|pi|crc|study coordinator|"
     r"caller|crew|completed by|prepared by|taken by|your nurse|your nurse was|nurse was|your doctor|provider was|"
     r"requested by|requestor|requester|reporter|informant|contact person|driver|owner|employee|victim"
 )
@@ -199,7 +219,8 @@ _PHRASES = (
     r"stepson|stepdaughter|stepmother|stepfather|mom|dad|grandma|grandpa|granddaughter|grandson|grandmother|"
     r"grandfather|godmother|godfather|ex-wife|ex-husband|fiancé|sibling|twin|son-in-law|daughter-in-law|"
     r"mother-in-law|father-in-law|sister-in-law|brother-in-law|"
-    r"interpreter|translator|pharmacist|chaplain|sitter|aide|scribe|student|tech|technician|therapist|"
+    r"policyholder|policy holder|interpreter|translator|pharmacist|chaplain|hha|pct|"
+    r"sitter|aide|scribe|student|tech|technician|therapist|"
     r"counselor|social worker|case manager|caseworker|resident|intern|fellow|attending|surgeon|dietitian|"
     r"midwife|coworker|co-worker|boss|supervisor|landlord|pastor|priest|rabbi|imam|deputy|detective|"
     r"paramedic|medic|emt|np|rn|lpn|cna|sw|cm|nurse practitioner|physician assistant|"
@@ -225,9 +246,17 @@ _ROLE_PHRASES = frozenset(
      "case manager", "caseworker", "resident", "intern", "fellow", "attending", "surgeon", "dietitian", "midwife",
      "coworker", "co-worker", "boss", "supervisor", "landlord", "pastor", "priest", "rabbi", "imam", "deputy",
      "detective", "paramedic", "medic", "emt", "np", "rn", "lpn", "cna", "sw", "cm", "nurse practitioner",
-     "physician assistant", "twin", "best", "its", "it's", "this is", "my name is", "completed by", "prepared by"}
+     "physician assistant", "hha", "pct", "policyholder", "policy holder", "twin", "best", "its", "it's", "this is",
+     "my name is", "completed by", "prepared by"}
 )  # fmt: skip
-_AMBIGUOUS_LABELS = frozenset({"to", "from", "re", "cc", "pt", "name"})
+# Degrees that are also words or states, taken as such only after a name and a comma.
+_DEGREES = frozenset({"ma", "ms", "ba", "bs", "mba", "med", "mph", "mha", "mfa", "msc", "bsc", "ot", "slp", "rt"})
+# Role abbreviations written before a name ("SW Patience Mwangi, MSW"): never part of it.
+_ROLE_ABBR = frozenset({"sw", "cm", "pct", "hha", "cna", "lpn", "emt", "slp", "pt", "ot", "rt"})
+_AMBIGUOUS_LABELS = frozenset({"to", "from", "re", "cc", "pt", "name", "present", "client", "pi"})
+# A frequent given name that is also a word ("Grace", "Faith", "Mercy", "Hope"): a name right
+# after a role word or a kinship title ("Chaplain Grace", "RN Faith", "Sister Belle").
+_GIVEN_WORD_MAX_RANK = 2000
 _AMBIGUOUS_TITLES = frozenset({"ms", "mr", "mrs", "sr", "fr", "rev", "prof"})
 _SIGNOFF = frozenset(
     {"sincerely", "regards", "thanks", "thank you", "respectfully", "best", "cordially", "yours truly"}
@@ -240,13 +269,15 @@ _CUE_LEAD = "".join(sorted(set(_TITLE_LEAD + _LABEL_LEAD + _PHRASE_LEAD)))
 # groups hold the cue word less its first letter (the match starts at the word).
 _CUE = re.compile(
     rf"[{_CUE_LEAD}](?<![\w'].)(?:(?P<title>{_TITLE_BRANCHES})\.?[ \t]{{1,3}}|"
-    rf"(?P<label>{_LABEL_BRANCHES})[ \t]{{0,3}}[:][ \t]{{0,3}}|"
+    rf"(?P<label>{_LABEL_BRANCHES})[ \t]{{0,3}}[:|][ \t]{{0,3}}|"
     rf"(?P<phrase>{_PHRASE_BRANCHES})(?:[ \t]{{0,3}}[,:-]?[ \t]{{0,3}}[(\"'“‘]?|,?[ \t]{{0,3}}\r?\n[ \t]{{0,3}}))"
 )
 _CREDENTIALS = (
     r"M\.D\.|MD|D\.O\.|R\.N\.|RN|NP|PA-C|Ph\.?D\.?|PharmD|MSW|LCSW|CRNA|APRN|FNP(?:-BC)?|DNP|DPM|DDS|DMD|LPN|"
     r"CNM|MPH|FACP|FACC|FACS|FAAP|FACOG|DPT|BSN|MSN|LICSW|CNS|ANP|ACNP|AGNP|CRNP|CPNP|PNP|NNP|MBBS|CGC|CNA|"
-    r"PsyD|RPh|RD|RDN|LMFT|LPC|OTR/L|CCC-SLP|CDCES|M\.Div\.?|MDiv|CPhT|BCC|MLS|DO"
+    r"PsyD|RPh|RD|RDN|LMFT|LPC|OTR/L|CCC-SLP|CDCES|M\.Div\.?|MDiv|CPhT|BCC|MLS|DO|"
+    r"ARNP|AuD|CWOCN|WOCN|CWON|CWS|DON|ADON|CADC|LADC|LCADC|CCC-A|LMSW|LCPC|LMHC|LCMHC|OTR|COTA|PTA|RRT|CRT|"
+    r"CCRN|CEN|CNL|RNFA|CMA|LNHA|NHA|CRC|CCRC|CCRP|BCBA|RBT|LSW|LMT|ATC"
 )
 _CREDENTIAL = re.compile(rf",?[ \t]{{1,2}}(?:{_CREDENTIALS})(?![A-Za-z])")
 # A credential where a name token starts ("ROSE, M.D.": the "M" is not an initial).
@@ -345,6 +376,11 @@ _SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
 # Initials signing an entry at the end of a line ("... verbalized understanding. -DP").
 _INITIALS_SIGN = re.compile(r"(?m)(?:^|[.!?)][ \t]{1,3})[-–—][ \t]?(?P<ini>[A-Z]{2,3})[ \t]*$")
 # A lower-case signature alone on its line after a sign-off ("thanks,\ndede").
+_INITIALS_CELL = re.compile(
+    r"(?:\|[ \t]{1,3}(?P<cell>[A-Z]\.(?:-?[A-Z]\.){1,3})(?=[ \t]{1,3}\|)"
+    r"|(?:/s/|(?i:collected by|initials|signed by|performed by|verified by)[ \t]{0,2}:)[ \t]{0,3}"
+    r"(?P<sig>[A-Z]\.?[A-Z]\.?(?:[A-Z]\.?)?)(?![\w.]))"
+)
 _LOWER_SIGNOFF = re.compile(
     r"(?im)^[ \t]*(?:thanks|thank you|thx|regards|best|sincerely|love)[ \t]*[,!.]?[ \t]*(?:\r?\n[ \t]*)?"
     r"(?P<name>[a-z][a-z'-]{1,20})[ \t]*$"
@@ -428,6 +464,17 @@ class NameRecognizer(EntityRecognizer):
         return tokens
 
     @staticmethod
+    def _given_word(tok: _Token) -> bool:
+        """A frequent given name that is also an English word, written as a name."""
+        return (
+            tok.shape == "title"
+            and 0 < tok.first <= _GIVEN_WORD_MAX_RANK
+            and not tok.clinical
+            and tok.low not in _NOT_LOWER_NAMES
+            and tok.low not in _STOP
+        )
+
+    @staticmethod
     def _capitalised(tok: _Token) -> bool:
         return tok.shape in ("title", "upper", "initial", "mixed")
 
@@ -502,7 +549,7 @@ class NameRecognizer(EntityRecognizer):
                 if gap.startswith(".") and taken[-1].shape != "initial":
                     break
             after = text[tok.end : tok.end + 1]
-            if after == ":":
+            if after == ":" and not (strength == "title" and tok.shape == "title"):
                 break
             if taken and _CREDENTIAL_AT.match(text, tok.start) and (gap.startswith(",") or tok.shape != "title"):
                 break  # "GEORGE ROSE, M.D.", "Paul Ng, PA-C": a credential, not a name
@@ -526,10 +573,14 @@ class NameRecognizer(EntityRecognizer):
                     or (not taken and text[tok.end : nxt.start] == ", ")
                 )
             )
+            if tok.shape == "initial" and re.match(r" [a-z]", text[tok.end : tok.end + 2]):
+                break  # "Dr. Adeyemi, I started ...": the pronoun, not an initial
             if not self._namey(tok, strength, bool(taken), before_digit, before_name):
                 break
             taken.append(tok)
             j += 1
+            if after == ":":
+                break  # "Recommendations to Dr. Yadav: hold ..."
         while (
             taken
             and taken[-1].low in _PARTICLES
@@ -582,6 +633,13 @@ class NameRecognizer(EntityRecognizer):
         tok = tokens[k]
         if tok.shape != "upper" or len(tok.low) > 3:
             return False
+        if tok.shape == "initial" or (
+            len(tok.low) == 1
+            and text[tok.end : tok.end + 2] == ". "
+            and k + 1 < len(tokens)
+            and tokens[k + 1].shape == "title"
+        ):
+            return False  # "Interpreter: A. Warsame": an initial, not an abbreviation
         if k + 1 < len(tokens) and tokens[k + 1].shape == "upper" and tokens[k + 1].start - tok.end <= 2:
             return False
         line_start = text.rfind("\n", 0, tok.start) + 1
@@ -633,6 +691,8 @@ class NameRecognizer(EntityRecognizer):
                 continue
             if self._abbreviation(text, tokens, k):
                 continue  # "CC: AMS, fever", "father MI at 52", "per ED"
+            if _CREDENTIAL_AT.match(text, tokens[k].start) and tokens[k].shape != "title":
+                continue  # "RN, CWOCN": a second credential
             if cue.group("title"):
                 head = tokens[k]
                 if not self._capitalised(head) and not (head.first or head.last) and head.low not in _PARTICLES:
@@ -641,8 +701,12 @@ class NameRecognizer(EntityRecognizer):
                 has_period = text[cue.end("title") : cue.end("title") + 1] == "."
                 if title in _AMBIGUOUS_TITLES and not has_period and (head.clinical or not (head.first or head.last)):
                     continue  # "MS Contin", "MR moderate", "SR 70s": abbreviations, not titles
-                if title in _WORD_TITLES and (
-                    head.clinical or head.common or head.word or head.low in self._lex.english
+                if text[max(0, cue.start() - 2) : cue.start()].strip(" \t")[-1:].isdigit():
+                    continue  # "19 Fr Blake drain": a French gauge, not a title
+                if (
+                    title in _WORD_TITLES
+                    and (head.clinical or head.common or head.word or head.low in self._lex.english)
+                    and not (self._given_word(head) and title in ("sister", "nurse", "father"))
                 ):
                     continue  # "father died", "nurse aware", "officer present": not titles
                 strength, score = "title", 0.95
@@ -654,6 +718,8 @@ class NameRecognizer(EntityRecognizer):
                         mark([k, k + 1], 0.8)
                     continue
                 label = text[cue.start() : cue.end("label")].lower()
+                if "|" in text[cue.end("label") : cue.end()]:
+                    label = "name"  # a table cell ("| Primary RN | Oksana ... |"): the value must look like a name
                 if label in _AMBIGUOUS_LABELS and (cue.start() > 0 and text[cue.start() - 1] not in "\n\t "):
                     continue
             else:
@@ -676,6 +742,7 @@ class NameRecognizer(EntityRecognizer):
                 elif phrase in _ROLE_PHRASES and not (
                     ((head.first or head.last) and not (head.common or head.word or head.clinical))
                     or not (head.first or head.last or head.clinical or head.low in self._lex.english)
+                    or (phrase not in _SIGNOFF and phrase not in ("hi", "hello", "hey") and self._given_word(head))
                 ):
                     continue  # "Resident Physician", "Tech Support", "Hi There"
                 elif phrase in ("per", "c/o") and not (
@@ -702,7 +769,7 @@ class NameRecognizer(EntityRecognizer):
                     break
                 if not self._capitalised(tokens[nxt]) or tokens[nxt].clinical or tokens[nxt].common:
                     break
-                if _CREDENTIAL_AT.match(text, tokens[nxt].start):
+                if _CREDENTIAL_AT.match(text, tokens[nxt].start) or tokens[nxt].low in _DEGREES:
                     break
                 more = self._collect(text, tokens, nxt, strength)
                 if not more:
@@ -731,6 +798,8 @@ class NameRecognizer(EntityRecognizer):
                     break
                 if tok.shape == "upper" and not cred.group().startswith(","):
                     break
+                if tok.low in _DEGREES or tok.low in _ROLE_ABBR or _CREDENTIAL_AT.fullmatch(text, tok.start, tok.end):
+                    break  # "Dufresne, MA, CCC-SLP": a degree before the credential
                 run.append(k)
                 if k == 0 or _INNER_GAP.fullmatch(text[tokens[k - 1].end : tok.start]) is None:
                     break
@@ -788,6 +857,7 @@ class NameRecognizer(EntityRecognizer):
             elif (
                 gap == ", "
                 and m == k + 1
+                and not _CREDENTIAL_AT.match(text, b.start)
                 and a.last
                 and b.first
                 and not (a.common or a.word or b.common or b.word)
@@ -865,15 +935,35 @@ class NameRecognizer(EntityRecognizer):
                 mark([at], 0.8)
         for k in range(len(tokens) - 1):
             a, b = tokens[k], tokens[k + 1]
+            if a.shape != "initial" or text[a.end : b.start] != ". " or b.shape != "title":
+                continue
             if (
-                a.shape == "initial"
-                and text[a.end : b.start] == ". "
-                and b.shape == "title"
-                and b.last
+                b.last
                 and not (b.clinical or b.common or b.word or b.first)
                 and not self._sentence_initial(text, a.start)
+            ) or (
+                # "I. Carvalho", "Y. Castellanos, AuD" opening a line or after a label: a coined
+                # word (no English, clinical or medical-looking word) after an initial.
+                len(b.low) >= 4
+                and not (b.clinical or b.common or b.word or b.low in self._lex.english)
+                and not self._medical_looking(b)
+                and not (b.first and not b.last)
+                and (text[b.end : b.end + 1] in ("", "\n", ",", " ", ".", ";", ")"))
             ):
                 mark([k, k + 1], 0.7)
+
+        # Dotted initials standing for a person in a table cell or after a signature cue:
+        # "| R.T.M. |", "/s/ SB", "Collected by: MK".
+        if "|" in text or "/s/" in text or ":" in text:
+            for cell in _INITIALS_CELL.finditer(text):
+                group = "cell" if cell.group("cell") else "sig"
+                k = bisect.bisect_left(starts, cell.start(group))
+                run = []
+                while k < len(tokens) and tokens[k].end <= cell.end(group):
+                    run.append(k)
+                    k += 1
+                if run and not any(tokens[i].clinical and len(tokens[i].low) > 1 for i in run):
+                    mark(run, 0.8)
 
         # Generational suffixes after a name: "Earl Dupree Jr.", "WALKER III".
         for k in sorted(scored):

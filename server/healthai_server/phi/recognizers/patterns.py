@@ -41,7 +41,7 @@ STREET_RE = (
     r"West[ \t])?(?:(?:[A-Z][\w'.-]{0,20}|\d{1,3}(?:st|nd|rd|th))[ \t]{1,2}){1,4}"
     rf"{_STREET_SUFFIX}\b\.?(?:[ \t](?:NE|NW|SE|SW|N|S|E|W)\b\.?)?"
     r"(?:,?[ \t]{0,2}(?:Apt|Apartment|Suite|Ste|Unit|Fl|Floor|Room|Rm|Bldg|Building|Space|Spc|Lot|Trlr|#)\.?"
-    r"[ \t]{0,2}#?[ \t]{0,2}[A-Z0-9-]{1,6}(?![\w-]))?"
+    r"[ \t]{0,2}#?[ \t]{0,2}[A-Z0-9-]{1,6}(?![\w-])|,?[ \t]{0,2}\d{1,2}(?:st|nd|rd|th)[ \t](?:[Ff]loor|FLOOR)\b)?"
 )
 # Streets named before their number or with a Spanish/French lead word ("3307 Calle Alameda"),
 # and rural routes ("Route 2 Box 118", "RR 1, Box 40", "HC 61 Box 12").
@@ -51,11 +51,15 @@ STREET_LEAD_RE = (
     r"(?:,?[ \t]{0,2}(?:Apt|Apartment|Suite|Ste|Unit|Fl|Floor|Room|Rm|Bldg|Building|Space|Spc|Lot|Trlr|#)\.?"
     r"[ \t]{0,2}#?[ \t]{0,2}[A-Z0-9-]{1,6}(?![\w-]))?"
     r"|[RH](?<![\w][RH])(?:(?<=R)(?:ural[ \t]Route|R|t\.?|te\.?|oute)|(?<=H)C)[ \t]{1,2}\d{1,4},?[ \t]{1,2}"
-    r"(?:Box|Bx)[ \t]{1,2}\d{1,6}"
+    r"(?:Box|Bx)[ \t]{1,2}\d{1,6}[A-Z]?(?![\w-])"
+    # rural and numbered roads: "N5481 County Road K", "4410 State Hwy 61", "1719 Avenue B"
+    r"|[NSEW1-9](?<![\w-][NSEW1-9])(?:(?<=[NSEW])\d{3,5}|\d{0,5})[ \t]{1,2}"
+    r"(?:(?:County|State|US|U\.S\.|Farm[ \t]to[ \t]Market)[ \t]{1,2}(?:Road|Rd\.?|Highway|Hwy\.?|Route|Rte\.?|Trunk)"
+    r"|Avenue|Ave\.?|Highway|Hwy\.?)[ \t]{1,2}[A-Z0-9]{1,3}(?![\w-])"
 )
 # A label, then optional ":" / "#" / "no." noise, then the identifier in group "id".
 _SEP = (
-    r"\.?[ \t]{0,3}(?:\([a-z ]{1,20}\)[ \t]{0,2})?(?:(?:number|num|no\.?|nbr|#|id)[ \t]{0,2})?[:#=]?[ \t]{0,3}"
+    r"\.?[ \t]{0,3}(?:\([a-z ]{1,20}\)[ \t]{0,2})?(?:(?:numbers?|num|nos?\.?|nbr|#s?|id)[ \t]{0,2})?[:#=|(]?[ \t]{0,3}"
     r"(?:is[ \t]{1,3})?"
 )
 
@@ -85,8 +89,31 @@ def _upper_id(value: str) -> bool | None:
     return False if any(c.islower() for c in value) else _has_digit(value)
 
 
+# Prefixes of codes and scales, not of anyone's record ("CPT-99497", "ISO-13485").
+_CODE_PREFIXES = frozenset(
+    {"CPT", "ICD", "HCPCS", "DRG", "NDC", "NCT", "LOINC", "SNOMED", "ISO", "IEC", "ANSI", "COVID", "SARS", "HIV",
+     "HPV", "FEV", "PHQ", "GAD", "NYHA", "ASA", "ECOG", "BRCA", "HER", "CA", "IL", "CD", "GLP", "SGLT", "DPP", "PD",
+     "CYP", "HLA", "TNF", "RSV", "ESI", "GCS", "SF", "EQ", "UN", "NA", "DSM", "MOCA", "MMSE", "FDA", "CMS", "IRB",
+     "AJCC", "TNM", "BI", "RADS", "PI", "RVU", "UPC", "EAN", "GTIN", "Y", "FY", "Q", "H"}
+)  # fmt: skip
+
+
+def _coded_id(value: str) -> bool | None:
+    prefix = re.match(r"[A-Z]+", value)
+    if prefix is None or prefix.group() in _CODE_PREFIXES:
+        return False
+    return None if sum(c.isdigit() for c in value) >= 5 else False
+
+
 def _ssn(value: str) -> bool | None:
     return None if checksums.ssn_valid(value) else False
+
+
+def _labelled_taxpayer_id(value: str) -> bool | None:
+    # Behind an SSN/ITIN label the issuing rules do not apply: ITINs (and test or made-up
+    # SSNs) start with 9, and a number someone labelled as a social security number is PHI.
+    digits = checksums.digits_of(value)
+    return None if len(digits) == 9 and digits != "0" * 9 else False
 
 
 def _luhn(value: str) -> bool | None:
@@ -162,7 +189,13 @@ _NOT_STREET_WORDS = frozenset(
 
 def _street_ok(value: str) -> bool | None:
     """ "100 MCG FOLLOW UP WITH DR" is a dose and a title, not an address."""
-    words = re.findall(r"[A-Za-z]+", value)
+    if re.match(r"P\.?\s?O\.?\s{0,2}Box", value, re.IGNORECASE):
+        return None
+    # The unit after the street ("Unit B-14") is not checked: "unit" is also a dose word.
+    street = re.split(
+        r",?\s(?:Apt|Apartment|Suite|Ste|Unit|Fl|Floor|Room|Rm|Bldg|Building|Space|Spc|Lot|Trlr)\b", value
+    )[0]
+    words = re.findall(r"[A-Za-z]+", street)
     return False if any(w.lower() in _NOT_STREET_WORDS for w in words[:-1]) else None
 
 
@@ -269,8 +302,99 @@ class UsernameRecognizer(EntityRecognizer):
         return results
 
 
+# Markdown tables: a header cell names what the cells below it hold.
+_TABLE_ROW = re.compile(r"(?m)^[ \t]*\|(?P<cells>[^\n]*)\|[ \t]*$")
+_TABLE_RULE = re.compile(r"^[\s|:-]+$")
+_HEADER_TYPES: tuple[tuple[re.Pattern[str], PhiType], ...] = (
+    (re.compile(r"\b(?:mrn|medical record|med rec|chart)\b", re.I), PhiType.MEDICAL_RECORD_NUMBER),
+    (re.compile(r"\b(?:acct|account|fin|csn|encounter)\b", re.I), PhiType.ACCOUNT_NUMBER),
+    (re.compile(r"\b(?:member|policy|subscriber|mbi)\b", re.I), PhiType.HEALTH_PLAN_NUMBER),
+    (re.compile(r"\b(?:initials|patient|pt|name|participant name)\b", re.I), PhiType.NAME),
+    (
+        re.compile(r"\b(?:subject|screening|screen|participant|study id|record id|case|id|#|no\.?|number)\b|#", re.I),
+        PhiType.OTHER_IDENTIFIER,
+    ),
+    (re.compile(r"^\s*age\s*$", re.I), PhiType.AGE),
+)
+_NAME_CELL = re.compile(r"[A-Z]\.(?:-?[A-Z]\.){0,3}|[A-Z][A-Za-z'’-]+,? [A-Z][A-Za-z'’. -]{0,40}")
+
+
+class TableColumnRecognizer(EntityRecognizer):
+    """Cells of a markdown table under a header that names an identifier ("| Screening # | Initials |
+    MRN | Age |"): the value is what the header says, whatever its shape."""
+
+    name = "table_column"
+    supported_types = (
+        PhiType.MEDICAL_RECORD_NUMBER,
+        PhiType.ACCOUNT_NUMBER,
+        PhiType.HEALTH_PLAN_NUMBER,
+        PhiType.NAME,
+        PhiType.OTHER_IDENTIFIER,
+        PhiType.AGE,
+    )
+
+    def analyze(self, text: str) -> list[RecognizerResult]:
+        if "\n|" not in text and not text.lstrip().startswith("|"):
+            return []
+        results: list[RecognizerResult] = []
+        header: list[PhiType | None] | None = None
+        last_end = -1
+        for row in _TABLE_ROW.finditer(text):
+            if row.start() > last_end + 1:
+                header = None  # a new table
+            last_end = row.end()
+            cells_text = row.group("cells")
+            if _TABLE_RULE.match(cells_text):
+                continue
+            offset = row.start("cells")
+            cells: list[tuple[int, int]] = []
+            pos = 0
+            for part in cells_text.split("|"):
+                cells.append((offset + pos, offset + pos + len(part)))
+                pos += len(part) + 1
+            if header is None:
+                header = [self._header_type(text[s:e]) for s, e in cells]
+                continue
+            for (s, e), phi_type in zip(cells, header, strict=False):
+                if phi_type is None:
+                    continue
+                raw = text[s:e]
+                value = raw.strip()
+                if not value or value in ("-", "--", "n/a", "N/A"):
+                    continue
+                start = s + raw.index(value)
+                if not self._fits(phi_type, value):
+                    continue
+                results.append(RecognizerResult(phi_type, start, start + len(value), 0.7, self.name))
+        return results
+
+    @staticmethod
+    def _header_type(cell: str) -> PhiType | None:
+        for pattern, phi_type in _HEADER_TYPES:
+            if pattern.search(cell):
+                return phi_type
+        return None
+
+    @staticmethod
+    def _fits(phi_type: PhiType, value: str) -> bool:
+        if phi_type is PhiType.AGE:
+            return value.isdigit() and 90 <= int(value) <= 140
+        if phi_type is PhiType.NAME:
+            return len(value) <= 40 and _NAME_CELL.fullmatch(value) is not None
+        return (
+            len(value) <= 30
+            and any(c.isdigit() for c in value)
+            and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]*", value) is not None
+            and _has_digit(value) is None
+        )
+
+
 # Public service lines are not anyone's number ("poison control 1-800-222-1222").
 _PUBLIC_LINE = re.compile(r"(?:poison control|poison center|hotline|crisis line|lifeline|suicide)[^\n\d]{0,12}$", re.I)
+
+
+# A public line has a national number ("1-800-273-8255", "988"); a local number is someone's.
+_TOLL_FREE = re.compile(r"(?:\+?1[\s.-]{0,2})?\(?8(?:00|33|44|55|66|77|88)\b|\d{3,4}(?!\d|[\s.-]\d)")
 
 
 class PhoneRecognizer(PatternRecognizer):
@@ -278,7 +402,11 @@ class PhoneRecognizer(PatternRecognizer):
     with no other number in between) makes it a fax number. Public service lines are left."""
 
     def analyze(self, text: str) -> list[RecognizerResult]:
-        return [r for r in super().analyze(text) if not _PUBLIC_LINE.search(text, max(0, r.start - 40), r.start)]
+        return [
+            r
+            for r in super().analyze(text)
+            if not (_PUBLIC_LINE.search(text, max(0, r.start - 40), r.start) and _TOLL_FREE.match(text, r.start))
+        ]
 
     _KEYWORD = re.compile(
         r"(?<![a-z])(?:(?P<fax>fax(?:ed)?|facsimile|f(?=\s{0,2}[:#]))|phone|tel|telephone|cell|mobile|call(?:back)?|"
@@ -414,6 +542,18 @@ def builtin_pattern_recognizers() -> list[EntityRecognizer]:
                     "id",
                     i,
                 ),
+                Pattern(
+                    "ssn_labelled",
+                    _labelled(
+                        r"ssn|ss#|social security(?: number| no\.?| #)?|soc sec|itin|taxpayer id(?:entification)?"
+                        r"(?: number| no\.?| #)?",
+                        r"\d{3}[- ]?\d{2}[- ]?\d{4}",
+                    ),
+                    0.9,
+                    "id",
+                    i,
+                    validator=_labelled_taxpayer_id,
+                ),
             ],
             context=("ssn", "social security", "ss#", "soc sec"),
             validator=_ssn,
@@ -434,6 +574,7 @@ def builtin_pattern_recognizers() -> list[EntityRecognizer]:
                 ),
             ],
             validator=_has_digit,
+            list_items=True,
         ),
         PatternRecognizer(
             "health_plan_number",
@@ -466,7 +607,7 @@ def builtin_pattern_recognizers() -> list[EntityRecognizer]:
                 Pattern(
                     "account_label",
                     _labelled(
-                        r"account|acct|a/c|billing|invoice|encounter|visit|FIN|CSN|claim|bank|routing|card",
+                        r"account|acct|a/c|billing|invoice|encounter|visit|FIN|CSN|claim|bank|routing|card|client|guarantor",
                         r"[A-Z0-9][A-Z0-9-]{3,24}",
                     ),
                     0.85,
@@ -475,6 +616,7 @@ def builtin_pattern_recognizers() -> list[EntityRecognizer]:
                 ),
             ],
             validator=_has_digit,
+            list_items=True,
         ),
         PatternRecognizer(
             "card_number",
@@ -490,8 +632,8 @@ def builtin_pattern_recognizers() -> list[EntityRecognizer]:
                     "license_label",
                     _labelled(
                         r"licen[cs]e|lic|DEA|NPI|certificate|cert|registration|board cert(?:ification)?|"
-                        r"driver'?s licen[cs]e|DL|passport|permit|credential",
-                        r"(?:(?-i:[A-Z]{2})[ \t](?=\d))?(?P<lic>[A-Z]{0,3}[-]?\d[A-Z0-9-]{3,14})",
+                        r"driver'?s licen[cs]e|DL|CDL|passport|permit|credential",
+                        r"(?:(?-i:[A-Z]{2,4})[ \t](?=\d))?(?P<lic>[A-Z]{0,5}[-]?\d(?:[A-Z0-9-]|\.(?=\d)){3,14})",
                     ),
                     0.85,
                     "lic",
@@ -551,6 +693,7 @@ def builtin_pattern_recognizers() -> list[EntityRecognizer]:
                 Pattern("udi_gs1", r"\(01\)\d{14}(?:\(\d{2}\)[A-Za-z0-9]{1,20}){0,4}", 0.95),
             ],
             validator=_has_digit,
+            list_items=True,
         ),
         PatternRecognizer(
             "other_identifier",
@@ -563,15 +706,33 @@ def builtin_pattern_recognizers() -> list[EntityRecognizer]:
                         r"referral|report|authorization|auth|RMA|docket|"
                         r"member of staff|biometric|ID|identifier|reference|ref|ticket|confirmation|job|dictation|"
                         r"rx|prescription|"
-                        r"transcription|session|tracking|incident",
+                        r"transcription|session|tracking|incident|intake|request|booking|inmate|DOC|offender|"
+                        r"path|pathology|subject|participant|enrollment|randomi[sz]ation|"
+                        r"return authorization|purchase order|work order|log|file|form|certificate",
                         r"[A-Z0-9][A-Z0-9-]{3,24}",
                     ),
                     0.75,
                     "id",
                     i,
                 ),
+                Pattern(
+                    # "Client #: CL-20918", "DOC #: 00719443", "took a report, # 24-071433": any label, then "#".
+                    "hash_label",
+                    r"#(?<=[A-Za-z.),] #)[ \t]{0,2}:?[ \t]{0,3}(?P<id>(?=[A-Z0-9-]{0,24}\d)[A-Z0-9][A-Z0-9-]{3,24})"
+                    r"(?![A-Za-z0-9])",
+                    0.7,
+                    "id",
+                ),
+                Pattern(
+                    # "APS-2025-01-00384", "CLM-24-0930-77104", "DP25-11904": a letter prefix, then digit groups.
+                    "coded_id",
+                    r"[A-Z](?<![\w/.-][A-Z])[A-Z]{1,4}\d{0,3}(?:-\d{2,10}){1,3}(?![\w-])",
+                    0.6,
+                    validator=_coded_id,
+                ),
             ],
             validator=_has_digit,
+            list_items=True,
         ),
         PatternRecognizer(
             "zip_code",
@@ -636,7 +797,7 @@ def builtin_pattern_recognizers() -> list[EntityRecognizer]:
                     "age_sex",
                     # "HPI: 92F", "is a 94M": starts with a plain class so `re` can skip ahead.
                     r"(?P<id>[19](?:(?<=^.)|(?<=\n.)|(?<=[:;]\s.)|(?<=\ba\s.)|(?<=\ban\s.)|(?<=\bis\s.)|"
-                    r"(?<=\b[Pp]t\s.)|(?<=\bPT\s.))(?:(?<=9)\d|(?<=1)[0-4]\d))\s?(?:M|F|yo[MF]?|y/o)"
+                    r"(?<=\b[Pp]t\s.)|(?<=\bPT\s.)|(?<=[A-Za-z]\s\s.)|(?<=[A-Za-z],\s.))(?:(?<=9)\d|(?<=1)[0-4]\d))\s?(?:M|F|yo[MF]?|y/o)"
                     r"(?![A-Za-z°])",
                     0.9,
                     "id",
@@ -650,9 +811,18 @@ def builtin_pattern_recognizers() -> list[EntityRecognizer]:
                     i,
                 ),
                 Pattern(
+                    # "turns 94 tomorrow", "lived to 96", "died at 91": only people have ages.
+                    "age_verb",
+                    word_alternation("turns|turned|turning|lived to|died at|passed away at|will be|aged")
+                    + r"[ \t]{1,2}(?P<id>9\d|1[0-4]\d)(?!\d|[.,:/-]\d|[ \t]*(?:%|mg|kg|lb|min|mm|cm|bpm|sec|s\b))",
+                    0.85,
+                    "id",
+                    i,
+                ),
+                Pattern(
                     "age_label_words",
-                    word_alternation("aged|age|age of")
-                    + r"[ \t]{1,2}(?P<id>(?:ninety|one hundred(?: and)?)(?:[ -](?:one|two|three|four|five|six|seven|"
+                    word_alternation("aged|age|age of") + r"[ \t]{0,2}:?[ \t]{1,2}"
+                    r"(?P<id>(?:ninety|one hundred(?: and)?)(?:[ -](?:one|two|three|four|five|six|seven|"
                     r"eight|nine|ten|eleven|twelve))?)(?![\w-])",
                     0.9,
                     "id",
@@ -765,4 +935,5 @@ def builtin_pattern_recognizers() -> list[EntityRecognizer]:
             context_window=25,
         ),
         MonthDayRecognizer(),
+        TableColumnRecognizer(),
     ]

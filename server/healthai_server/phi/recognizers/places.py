@@ -127,7 +127,42 @@ _ORG_KIND = (
     r"Council|Ranch|Dairy|Vineyard|Winery|Brewery|Distillery|Publishing|Wireless|Utilities|Energy|Distributors|"
     r"Wholesale|Consulting|Landscaping|Plumbing|Roofing|Primary Care|Allergy & Asthma|Allergy and Asthma|"
     r"Rehabilitation & Care|Llc|Llp|Pllc|Dermatopathology|Pathology|Hematology|Immunology|Otolaryngology|"
-    r"Obstetrics|Gynecology|Physical Therapy|Sports Medicine|Vein Center|Wound Care"
+    r"Obstetrics|Gynecology|Physical Therapy|Sports Medicine|Vein Center|Wound Care|"
+    # weak heads: taken only when a word of the name is a place, a person's name or a coined word
+    r"District|Health District|Ambulance District|Transit District|YMCA|YWCA|Mission|Respite|Memory Care|Care|"
+    r"Advantage|Advantage Plan|Research|Clinical Research|Medical Examiner's Office|Examiner's Office|"
+    r"Coroner's Office|District Attorney's Office|Public Defender's Office|Probation Department|"
+    r"Parole Department|Probation and Parole(?: Department)?|Health Department|Sheriff's Department|"
+    r"Corrections Department|Rehabilitation|"
+    r"Electric|Storage|Cold Storage|Roasters|Coffee|Adventures|Tours|Haven|Kitchen|Brewing|Geriatrics|"
+    r"Periodontics|Endodontics|Prosthodontics|Oral Surgery|Sleep Center|Medical Supply|Respiratory"
+)
+# A site after an organisation's name, set off by a dash and ending the line or field.
+_BRANCH_AFTER = re.compile(
+    r"[ \t][-–][ \t](?P<branch>[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?)(?=[ \t]{2}|[ \t]*(?:\n|$|,|;|\)|\|))"
+)
+_TITLE_BEFORE = re.compile(r"(?<![\w])(?:Fr|Dr|Rev|Msgr|Pastor|Father|Rabbi|Imam|Sister|Mr|Mrs|Ms)\.?[ \t]{1,2}$")
+_LEGAL_SUFFIX = re.compile(r",?[ \t](?:LLP|Llp|LLC|Llc|PLLC|Pllc|Inc\.?|P\.C\.|PC|Ltd\.?)(?![\w])")
+# Identifier labels that end an organisation value ("Medi-Cal CIN 917...", "Medicare MBI ...").
+_ID_LABELS = frozenset({"MBI", "CIN", "ID", "HICN", "MRN", "SSN", "DOB", "NPI", "ACCT", "MEMBER", "GROUP", "POLICY"})
+# Heads that are also plain nouns ("Routine Care", "Billing Department"): the name needs evidence.
+_WEAK_KINDS = frozenset(
+    {"district", "mission", "respite", "care", "advantage", "plan", "research", "department", "rehabilitation",
+     "electric", "storage", "roasters", "coffee", "adventures", "tours", "haven", "kitchen", "brewing",
+     "geriatrics", "periodontics", "endodontics", "prosthodontics", "respiratory", "memory care", "cold storage",
+     "clinical research", "advantage plan"}
+)  # fmt: skip
+# Coined one-word names of health systems and plans ("AdventHealth", "HealthPartners", "ConnectiCare").
+_BRAND = re.compile(
+    r"(?<![\w'’&-])(?P<brand>(?:[A-Z][a-z]+){2,3})(?![\w'’&-])"
+    r"(?P<tail>[ \t](?:North|South|East|West|Northwest|Northeast|Southwest|Southeast|Central|[A-Z][a-z]{2,}))?"
+)
+_BRAND_PART = re.compile(r"[A-Z][a-z]+")
+_BRAND_MORPHEMES = frozenset(
+    {"health", "care", "partners", "center", "centre", "medical", "medica", "clinic", "clinics"}
+)
+_DIRECTIONS = frozenset(
+    {"north", "south", "east", "west", "northwest", "northeast", "southwest", "southeast", "central"}
 )
 # Brand-like adjectives that name places and firms ("Coastal Anticoagulation Clinic").
 _BRAND_ADJECTIVES = frozenset(
@@ -137,14 +172,38 @@ _BRAND_ADJECTIVES = frozenset(
 )  # fmt: skip
 # English words ending in -ly or -ed that start organisation names ("Holy Family", "Early Learning").
 _NAME_LY = frozenset(
-    {"holy", "early", "family", "lily", "jolly", "friendly", "heavenly", "kindly", "unity", "shepherd"}
+    {
+        "holy",
+        "early",
+        "family",
+        "lily",
+        "jolly",
+        "friendly",
+        "heavenly",
+        "kindly",
+        "unity",
+        "shepherd",
+        "blessed",
+        "sacred",
+        "united",
+        "unified",
+        "allied",
+        "associated",
+        "integrated",
+        "affiliated",
+        "consolidated",
+    }
 )
 # A capitalised word; the first one starts with a plain class so `re` can skip ahead.
 _ORG_WORD = r"(?:[A-Z][\w'’&.-]{0,30})"
 _ORG_FIRST_WORD = r"[A-Z](?<![\w'’&.-][A-Z])[\w'’&.-]{0,30}"
 _ORG_JOIN = r"(?:[ \t](?:&|and|of|of the|for|de|del|la)[ \t]|[ \t])"
 # Longest kinds first: "Health Plan" before "Health".
-_ORG_KINDS = "|".join(sorted(split_top_level(_ORG_KIND), key=len, reverse=True))
+# A weak head ends the name only when no capitalised word follows ("Hill District Family Health").
+_ORG_KINDS = "|".join(
+    k + (r"(?![ \t][A-Z])" if k.lower() in _WEAK_KINDS else "")
+    for k in sorted(split_top_level(_ORG_KIND), key=len, reverse=True)
+)
 _ORG = re.compile(
     rf"{_ORG_FIRST_WORD}(?:{_ORG_JOIN}{_ORG_WORD}){{0,5}}?(?P<kinds>(?:(?:[ \t]&)?[ \t](?:{_ORG_KINDS})(?![\w'’-]))+)"
     rf"(?P<of>[ \t]of[ \t](?:the[ \t])?[A-Z][\w'’-]{{1,30}}(?:[ \t][A-Z][\w'’-]{{1,30}}){{0,2}})?"
@@ -158,9 +217,10 @@ _ORG_CUE = re.compile(
     word_alternation(
         r"employer|place of employment|school|daycare|day care|agency|facility|pharmacy|funeral home|"
         r"nursing home|transported by|transport|company|insurer|carrier|works|worked|working|employed|employee|"
-        r"work note|note|letter"
+        r"work note|note|letter|insurance|payer|payor|bill to|destination|job|shelter|respite|lessons"
     )
-    + r"(?:[ \t]{0,2}:|[ \t]+(?i:at|for|by|with)|(?:[ \t]+(?i:provided|given|written))?[ \t]+(?i:for))[ \t]{1,3}"
+    + r"(?:[ \t]{0,2}:|[ \t]+(?i:at|for|by|with)|(?<=employer)[ \t]|"
+    r"(?:[ \t]+(?i:provided|given|written))?[ \t]+(?i:for))[ \t]{1,3}"
     r"(?P<org>[A-Z][\w'’.-]{0,30}(?:(?:[ \t](?:&|and|of|of the)[ \t]|[ \t])[A-Z][\w'’.-]{0,30}){0,5}"
     r"(?:[ \t]\d{1,3}(?![\d/:.-]))?)"
 )
@@ -180,6 +240,16 @@ _NOT_ORG_VALUES = frozenset(
 )  # fmt: skip
 _ORG_GENERIC_LEAD = frozenset(
     {
+        # a person's title or a service abbreviation before the name ("Pastor Lee of ...", "DME Northern ...")
+        "pastor",
+        "chaplain",
+        "dr",
+        "dr.",
+        "mr.",
+        "mrs.",
+        "ms.",
+        "fr.",
+        "dme",
         "the",
         "a",
         "an",
@@ -746,6 +816,29 @@ class OrganizationRecognizer(EntityRecognizer):
             return False
         return bool(lex.first.get(low) or lex.last.get(low, 100_000) < 90_000) or low not in lex.english
 
+    def _evidence(self, word: str) -> bool:
+        """A word that makes a name of a common noun phrase: a place, a person's name, a coined word."""
+        low = word.lower().strip(".,")
+        lex = self._lex
+        if low in _BRAND_ADJECTIVES or low in lex.places:
+            return True
+        if self._generic(word) or low in lex.clinical or len(low) < 3:
+            return False
+        return bool(lex.first.get(low) or lex.last.get(low, 100_000) < 90_000) or low not in lex.english
+
+    def _brands(self, text: str) -> list[RecognizerResult]:
+        out: list[RecognizerResult] = []
+        for m in _BRAND.finditer(text):
+            parts = [p.lower() for p in _BRAND_PART.findall(m.group("brand"))]
+            if not any(p in _BRAND_MORPHEMES for p in parts):
+                continue
+            end = m.end("brand")
+            tail = m.group("tail")
+            if tail and (tail.strip().lower() in _DIRECTIONS or tail.strip().lower() in self._lex.places):
+                end = m.end("tail")
+            out.append(RecognizerResult(PhiType.ORGANIZATION, m.start(), end, 0.85, self.name))
+        return out
+
     def _distinctive(self, word: str) -> bool:
         """A word that names this organisation and nothing else ("Brightwater", "Cascadia")."""
         low = word.lower().strip(".,")
@@ -801,6 +894,12 @@ class OrganizationRecognizer(EntityRecognizer):
                 if low.endswith(".") and (len(low) > 3 or (low in ("st.", "mt.") and i > 0)):
                     cut = i + 1
                     break
+            name_at = m.start() + prefix[cut].start() if cut < len(prefix) else m.start()
+            if _TITLE_BEFORE.search(view, max(0, name_at - 10), name_at):
+                # "Fr. Tomás Reis of Santo Christo Church": the person, then the organisation
+                ofs = [i for i, w in enumerate(prefix) if w.group() == "of" and i >= cut]
+                if ofs:
+                    cut = ofs[-1] + 1
             prefix = prefix[cut:]
             while prefix and prefix[0].group().lower() in ("&", "and", "of", "for", "the"):
                 prefix = prefix[1:]
@@ -813,6 +912,9 @@ class OrganizationRecognizer(EntityRecognizer):
             of_words = (m.group("of") or "").split()[1:]
             if m.group("kinds") and all(self._generic(w) for w in words + of_words):
                 continue
+            kind = " ".join(m.group("kinds").split()).lower() if m.group("kinds") else ""
+            if kind in _WEAK_KINDS and not any(self._evidence(w) for w in words):
+                continue
             # "88 Larchmont Court", "8477 Kingsley Court": a street, not an organisation.
             if re.search(r"\d[A-Za-z]?[ \t]{1,2}$", view[max(0, start - 8) : start]):
                 continue
@@ -820,21 +922,40 @@ class OrganizationRecognizer(EntityRecognizer):
             # place, a person's name or a coined word, not only English words.
             if text[start:end].isupper() and not any(self._caps_evidence(w) for w in words):
                 continue
+            legal = _LEGAL_SUFFIX.match(view, end)
+            if legal is not None:
+                end = legal.end()  # "Great Lakes Pathology Consultants, LLP"
+            branch = _BRANCH_AFTER.match(view, end)
+            if branch is not None and all(self._evidence(w) for w in branch.group("branch").split()):
+                end = branch.end("branch")  # "Riverside Kidney Care - Eastway": the site is part of the name
             results.append(RecognizerResult(PhiType.ORGANIZATION, start, end, 0.92, self.name))
             names.append(view[start:end].split())
         for m in _ORG_CUE.finditer(view):
             value = m.group("org")
             words = value.split()
-            if value.lower() in _NOT_ORG_VALUES or all(
-                self._generic(w) or w.lower() in self._lex.common for w in words if not w.isdigit()
+            # "Insurance: Medicare. MBI ...", "Medi-Cal CIN 9172...": a sentence end or an id label ends it.
+            for i, w in enumerate(words):
+                if (w.endswith(".") and len(w) > 4) or (i and w.upper().strip(":#") in _ID_LABELS):
+                    words = words[: i + 1] if w.endswith(".") else words[:i]
+                    break
+            if len(words) != len(value.split()):
+                value = " ".join(words).rstrip(".")
+                if not value:
+                    continue
+            if (
+                value.lower() in _NOT_ORG_VALUES
+                or words[0].lower() in _NOT_ORG_VALUES
+                or all(self._generic(w) or w.lower() in self._lex.common for w in words if not w.isdigit())
             ):
                 continue
-            org_start, org_end = m.span("org")
+            org_start = m.start("org")
+            org_end = org_start + len(value) if len(words) != len(m.group("org").split()) else m.end("org")
             if value.endswith(".") and len(words[-1]) > 4:
                 org_end -= 1  # "works at Home Depot." ends a sentence; "Acme Co." keeps its period
             results.append(RecognizerResult(PhiType.ORGANIZATION, org_start, org_end, 0.85, self.name))
             names.append(words)
         results.extend(self._later_mentions(view, names, results))
+        results.extend(self._brands(text))
         return results
 
     def _later_mentions(
