@@ -159,12 +159,15 @@ class CpuWorkers:
         return queued_ahead * self._job_s / self.processes
 
     def _admit(self, deadline: Deadline | None) -> None:
+        if deadline is not None and self._job_s > deadline.remaining():
+            # Not overload: the work alone outlasts the deadline, and a retry would too.
+            raise DeadlineExceeded("the deadline is shorter than the work; allow more time")
         wait = self.expected_wait_s()
         if self.max_pending and self.pending >= self.max_pending:
             reason = "the clinical engine's queue is full"
         elif self.max_queue_wait_s and wait > self.max_queue_wait_s:
             reason = "the clinical engine is at capacity"
-        elif deadline is not None and wait + self._job_s > deadline.remaining():
+        elif deadline is not None and wait > 0 and wait + self._job_s > deadline.remaining():
             reason = "the clinical engine's backlog is longer than the deadline"
         else:
             return

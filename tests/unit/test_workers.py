@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from healthai_server.backends.base import Deadline
 from healthai_server.domain.clinical import ExtractionOptions
-from healthai_server.domain.errors import Overloaded
+from healthai_server.domain.errors import DeadlineExceeded, Overloaded
 from healthai_server.workers import CpuWorkers
 
 
@@ -45,6 +45,9 @@ def test_work_that_cannot_finish_before_the_deadline_is_shed_at_once(workers: Cp
     workers._admit(Deadline.after(1.0))
     with pytest.raises(Overloaded, match="longer than the deadline"):
         workers._admit(Deadline.after(0.02))
+    workers.pending = 0  # no backlog, but the job alone takes longer than the caller allows
+    with pytest.raises(DeadlineExceeded):
+        workers._admit(Deadline.after(0.005))
 
 
 def test_the_hard_cap_holds_even_when_jobs_are_cheap(workers: CpuWorkers) -> None:
