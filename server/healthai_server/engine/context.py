@@ -64,6 +64,17 @@ _CERTAINTY = {
     Category.UNLIKELY: Certainty.POSSIBLE_NEGATIVE,
 }
 
+# Enum members compared per modifier and per target, read once here: reading a member off its
+# class (Direction.PSEUDO) costs about 8x reading a module global in CPython 3.11.
+_PSEUDO = Direction.PSEUDO
+_TERMINATE = Direction.TERMINATE
+_REACHES_FORWARD = (Direction.FORWARD, Direction.BIDIRECTIONAL)
+_REACHES_BACKWARD = (Direction.BACKWARD, Direction.BIDIRECTIONAL)
+_HYPOTHETICAL, _CONDITIONAL = Category.HYPOTHETICAL, Category.CONDITIONAL
+_FUTURE, _HISTORICAL, _FAMILY = Category.FUTURE, Category.HISTORICAL, Category.FAMILY
+_FAMILY_HISTORY = NoteSection.FAMILY_HISTORY
+_PAST_SECTIONS = (NoteSection.PAST_MEDICAL_HISTORY, NoteSection.PAST_SURGICAL_HISTORY)
+
 
 @dataclass(frozen=True, slots=True)
 class ContextRule:
@@ -106,7 +117,7 @@ def load_rules() -> list[ContextRule]:
     return parse_rules(load_json("context_rules.json")["rules"])
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # per note, never shared; a frozen __init__ costs 2x
 class Modifier:
     rule: ContextRule
     start: int  # token index
@@ -115,7 +126,7 @@ class Modifier:
     scope_end: int  # token index, exclusive
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # per note, never shared; a frozen __init__ costs 2x
 class Target:
     start: int  # token index
     end: int  # token index, exclusive
@@ -132,10 +143,23 @@ class ModifierIndex:
     def __init__(self, modifiers: Sequence[Modifier]) -> None:
         self._modifiers = sorted(modifiers, key=lambda m: m.start)
         self._starts = [m.start for m in self._modifiers]
+        # Tokens some modifier's scope covers: most targets are in no scope, one C call says so.
+        # Scopes overlap (a run of "no no no ..."): each token is marked once, left to right.
+        self._in_scope = bytearray(max((m.scope_end for m in modifiers), default=0))
+        marked_to = 0
+        for scope_start, scope_end in sorted((m.scope_start, m.scope_end) for m in modifiers):
+            first = max(scope_start, marked_to)
+            if scope_end > first:
+                self._in_scope[first:scope_end] = b"\x01" * (scope_end - first)
+                marked_to = scope_end
 
     def near(self, target: Target) -> Sequence[Modifier]:
         index = bisect.bisect_left(self._starts, target.start)
         return self._modifiers[max(0, index - self.BEFORE) : index + self.AFTER]
+
+    def reaches(self, start: int, end: int) -> bool:
+        """Whether some modifier's scope covers one of the tokens [start, end)."""
+        return self._in_scope.find(1, start, end) >= 0
 
 
 class ContextAnalyzer:
@@ -144,17 +168,25 @@ class ContextAnalyzer:
         self.rules = rules
         self._matcher: PhraseMatcher[ContextRule] = PhraseMatcher((rule.literal, rule) for rule in rules)
 
-    def find_modifiers(self, tokens: Tokens, blocked: Sequence[tuple[int, int]] = ()) -> list[Modifier]:
-        """Modifiers in token order, with their scopes. `blocked` token ranges (targets) hold none."""
-        blocked_tokens: set[int] = set()
+    @property
+    def first_words(self) -> Iterable[str]:
+        """The words a modifier can start with (lower case)."""
+        return self._matcher.first_words
+
+    def find_modifiers(
+        self, tokens: Tokens, blocked: Sequence[tuple[int, int]] = (), candidates: Sequence[int] | None = None
+    ) -> list[Modifier]:
+        """Modifiers in token order, with their scopes. `blocked` token ranges (targets) hold none.
+        `candidates`: the indices of the tokens in first_words, when the caller has them."""
+        blocked_tokens = bytearray(len(tokens) + 1)
         for start, end in blocked:
-            blocked_tokens.update(range(start, end))
+            blocked_tokens[start:end] = b"\x01" * (end - start)
         raw: list[tuple[int, int, ContextRule]] = []
-        for match in self._matcher.find_all(tokens):
-            if any(i in blocked_tokens for i in range(match.start, match.end)):
+        for match in self._matcher.find_all(tokens, candidates):
+            if blocked_tokens.find(1, match.start, match.end) >= 0:
                 continue
             for rule in match.payloads:
-                if rule.direction is Direction.PSEUDO:
+                if rule.direction is _PSEUDO:
                     continue
                 if rule.requires_next:
                     following = tokens.lower[match.end] if match.end < len(tokens) else ""
@@ -162,30 +194,41 @@ class ContextAnalyzer:
                         continue
                 raw.append((match.start, match.end, rule))
         n = len(tokens)
-        terminators = sorted({start for start, _, rule in raw if rule.direction is Direction.TERMINATE})
+        terminators = sorted({start for start, _, rule in raw if rule.direction is _TERMINATE})
         modifiers: list[Modifier] = []
         for start, end, rule in raw:
-            if rule.direction is Direction.TERMINATE:
+            if rule.direction is _TERMINATE:
                 continue
             limit = rule.max_scope if rule.max_scope is not None else n
             scope_start, scope_end = start, end
-            if rule.direction in (Direction.FORWARD, Direction.BIDIRECTIONAL) and end < n:
+            if rule.direction in _REACHES_FORWARD and end < n:
                 j = end
                 if tokens.raw[j] == ":" and j + 1 < n:
                     j += 1  # "Denies: fever" and "negative for: ..." reach past their colon
-                stop = min(tokens.clause_last[j] + 1, j + limit)
+                stop = min(tokens.clause_last(j) + 1, j + limit)
                 t = bisect.bisect_left(terminators, j)
                 if t < len(terminators):
                     stop = min(stop, terminators[t])
                 scope_end = max(stop, end)
-            if rule.direction in (Direction.BACKWARD, Direction.BIDIRECTIONAL) and start > 0:
-                first = max(tokens.clause_first[start - 1], start - limit)
+            if rule.direction in _REACHES_BACKWARD and start > 0:
+                first = max(tokens.clause_first(start - 1), start - limit)
                 t = bisect.bisect_left(terminators, start) - 1
                 if t >= 0 and terminators[t] >= first:
                     first = terminators[t] + 1
                 scope_start = min(first, start)
             modifiers.append(Modifier(rule, start, end, scope_start, scope_end))
         return modifiers
+
+    def assert_tokens(
+        self, tokens: Tokens, modifiers: ModifierIndex, start: int, end: int, section: NoteSection
+    ) -> Assertion:
+        """assert_target for the tokens [start, end) and the modifiers near them."""
+        if section is not _FAMILY_HISTORY and modifiers._in_scope.find(1, start, end) < 0:  # reaches(), inlined
+            # what assert_target gives when no modifier's scope reaches the target (most targets;
+            # _unmodified, inlined)
+            return _PAST if section in _PAST_SECTIONS else _CURRENT
+        target = Target(start, end)
+        return self.assert_target(tokens, target, modifiers.near(target), section)
 
     @staticmethod
     def assert_target(
@@ -194,51 +237,51 @@ class ContextAnalyzer:
         modifiers: Sequence[Modifier],
         section: NoteSection,
     ) -> Assertion:
+        start, end = target.start, target.end
+        # the caller passes the modifiers near the target; most targets are in none's scope
+        in_scope = [m for m in modifiers if m.scope_end > start and m.scope_start < end]
+        if not in_scope and section is not _FAMILY_HISTORY:
+            return _unmodified(section)
         best: dict[Category, tuple[int, Modifier]] = {}
-        for modifier in modifiers:  # the caller passes the modifiers of the target's sentence
-            if modifier.scope_end <= target.start or modifier.scope_start >= target.end:
-                continue
-            if modifier.start < target.end and modifier.end > target.start:
+        for modifier in in_scope:
+            if modifier.start < end and modifier.end > start:
                 continue  # overlapping the target itself
-            forward_ok = modifier.end <= target.start and target.end <= modifier.scope_end
-            backward_ok = modifier.start >= target.end and target.start >= modifier.scope_start
+            forward_ok = modifier.end <= start and end <= modifier.scope_end
+            backward_ok = modifier.start >= end and start >= modifier.scope_start
             if not (forward_ok or backward_ok):
                 continue
-            distance = target.start - modifier.end if forward_ok else modifier.start - target.end
+            distance = start - modifier.end if forward_ok else modifier.start - end
             for category in (modifier.rule.category, *modifier.rule.also):
                 current = best.get(category)
                 if current is None or distance < current[0]:
                     best[category] = (distance, modifier)
+        if not best and section is not _FAMILY_HISTORY:
+            return _unmodified(section)
 
-        certainty = Certainty.POSITIVE
-        nearest = min(
-            ((best[c][0], c) for c in _CERTAINTY_AXIS if c in best),
-            default=None,
-            key=lambda item: item[0],
-        )
-        if nearest is not None:
-            certainty = _CERTAINTY[nearest[1]]
+        certainty = Certainty.POSITIVE  # the nearest certainty modifier's (the first on ties)
+        nearest = -1
+        for category in _CERTAINTY_AXIS:
+            found = best.get(category)
+            if found is not None and (nearest < 0 or found[0] < nearest):
+                nearest, certainty = found[0], _CERTAINTY[category]
 
         conditionality = Conditionality.NONE
-        if Category.HYPOTHETICAL in best:
+        if _HYPOTHETICAL in best:
             conditionality = Conditionality.HYPOTHETICAL
-        elif Category.CONDITIONAL in best:
+        elif _CONDITIONAL in best:
             conditionality = Conditionality.CONDITIONAL
 
         temporality = Temporality.CURRENT
-        if Category.FUTURE in best:
+        if _FUTURE in best:
             temporality = Temporality.FUTURE
-        elif Category.HISTORICAL in best or section in (
-            NoteSection.PAST_MEDICAL_HISTORY,
-            NoteSection.PAST_SURGICAL_HISTORY,
-        ):
+        elif _HISTORICAL in best or section in _PAST_SECTIONS:
             temporality = Temporality.PAST
 
         association = Association.SUBJECT
         relation = ""
-        if Category.FAMILY in best or section is NoteSection.FAMILY_HISTORY:
+        if _FAMILY in best or section is _FAMILY_HISTORY:
             association = Association.OTHER
-            family = best.get(Category.FAMILY)
+            family = best.get(_FAMILY)
             relation = family[1].rule.relation if family is not None else ""
             if not relation:
                 relation = _nearest_relation(target, modifiers, tokens)
@@ -249,6 +292,16 @@ class ContextAnalyzer:
             relation=relation,
             temporality=temporality,
         )
+
+
+# Built once and shared (Assertion is immutable): most targets get one of these.
+_CURRENT = Assertion()
+_PAST = Assertion(temporality=Temporality.PAST)
+
+
+def _unmodified(section: NoteSection) -> Assertion:
+    """The assertion of a target no modifier reaches, outside the family history."""
+    return _PAST if section in _PAST_SECTIONS else _CURRENT
 
 
 _RELATIONS = {
@@ -263,18 +316,16 @@ _RELATIONS = {
 def _nearest_relation(target: Target, modifiers: Sequence[Modifier], tokens: Tokens) -> str:
     """The family member nearest the target within its sentence, preferring the same clause."""
     del modifiers
-    sentence = tokens.sentence
-    clause = tokens.clause
-    own_sentence = sentence[target.start]
+    sentence_first, sentence_last = tokens.sentence_first(target.start), tokens.sentence_last(target.start)
+    clause_first, clause_last = tokens.clause_first(target.start), tokens.clause_last(target.start)
     best: tuple[int, str] | None = None
-    n = len(tokens)
     for direction in (-1, 1):
         k = target.start - 1 if direction < 0 else target.end
         steps = 0
-        while 0 <= k < n and sentence[k] == own_sentence and steps < 40:
+        while sentence_first <= k <= sentence_last and steps < 40:
             relation = _RELATIONS.get(tokens.lower[k])
             if relation is not None:
-                penalty = 0 if clause[k] == clause[target.start] else 100
+                penalty = 0 if clause_first <= k <= clause_last else 100
                 # prefer a relation just before ("mother with X") over one after
                 score = steps + penalty + (0 if direction < 0 else 1)
                 if best is None or score < best[0]:

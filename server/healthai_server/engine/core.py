@@ -7,9 +7,12 @@ engine serves many threads. No note text is logged, printed or put in an excepti
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
+from typing import Any
 
 from healthai_server.domain.clinical import (
     ICD10CM_SYSTEM,
@@ -31,7 +34,7 @@ from healthai_server.domain.clinical import (
     Span,
     Temporality,
 )
-from healthai_server.engine.context import ContextAnalyzer, ModifierIndex, Target
+from healthai_server.engine.context import ContextAnalyzer, ModifierIndex
 from healthai_server.engine.matcher import PhraseMatch, PhraseMatcher
 from healthai_server.engine.medications import MedicationAttributeParser
 from healthai_server.engine.resources import (
@@ -43,13 +46,24 @@ from healthai_server.engine.resources import (
     load_drugs,
 )
 from healthai_server.engine.sections import SectionDetector, SectionIndex
-from healthai_server.engine.text import CharMask, FastPattern, Tokens, tokenize
+from healthai_server.engine.text import (
+    CharMask,
+    FastPattern,
+    Tokens,
+    WordIndex,
+    lower_closed,
+    tokenize,
+    word_alternation,
+)
 from healthai_server.engine.vitals import VitalExtractor
 
-_NKA = re.compile(
-    r"\b(?:NKDA|NKA|N\.K\.D\.A\.?|no[ \t]+known[ \t]+(?:drug[ \t]+|medication[ \t]+)?allerg(?:ies|y)"
-    r"|no[ \t]+(?:drug[ \t]+|medication[ \t]+)?allergies)\b",
-    re.IGNORECASE,
+# (lower-case letters, the same under IGNORECASE: FastPattern then scans the lower-cased note)
+_NKA = FastPattern(
+    re.compile(
+        r"\b(?:nkda|nka|n\.k\.d\.a\.?|no[ \t]+known[ \t]+(?:drug[ \t]+|medication[ \t]+)?allerg(?:ies|y)"
+        r"|no[ \t]+(?:drug[ \t]+|medication[ \t]+)?allergies)\b",
+        re.IGNORECASE,
+    )
 )
 _NONE_BODY = re.compile(r"[ \t,:-]*(?P<v>none(?:[ \t]+known)?|denies|nil|negative|no[ \t]+allergies)\b", re.IGNORECASE)
 _ALLERGY_TRIGGERS = frozenset(
@@ -71,6 +85,7 @@ _UNKNOWN_CONDITION = re.compile(
 )
 _UNKNOWN_HEAD_SET = frozenset(_UNKNOWN_HEADS)
 _UNKNOWN_TAILS = frozenset(suffix[-2:] for suffix in _UNKNOWN_SUFFIXES)  # cheap test before endswith
+_UNKNOWN_LAST = frozenset(word[-1] for word in (*_UNKNOWN_SUFFIXES, *_UNKNOWN_HEADS))  # cheaper still
 _NOT_CONDITIONS = frozenset(
     {"diagnosis", "prognosis", "osmosis", "aroma", "diploma", "stoma", "coma", "soma", "hypnosis", "symbiosis",
      "thrombosis", "kilogramma", "emphasis", "analgesia", "noma", "idioma", "sigma", "comma", "momma", "grandma",
@@ -82,6 +97,13 @@ _UNKNOWN_STOP = frozenset(
      "their", "your", "our", "its", "that", "heart", "liver", "kidney", "lung", "bone", "disc", "skin", "has", "had",
      "have", "from", "due", "without", "which", "prior", "new", "old", "some", "mood", "use"}
 )  # fmt: skip
+
+
+# Enum members compared per item, read once here: reading a member off its class
+# (Certainty.POSITIVE) costs about 8x reading a module global in CPython 3.11.
+_POSSIBLE = (Certainty.NEUTRAL_POSSIBLE, Certainty.POSSIBLE_POSITIVE, Certainty.POSSIBLE_NEGATIVE)
+_FUTURE = Temporality.FUTURE
+_ACTIVE, _NEW = MedicationStatus.ACTIVE, MedicationStatus.NEW
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +121,36 @@ class ClinicalEngine:
         self._condition_matcher: PhraseMatcher[ConditionConcept] = PhraseMatcher(condition_phrases)
         self._drug_matcher: PhraseMatcher[DrugConcept] = PhraseMatcher(drug_phrases)
         self._allergen_matcher: PhraseMatcher[AllergenConcept] = PhraseMatcher(load_allergens(drug_phrases))
+        # Codings are the same for every mention of a concept: built once, shared (immutable).
+        self._condition_codings: dict[tuple[str, str], tuple[Coding, ...]] = {
+            (concept.code, concept.name): (Coding(ICD10CM_SYSTEM, concept.code, concept.name),)
+            for _, concept in condition_phrases
+        }
+        self._drug_codings: dict[str, tuple[Coding, ...]] = {
+            generic: tuple(_drug_coding(system, code, generic) for system, code in concept.ids)
+            for generic, concept in self._drugs.items()
+        }
         self._sections = SectionDetector()
         self._context = ContextAnalyzer()
         self._vitals = VitalExtractor()
         self._med_attributes = MedicationAttributeParser()
+        # (section, default medication status), matched by identity (NoteSection.name is slow)
+        self._section_defaults = tuple(
+            (NoteSection[name], status)
+            for name, status in self._med_attributes.section_default.items()
+            if name in NoteSection.__members__
+        )
+        # The words each stage starts at, looked up in one pass over the note (see extract).
+        self._word_index = WordIndex(
+            [
+                self._condition_matcher.first_words,
+                self._drug_matcher.first_words,
+                self._allergen_matcher.first_words,
+                self._context.first_words,
+                self._vitals.trigger_words,
+                _ALLERGY_TRIGGERS,
+            ]
+        )
         reactions = sorted(self._med_attributes.reactions, key=len, reverse=True)
         self._reaction = re.compile(
             r"(?<![A-Za-z])(?:" + "|".join(re.escape(r) for r in reactions) + r")(?![A-Za-z])", re.IGNORECASE
@@ -112,10 +160,14 @@ class ClinicalEngine:
         after = sorted(self._med_attributes.after_cues, key=lambda c: len(c[0]), reverse=True)
         self._before_status = {cue: status for cue, status in before}
         self._after_status = {cue: status for cue, status in after}
-        self._before_cue = FastPattern(
-            re.compile(
-                r"(?<![a-z/])(?:" + "|".join(re.escape(c.lower()) for c, _ in before) + r")(?![a-z])", re.IGNORECASE
-            )
+        cues = [c.lower() for c, _ in before]
+        self._before_cue = re.compile(
+            r"(?<![a-z/])(?:" + "|".join(re.escape(c) for c in cues) + r")(?![a-z])", re.IGNORECASE
+        )
+        # The same matches on the lower-cased text of an ASCII note (ASCII lower-casing keeps every
+        # offset, and the cues and classes are lower case), written so that re skips offsets fast.
+        self._before_cue_lower = (
+            re.compile(word_alternation(cues, "[a-z/]") + "(?![a-z])") if all(c.isascii() for c in cues) else None
         )
         self._after_cue = re.compile(
             r"^[ \t,]*(?:(?:is|are|was|were|has|have|been|being|now)[ \t]+){0,3}(?:"
@@ -123,6 +175,8 @@ class ClinicalEngine:
             + r")(?![A-Za-z])",
             re.IGNORECASE,
         )
+        # the same, case-sensitive, for the lower-cased text of ASCII text (when exact: checked)
+        self._after_cue_lower = re.compile(self._after_cue.pattern) if lower_closed(self._after_cue.pattern) else None
 
     # --- public ---------------------------------------------------------------------------------
 
@@ -135,32 +189,34 @@ class ClinicalEngine:
         want_meds = options.wants(EntityType.MEDICATION)
         want_allergies = options.wants(EntityType.ALLERGY)
 
-        header_free = [
-            m for m in self._condition_matcher.find_all(tokens) if not self._in_header(tokens, sections, m.start, m.end)
-        ]
-        drug_matches = [
-            m for m in self._drug_matcher.find_all(tokens) if not self._in_header(tokens, sections, m.start, m.end)
-        ]
+        condition_words, drug_words, allergen_words, modifier_words, vital_words, allergy_words = self._word_index.find(
+            tokens.lower
+        )
+        in_header = sections.header_tokens(tokens.starts)  # matches starting there are dropped
+        starts = tokens.starts
+        header_free = [m for m in self._condition_matcher.find_all(tokens, condition_words) if m.start not in in_header]
+        drug_matches = [m for m in self._drug_matcher.find_all(tokens, drug_words) if m.start not in in_header]
         condition_matches, drug_matches = _resolve_overlaps(header_free, drug_matches)
 
-        allergy_matches, allergy_regions = self._allergy_mentions(tokens, sections, condition_matches)
+        allergy_matches, allergy_regions = self._allergy_mentions(
+            tokens, sections, in_header, condition_matches, allergen_words, allergy_words
+        )
         allergy_tokens: set[int] = set()
         for match in allergy_matches:
             allergy_tokens.update(range(match.start, match.end))
-        drug_matches = [m for m in drug_matches if not allergy_tokens.intersection(range(m.start, m.end))]
+        drug_matches = [m for m in drug_matches if allergy_tokens.isdisjoint(range(m.start, m.end))]
         condition_matches = [
             m
             for m in condition_matches
-            if not allergy_regions.covers(tokens.starts[m.start])
-            and not allergy_tokens.intersection(range(m.start, m.end))
+            if not allergy_regions.covers(tokens.starts[m.start]) and allergy_tokens.isdisjoint(range(m.start, m.end))
         ]
         unknown = self._unknown_conditions(
-            text, tokens, sections, condition_matches, drug_matches, allergy_matches, allergy_regions
+            tokens, in_header, condition_matches, drug_matches, allergy_matches, allergy_regions
         )
 
         targets = [(m.start, m.end) for m in condition_matches] + [(m.start, m.end) for m in drug_matches]
         targets += [(m.start, m.end) for m in allergy_matches] + [(s, e) for s, e, _ in unknown]
-        modifiers = ModifierIndex(self._context.find_modifiers(tokens, targets))
+        modifiers = ModifierIndex(self._context.find_modifiers(tokens, targets, modifier_words))
 
         conditions: list[Condition] = []
         if want_conditions:
@@ -178,15 +234,18 @@ class ClinicalEngine:
                 )
             for start, end, name in unknown:
                 conditions.append(self._condition(text, tokens, sections, modifiers, start, end, None, name))
-            conditions.sort(key=lambda c: c.span.start)
+            conditions.sort(key=_span_start)
 
         medications: list[Medication] = []
         if want_meds:
-            starts = [tokens.starts[m.start] for m in drug_matches]
+            lowered_text = text.lower() if text.isascii() else None
+            drug_starts = [starts[m.start] for m in drug_matches]
             for index, drug_match in enumerate(drug_matches):
-                limit = starts[index + 1] if index + 1 < len(starts) else len(text)
+                limit = drug_starts[index + 1] if index + 1 < len(drug_starts) else len(text)
                 previous_end = tokens.ends[drug_matches[index - 1].end - 1] if index else 0
-                medications.append(self._medication(text, tokens, sections, modifiers, drug_match, limit, previous_end))
+                medications.append(
+                    self._medication(text, tokens, sections, modifiers, drug_match, limit, previous_end, lowered_text)
+                )
 
         allergies: list[Allergy] = []
         nka_span: Span | None = None
@@ -195,7 +254,9 @@ class ClinicalEngine:
             allergies = [self._allergy(text, tokens, sections, modifiers, m, allergen_starts) for m in allergy_matches]
             nka_span = self._no_known_allergies(text, sections)
 
-        vitals = self._vitals.extract(text, sections, tokens) if options.wants(EntityType.VITAL_SIGN) else []
+        vitals = (
+            self._vitals.extract(text, sections, tokens, vital_words) if options.wants(EntityType.VITAL_SIGN) else []
+        )
         problems = _problem_list(conditions) if options.wants(EntityType.PROBLEM_LIST) else []
         if not options.wants(EntityType.CONDITION):
             conditions = []
@@ -214,10 +275,6 @@ class ClinicalEngine:
 
     # --- conditions ------------------------------------------------------------------------------
 
-    @staticmethod
-    def _in_header(tokens: Tokens, sections: SectionIndex, start: int, end: int) -> bool:
-        return sections.in_header(tokens.starts[start], tokens.ends[end - 1])
-
     def _condition(  # noqa: PLR0917 - private helper, called in one place
         self,
         text: str,
@@ -231,46 +288,37 @@ class ClinicalEngine:
     ) -> Condition:
         char_start, char_end = tokens.starts[start], tokens.ends[end - 1]
         section = sections.at(char_start)
-        assertion = self._context.assert_target(tokens, Target(start, end), modifiers.near(Target(start, end)), section)
+        assertion = self._context.assert_tokens(tokens, modifiers, start, end, section)
         surface = text[char_start:char_end]
         if concept is not None:
             confidence = 0.9 if len(surface) > 4 else 0.8
-            codings: tuple[Coding, ...] = (Coding(ICD10CM_SYSTEM, concept.code, concept.name),)
+            codings = self._condition_codings[concept.code, concept.name]
             name = concept.name
         else:
             confidence = 0.55
             codings = ()
             name = fallback_name
-        if assertion.certainty in (
-            Certainty.NEUTRAL_POSSIBLE,
-            Certainty.POSSIBLE_POSITIVE,
-            Certainty.POSSIBLE_NEGATIVE,
-        ):
+        if assertion.certainty in _POSSIBLE:
             confidence -= 0.1
         return Condition(
             span=Span(char_start, char_end, surface),
             name=name,
             codings=codings,
             assertion=assertion,
-            confidence=round(confidence, 3),
+            confidence=_round3(confidence),
             section=section,
         )
 
     def _unknown_conditions(  # noqa: PLR0917 - private helper, called in one place
         self,
-        text: str,
         tokens: Tokens,
-        sections: SectionIndex,
+        in_header: set[int],
         conditions: Sequence[PhraseMatch[ConditionConcept]],
         drugs: Sequence[PhraseMatch[DrugConcept]],
         allergens: Sequence[PhraseMatch[AllergenConcept]],
         allergy_regions: CharMask,
     ) -> list[tuple[int, int, str]]:
         """Clearly clinical words not in the lexicon (…itis, …emia, "X syndrome"): returned uncoded."""
-        covered = CharMask(len(text))
-        for group in (conditions, drugs, allergens):
-            for m in group:
-                covered.mark(tokens.starts[m.start], tokens.ends[m.end - 1])
         out: list[tuple[int, int, str]] = []
         for match in _unknown_condition_matches(tokens):
             start, end = match.span()
@@ -279,13 +327,17 @@ class ClinicalEngine:
                 continue
             if len(words) == 2 and words[0].lower() in _UNKNOWN_STOP:
                 continue
-            if covered.overlaps(start, end) or allergy_regions.covers(start):
+            if allergy_regions.covers(start):
                 continue
-            if sections.in_header(start, end):
+            first = tokens.index_at_or_after(start)  # the token starting at `start`
+            if first in in_header:
                 continue
-            first = tokens.index_at_or_after(start)
             last = tokens.index_at_or_after(end)
             if first >= last:
+                continue
+            # The match runs from a token start to a token end (it ends at a word boundary), as
+            # lexicon matches do: their characters overlap exactly when their tokens do.
+            if any(_overlaps(group, first, last) for group in (conditions, drugs, allergens)):
                 continue
             out.append((first, last, " ".join(w.lower() for w in words)))
         return out
@@ -301,27 +353,31 @@ class ClinicalEngine:
         match: PhraseMatch[DrugConcept],
         next_drug_start: int,
         previous_drug_end: int,
+        lowered_text: str | None,
     ) -> Medication:
+        """The drug name with its attributes. `lowered_text`: text.lower() of an ASCII text, else
+        None (shared by the case-insensitive searches: ASCII lower-casing keeps offsets)."""
         concept = match.payloads[0]
         char_start, char_end = tokens.starts[match.start], tokens.ends[match.end - 1]
         section = sections.at(char_start)
         window_end = self._med_attributes.window_end(text, char_end, next_drug_start)
-        attributes = self._med_attributes.parse(text, char_end, window_end)
-        assertion = self._context.assert_target(
-            tokens, Target(match.start, match.end), modifiers.near(Target(match.start, match.end)), section
+        attributes = self._med_attributes.parse(text, char_end, window_end, lowered_text)
+        assertion = self._context.assert_tokens(tokens, modifiers, match.start, match.end, section)
+        status = self._status(
+            text, tokens, match, section, previous_drug_end, attributes.end, next_drug_start, lowered_text
         )
-        status = self._status(text, tokens, match, section, previous_drug_end, attributes.end, next_drug_start)
-        if status is MedicationStatus.NEW and assertion.temporality is Temporality.FUTURE:
-            pass  # "will start X": a new medication planned from now
-        elif assertion.temporality is Temporality.FUTURE and status is MedicationStatus.ACTIVE:
-            status = MedicationStatus.NEW
-        codings = tuple(_drug_coding(system, code, concept.generic) for system, code in concept.ids)
+        if assertion.temporality is _FUTURE and status is _ACTIVE:
+            status = _NEW  # planned from now ("will start X" is new already)
+        codings = self._drug_codings[concept.generic]
         confidence = 0.85 + (0.05 if attributes.dose is not None else 0.0) + (0.05 if attributes.frequency else 0.0)
-        if len(text[char_start:char_end]) <= 3:
+        surface = text[char_start:char_end]
+        if len(surface) <= 3:
             confidence -= 0.1
-        instruction = Span(char_start, attributes.end, text[char_start : attributes.end])
+        instruction = (
+            Span(char_start, attributes.end, text[char_start : attributes.end]) if attributes.end > char_end else None
+        )
         return Medication(
-            span=Span(char_start, char_end, text[char_start:char_end]),
+            span=Span(char_start, char_end, surface),
             name=concept.generic,
             codings=codings,
             dose=attributes.dose,
@@ -332,9 +388,9 @@ class ClinicalEngine:
             duration=attributes.duration,
             status=status,
             assertion=assertion,
-            confidence=round(min(confidence, 0.99), 3),
+            confidence=_round3(min(confidence, 0.99)),
             section=section,
-            instruction_span=instruction if attributes.end > char_end else None,
+            instruction_span=instruction,
         )
 
     def _status(  # noqa: PLR0917 - private helper, called in one place
@@ -346,17 +402,32 @@ class ClinicalEngine:
         previous_drug_end: int,
         instruction_end: int,
         next_drug_start: int,
+        lowered_text: str | None,
     ) -> MedicationStatus:
-        k = tokens.sentence_first[match.start]
+        k = tokens.sentence_first(match.start)
         del previous_drug_end  # a cue carries across a list: "given morphine 4 mg IV, Zofran 4 mg IV and NS"
         clause_start = tokens.starts[k] if k < len(tokens) else 0
         char_start = tokens.starts[match.start]
-        before_text = text[max(clause_start, char_start - 160) : char_start]
+        before_start = max(clause_start, char_start - 160)
+        before_text = text[before_start:char_start]
         found: MedicationStatus | None = None
-        for cue_match in self._before_cue.finditer(before_text):
+        if self._before_cue_lower is not None and lowered_text is not None:
+            cue_matches = self._before_cue_lower.finditer(lowered_text[before_start:char_start])
+        elif self._before_cue_lower is not None and before_text.isascii():
+            cue_matches = self._before_cue_lower.finditer(before_text.lower())
+        else:
+            cue_matches = self._before_cue.finditer(before_text)
+        for cue_match in cue_matches:
             found = self._before_status.get(cue_match.group().lower(), found)
-        after_text = text[instruction_end : min(next_drug_start, instruction_end + 40)]
-        after = self._after_cue.search(after_text)
+        after_end = min(next_drug_start, instruction_end + 40)
+        after_text = text[instruction_end:after_end]
+        # (the pattern starts with "^": search == match)
+        if self._after_cue_lower is not None and lowered_text is not None:
+            after = self._after_cue_lower.match(lowered_text[instruction_end:after_end])
+        elif self._after_cue_lower is not None and after_text.isascii():
+            after = self._after_cue_lower.match(after_text.lower())
+        else:
+            after = self._after_cue.match(after_text)
         if after is not None:
             words = after.group().lower().strip(" \t,")
             for cue, status in self._after_status.items():
@@ -364,58 +435,57 @@ class ClinicalEngine:
                     return status
         if found is not None:
             return found
-        default = self._med_attributes.section_default.get(section.name)
-        return default if default is not None else self._med_attributes.default_status
+        for default_section, status in self._section_defaults:
+            if section is default_section:
+                return status
+        return self._med_attributes.default_status
 
     # --- allergies -------------------------------------------------------------------------------
 
-    def _allergy_mentions(
+    def _allergy_mentions(  # noqa: PLR0917 - private helper, called in one place
         self,
         tokens: Tokens,
         sections: SectionIndex,
+        in_header: set[int],
         conditions: Sequence[PhraseMatch[ConditionConcept]],
+        allergen_words: Sequence[int],
+        triggers: Sequence[int],
     ) -> tuple[list[PhraseMatch[AllergenConcept]], CharMask]:
-        """Allergen mentions in allergy statements, and the character regions of those statements."""
+        """Allergen mentions in allergy statements, and the character regions of those statements.
+        `allergen_words` and `triggers`: the indices of the tokens that start an allergen name and
+        of the trigger words (_ALLERGY_TRIGGERS)."""
         regions: list[tuple[int, int]] = [
             (span.start, span.end) for span in sections.spans if span.section is NoteSection.ALLERGIES
         ]
         n = len(tokens)
         lower = tokens.lower
         # Sentences with a trigger word: the statement runs from the trigger to the clause end.
-        for i in range(n):
-            if lower[i] in _ALLERGY_TRIGGERS:
-                clause = tokens.clause[i]
-                j = i
-                while j > 0 and tokens.clause[j - 1] == clause and i - j < 4:
-                    j -= 1
-                k = i
-                following = lower[i + 1] if i + 1 < n else ""
-                opens_list = following in ("to", ":", "-", "(", "include", "includes", "including", "are", "is", "of")
-                while (
-                    opens_list
-                    and k + 1 < n
-                    and k - i < 40
-                    and tokens.clause[k + 1] == clause
-                    and tokens.raw[k + 1] != "."
-                ):
-                    k += 1
-                    if lower[k] in _ALLERGY_LIST_END:
-                        k -= 1
-                        break
-                regions.append((tokens.starts[j], tokens.ends[k]))
+        for i in triggers:
+            j = max(tokens.clause_first(i), i - 4)  # up to 4 tokens back, within the clause
+            clause_last = tokens.clause_last(i)
+            k = i
+            following = lower[i + 1] if i + 1 < n else ""
+            opens_list = following in ("to", ":", "-", "(", "include", "includes", "including", "are", "is", "of")
+            while opens_list and k + 1 < n and k - i < 40 and k + 1 <= clause_last and tokens.raw[k + 1] != ".":
+                k += 1
+                if lower[k] in _ALLERGY_LIST_END:
+                    k -= 1
+                    break
+            regions.append((tokens.starts[j], tokens.ends[k]))
         mask = CharMask(len(tokens.text))
         for start, end in regions:
             mask.mark(start, end)
+        # Matches starting after the last statement are dropped, and can only hide later ones:
+        # the phrase search stops there.
+        limit = max((end for start, end in regions if end > start), default=0)
+        allergen_words = allergen_words[: bisect.bisect_left(allergen_words, tokens.index_at_or_after(limit))]
         found: list[PhraseMatch[AllergenConcept]] = []
-        condition_tokens: set[int] = set()
-        for m in conditions:
-            condition_tokens.update(range(m.start, m.end))
-        for match in self._allergen_matcher.find_all(tokens):
-            if self._in_header(tokens, sections, match.start, match.end):
+        for match in self._allergen_matcher.find_all(tokens, allergen_words):
+            if match.start in in_header:
                 continue
             if not mask.covers(tokens.starts[match.start]):
                 continue
-            if condition_tokens.intersection(range(match.start, match.end)):
+            if _overlaps(conditions, match.start, match.end):  # a condition's words, not an allergen
                 continue
             found.append(match)
         return found, mask
@@ -454,9 +524,7 @@ class ClinicalEngine:
                 "mild": AllergySeverity.MILD,
                 "moderate": AllergySeverity.MODERATE,
             }.get(word, AllergySeverity.SEVERE)
-        assertion = self._context.assert_target(
-            tokens, Target(match.start, match.end), modifiers.near(Target(match.start, match.end)), section
-        )
+        assertion = self._context.assert_tokens(tokens, modifiers, match.start, match.end, section)
         assertion = Assertion(
             certainty=assertion.certainty,
             conditionality=assertion.conditionality,
@@ -466,7 +534,7 @@ class ClinicalEngine:
         )
         codings: tuple[Coding, ...] = ()
         if concept.drug is not None:
-            codings = tuple(_drug_coding(system, code, concept.drug.generic) for system, code in concept.drug.ids)
+            codings = self._drug_codings[concept.drug.generic]
         return Allergy(
             span=Span(char_start, char_end, text[char_start:char_end]),
             substance=concept.substance,
@@ -501,7 +569,8 @@ def _unknown_condition_matches(tokens: Tokens) -> list[re.Match[str]]:
     candidates: set[int] = set()
     tails = _UNKNOWN_TAILS
     heads = _UNKNOWN_HEAD_SET
-    for i in [k for k, word in enumerate(lower) if word[-2:] in tails or word in heads]:
+    last = _UNKNOWN_LAST  # word[-1]: no new string for Latin-1 characters (cached), unlike word[-2:]
+    for i in [k for k, word in enumerate(lower) if word[-1] in last and (word[-2:] in tails or word in heads)]:
         if lower[i].endswith(_UNKNOWN_SUFFIXES):
             candidates.add(i)
         if lower[i] in _UNKNOWN_HEAD_SET and i:
@@ -521,6 +590,26 @@ def _unknown_condition_matches(tokens: Tokens) -> list[re.Match[str]]:
             out.append(match)
             resume = match.end()
     return out
+
+
+def _overlaps(matches: Sequence[PhraseMatch[Any]], first: int, last: int) -> bool:
+    """Whether tokens [first, last) overlap one of `matches` (in order, not overlapping each
+    other, so only the last one starting before `last` can)."""
+    k = bisect.bisect_left(matches, last, key=_match_start) - 1
+    return k >= 0 and matches[k].end > first
+
+
+_match_start = attrgetter("start")
+
+
+@functools.lru_cache(maxsize=1024)
+def _round3(confidence: float) -> float:
+    """round(confidence, 3), remembered: confidences take few values (never 0.0, which the cache
+    would not tell from -0.0), and rounding a float to digits costs 3x a cache lookup."""
+    return round(confidence, 3)
+
+
+_span_start = attrgetter("span.start")
 
 
 def _drug_coding(system: str, code: str, display: str) -> Coding:
@@ -554,56 +643,62 @@ def _resolve_overlaps(
 
 
 _ACTIVE_PROBLEM_SECTIONS = (NoteSection.ASSESSMENT_AND_PLAN, NoteSection.DIAGNOSES)
+_SYMPTOM_PROBLEM_SECTIONS = (*_ACTIVE_PROBLEM_SECTIONS, NoteSection.CHIEF_COMPLAINT)  # symptoms count only here
+_NOT_PROBLEM_SECTIONS = (NoteSection.FAMILY_HISTORY, NoteSection.REVIEW_OF_SYSTEMS)
+_PROBLEM_CERTAINTIES = (Certainty.POSITIVE, Certainty.POSSIBLE_POSITIVE)
+_POSSIBLE_POSITIVE = Certainty.POSSIBLE_POSITIVE
+_SUBJECT, _UNCONDITIONAL, _PAST = Association.SUBJECT, Conditionality.NONE, Temporality.PAST
 
 
 def _problem_list(conditions: Sequence[Condition]) -> list[ProblemListEntry]:
     """Deduplicated active problems: positive, the patient's, not hypothetical, not resolved-past."""
     groups: dict[str, list[Condition]] = {}
     order: list[str] = []
+    plan_start: dict[str, int] = {}  # where a problem is first written in the assessment/plan
     for condition in conditions:
         a = condition.assertion
-        if a.certainty not in (Certainty.POSITIVE, Certainty.POSSIBLE_POSITIVE):
+        if a.certainty not in _PROBLEM_CERTAINTIES:
             continue
-        if a.association is not Association.SUBJECT or a.conditionality is not Conditionality.NONE:
+        if a.association is not _SUBJECT or a.conditionality is not _UNCONDITIONAL:
             continue
-        if a.temporality is Temporality.FUTURE:
+        if a.temporality is _FUTURE:
             continue
         coded = bool(condition.codings)
         key = condition.codings[0].code if coded else condition.name
         chronic = _CHRONIC.get(key, False)
-        if a.temporality is Temporality.PAST and not chronic:
+        if a.temporality is _PAST and not chronic:
             continue
-        if condition.section in (NoteSection.FAMILY_HISTORY, NoteSection.REVIEW_OF_SYSTEMS):
+        if condition.section in _NOT_PROBLEM_SECTIONS:
             continue
-        if _SYMPTOM.get(key, False) and condition.section not in (
-            *_ACTIVE_PROBLEM_SECTIONS,
-            NoteSection.CHIEF_COMPLAINT,
-        ):
+        if _SYMPTOM.get(key, False) and condition.section not in _SYMPTOM_PROBLEM_SECTIONS:
             continue
         if key not in groups:
             groups[key] = []
             order.append(key)
         groups[key].append(condition)
+        if condition.section in _ACTIVE_PROBLEM_SECTIONS:
+            start = condition.span.start
+            plan_start[key] = min(plan_start.get(key, start), start)
 
     def rank_key(key: str) -> tuple[int, int]:
         """Problems of the assessment/plan (or diagnoses) first, in the order written there."""
-        mentions = groups[key]
-        in_plan = [m.span.start for m in mentions if m.section in _ACTIVE_PROBLEM_SECTIONS]
-        return (0, min(in_plan)) if in_plan else (1, mentions[0].span.start)
+        start = plan_start.get(key)
+        return (0, start) if start is not None else (1, groups[key][0].span.start)
 
     entries: list[ProblemListEntry] = []
     for rank, key in enumerate(sorted(order, key=rank_key), start=1):
         mentions = groups[key]
         first = mentions[0]
-        possible = all(m.assertion.certainty is Certainty.POSSIBLE_POSITIVE for m in mentions)
-        confidence = max(m.confidence for m in mentions) * (0.8 if possible else 1.0)
+        # (list comprehensions: cheaper than generators for the one or two mentions of a problem)
+        possible = all([m.assertion.certainty is _POSSIBLE_POSITIVE for m in mentions])
+        confidence = max([m.confidence for m in mentions]) * (0.8 if possible else 1.0)
         entries.append(
             ProblemListEntry(
                 name=first.name,
                 codings=first.codings,
-                evidence=tuple(m.span for m in mentions),
+                evidence=tuple([m.span for m in mentions]),
                 rank=rank,
-                confidence=round(min(confidence + 0.02 * (len(mentions) - 1), 0.99), 3),
+                confidence=_round3(min(confidence + 0.02 * (len(mentions) - 1), 0.99)),
             )
         )
     return entries

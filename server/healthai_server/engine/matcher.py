@@ -6,7 +6,7 @@ the lexicon (the hint's "Aho-Corasick-like dict lookup over tokens").
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -26,7 +26,7 @@ class _Node(Generic[P]):
     plain: tuple[P, ...] | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # per note, never shared; a frozen __init__ costs 2x
 class PhraseMatch(Generic[P]):
     start: int  # first token index
     end: int  # one past the last token index
@@ -103,16 +103,39 @@ class PhraseMatcher(Generic[P]):
         written = [tokens.raw[k] for k in range(i, j) if tokens.lower[k] not in _SKIPPABLE]
         return tuple(written) == exact
 
-    def find_all(self, tokens: Tokens) -> list[PhraseMatch[P]]:
-        """Leftmost-longest, non-overlapping matches in token order."""
+    @property
+    def first_words(self) -> Iterable[str]:
+        """The words a phrase can start with (lower case)."""
+        return self._root.children.keys()
+
+    def find_all(self, tokens: Tokens, candidates: Sequence[int] | None = None) -> list[PhraseMatch[P]]:
+        """Leftmost-longest, non-overlapping matches in token order.
+
+        `candidates`: the indices of the tokens in first_words, when the caller has them
+        (text.WordIndex finds them for several matchers in one pass).
+        """
         found: list[PhraseMatch[P]] = []
         children = self._root.children
+        lower = tokens.lower
+        n = len(lower)
         match_at = self.match_at
         next_free = 0
-        # only tokens that can start a phrase (one dict lookup each, in a comprehension)
-        for i in [k for k, word in enumerate(tokens.lower) if word in children]:
+        if candidates is None:  # only tokens that can start a phrase (a dict lookup each)
+            candidates = [k for k, word in enumerate(lower) if word in children]
+        for i in candidates:
             if i < next_free:
                 continue
+            node = children[lower[i]]
+            following = lower[i + 1] if i + 1 < n else ""
+            if following not in node.children and following not in _SKIPPABLE:
+                # No phrase goes on past this word (most candidates): the match, if any, is the
+                # word itself, as match_at would find.
+                if node.plain is not None:
+                    found.append(PhraseMatch(i, i + 1, node.plain))
+                    next_free = i + 1
+                    continue
+                if not node.terminals:
+                    continue
             match = match_at(tokens, i)
             if match is not None:
                 found.append(match)

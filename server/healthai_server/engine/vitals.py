@@ -8,7 +8,7 @@ span is its value with the unit as written ("38.2 C", "94%", "82 kg").
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from healthai_server.domain.clinical import (
@@ -109,7 +109,7 @@ _TRIGGER_INDEX: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # per note, never shared; a frozen __init__ costs 2x
 class _Found:
     kind: VitalKind
     value: float
@@ -120,32 +120,31 @@ class _Found:
     confidence: float = 0.95
 
 
+# Enum members compared per reading, read once here: reading a member off its class costs
+# about 8x reading a module global in CPython 3.11.
+_SYSTOLIC = VitalKind.SYSTOLIC_BLOOD_PRESSURE
+_IMPLAUSIBLE = VitalInterpretation.IMPLAUSIBLE
+_VITAL_SIGNS = NoteSection.VITAL_SIGNS
+
+
 def _float(text: str) -> float:
     return float(text)
 
 
 class VitalExtractor:
+    # The tokens extract() tries patterns at: a label's first word, "%" or "/".
+    trigger_words: frozenset[str] = frozenset(_TRIGGER_INDEX)
+
     def __init__(self, definitions: dict[VitalKind, VitalDefinition] | None = None) -> None:
         self.definitions = definitions if definitions is not None else load_vitals()
-
-    def extract(self, text: str, sections: SectionIndex, tokens: Tokens | None = None) -> list[VitalSign]:
-        tokens = tokens if tokens is not None else tokenize(text)
-        candidates: dict[str, list[int]] = {name: [] for name in _PATTERNS}
-        lower = tokens.lower
-        starts = tokens.starts
-        for i in [k for k, word in enumerate(lower) if word in _TRIGGER_INDEX]:
-            word = lower[i]
-            if word in _AFTER_NUMBER:
-                # "94 %" / "142 / 91": the number before is the candidate
-                if i and lower[i - 1][0].isdigit():
-                    for name in _TRIGGER_INDEX[word]:
-                        candidates[name].append(starts[i - 1])
-                continue
-            for name in _TRIGGER_INDEX[word]:
-                candidates[name].append(starts[i])
-        found: list[_Found] = []
-        taken = CharMask(len(text))
-        handlers: list[tuple[str, Callable[[re.Match[str]], list[_Found]]]] = [
+        # Per kind, its definition and LOINC coding (the same for every reading: built once,
+        # shared, immutable), in one lookup: hashing an Enum member runs Python code.
+        self._by_kind = {
+            kind: (definition, Coding(LOINC_SYSTEM, definition.loinc, definition.display))
+            for kind, definition in self.definitions.items()
+        }
+        # pattern name -> parser, in the order patterns claim text
+        self._handlers: list[tuple[str, Callable[[re.Match[str]], list[_Found]]]] = [
             ("bp", self._bp),
             ("temp", self._temp),
             ("spo2", self._spo2),
@@ -158,7 +157,30 @@ class VitalExtractor:
             ("pain", self._simple(VitalKind.PAIN_SCORE, "{score}")),
             ("pain_before", self._simple(VitalKind.PAIN_SCORE, "{score}")),
         ]
-        for name, handler in handlers:
+
+    def extract(
+        self, text: str, sections: SectionIndex, tokens: Tokens | None = None, triggers: Sequence[int] | None = None
+    ) -> list[VitalSign]:
+        """`triggers`: the indices of the tokens in trigger_words, when the caller has them."""
+        tokens = tokens if tokens is not None else tokenize(text)
+        candidates: dict[str, list[int]] = {name: [] for name in _PATTERNS}
+        lower = tokens.lower
+        starts = tokens.starts
+        if triggers is None:
+            triggers = [k for k, word in enumerate(lower) if word in _TRIGGER_INDEX]
+        for i in triggers:
+            word = lower[i]
+            if word in _AFTER_NUMBER:
+                # "94 %" / "142 / 91": the number before is the candidate
+                if i and lower[i - 1][0].isdigit():
+                    for name in _TRIGGER_INDEX[word]:
+                        candidates[name].append(starts[i - 1])
+                continue
+            for name in _TRIGGER_INDEX[word]:
+                candidates[name].append(starts[i])
+        found: list[_Found] = []
+        taken = CharMask(len(text))
+        for name, handler in self._handlers:
             pattern = _PATTERNS[name]
             for position in candidates[name]:
                 match = pattern.match(text, position)
@@ -178,27 +200,32 @@ class VitalExtractor:
             start, end = match.span("v")
             if taken.overlaps(start, end):
                 continue
-            if sections.at(start) is not NoteSection.VITAL_SIGNS:
+            if sections.at(start) is not _VITAL_SIGNS:
                 continue
             items = self._bp(match)
             found.extend(_Found(f.kind, f.value, f.unit, f.start, f.end, f.context, 0.8) for f in items)
             taken.mark(start, end)
-        found.sort(key=lambda f: (f.start, f.kind is not VitalKind.SYSTOLIC_BLOOD_PRESSURE))
+        found.sort(key=lambda f: (f.start, f.kind is not _SYSTOLIC))
         out: list[VitalSign] = []
+        span = Span(-1, -1, "")
+        section = NoteSection.UNSPECIFIED
         for item in found:
-            definition = self.definitions[item.kind]
-            interpretation = self.interpret(item.kind, item.value, item.unit)
-            confidence = item.confidence if interpretation is not VitalInterpretation.IMPLAUSIBLE else 0.5
+            definition, loinc = self._by_kind[item.kind]
+            interpretation = _interpret(definition, item.value, item.unit)
+            confidence = item.confidence if interpretation is not _IMPLAUSIBLE else 0.5
+            if item.start != span.start or item.end != span.end:  # (a blood pressure's two share it)
+                span = Span(item.start, item.end, text[item.start : item.end])
+                section = sections.at(item.start)
             out.append(
                 VitalSign(
                     kind=item.kind,
                     quantity=Quantity(item.value, item.unit),
-                    loinc=Coding(LOINC_SYSTEM, definition.loinc, definition.display),
-                    span=Span(item.start, item.end, text[item.start : item.end]),
+                    loinc=loinc,
+                    span=span,
                     interpretation=interpretation,
                     context=item.context,
                     confidence=confidence,
-                    section=sections.at(item.start),
+                    section=section,
                 )
             )
         return out
@@ -272,21 +299,25 @@ class VitalExtractor:
     # --- interpretation ------------------------------------------------------------------------
 
     def interpret(self, kind: VitalKind, value: float, unit: str) -> VitalInterpretation:
-        d = self.definitions[kind]
-        canonical = _to_canonical(value, unit)
-        if canonical < d.implausible_low or canonical > d.implausible_high:
-            return VitalInterpretation.IMPLAUSIBLE
-        if not d.interpret:
-            return VitalInterpretation.UNSPECIFIED
-        if d.critical_low is not None and canonical < d.critical_low:
-            return VitalInterpretation.CRITICAL_LOW
-        if d.critical_high is not None and canonical > d.critical_high:
-            return VitalInterpretation.CRITICAL_HIGH
-        if d.low is not None and canonical < d.low:
-            return VitalInterpretation.LOW
-        if d.high is not None and canonical > d.high:
-            return VitalInterpretation.HIGH
-        return VitalInterpretation.NORMAL
+        return _interpret(self.definitions[kind], value, unit)
+
+
+def _interpret(d: VitalDefinition, value: float, unit: str) -> VitalInterpretation:
+    """The reading against the kind's ranges (in the kind's canonical unit)."""
+    canonical = _to_canonical(value, unit)
+    if canonical < d.implausible_low or canonical > d.implausible_high:
+        return VitalInterpretation.IMPLAUSIBLE
+    if not d.interpret:
+        return VitalInterpretation.UNSPECIFIED
+    if d.critical_low is not None and canonical < d.critical_low:
+        return VitalInterpretation.CRITICAL_LOW
+    if d.critical_high is not None and canonical > d.critical_high:
+        return VitalInterpretation.CRITICAL_HIGH
+    if d.low is not None and canonical < d.low:
+        return VitalInterpretation.LOW
+    if d.high is not None and canonical > d.high:
+        return VitalInterpretation.HIGH
+    return VitalInterpretation.NORMAL
 
 
 def _to_canonical(value: float, unit: str) -> float:
