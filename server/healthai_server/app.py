@@ -41,7 +41,7 @@ from healthai_server.interceptors.audit_trail import AuditTrailInterceptor
 from healthai_server.interceptors.auth import AuthInterceptor, DevNoAuthInterceptor
 from healthai_server.interceptors.chain import ChainInterceptor, Interceptor
 from healthai_server.interceptors.errors import ErrorMappingInterceptor
-from healthai_server.interceptors.load_shed import LoadShedInterceptor
+from healthai_server.interceptors.load_shed import AdmissionGate, TenantLoadShedInterceptor
 from healthai_server.interceptors.metrics import MetricsInterceptor
 from healthai_server.interceptors.tracing import TracingInterceptor
 from healthai_server.interceptors.validation import ValidationInterceptor
@@ -209,9 +209,7 @@ async def build_application(
         ErrorMappingInterceptor(),
         AuditTrailInterceptor(audit, on_write_failure=metrics.record_audit_write_failure),
         auth,
-        LoadShedInterceptor(
-            max_in_flight, settings.max_concurrent_rpcs_per_tenant or max_in_flight, on_shed=metrics.record_shed
-        ),
+        TenantLoadShedInterceptor(settings.max_concurrent_rpcs_per_tenant or max_in_flight, metrics.record_shed),
         ValidationInterceptor(validator),
     ]
     # gRPC's own cap is the backstop above the interceptor's: past it a call is refused
@@ -219,7 +217,7 @@ async def build_application(
     # Below it the load-shed interceptor answers with RetryInfo; health checks, which it
     # never sheds, fit in the difference (probes that must never be shed use the probe port).
     server = aio.server(
-        interceptors=[ChainInterceptor(chain)],
+        interceptors=[ChainInterceptor(chain, gate=AdmissionGate(max_in_flight, metrics.record_shed))],
         options=_server_options(settings),
         maximum_concurrent_rpcs=max_in_flight + BACKSTOP_HEADROOM,
     )

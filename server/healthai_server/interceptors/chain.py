@@ -58,15 +58,27 @@ def _bind(interceptor: Interceptor, call: CallInfo, proceed: Handler) -> Handler
     return invoke
 
 
+class Gate(Protocol):
+    """Something in front of the whole chain (the admission gate): wraps a method's handler."""
+
+    def wrap(self, call: CallInfo, handler: Handler) -> Handler: ...
+
+
 class ChainInterceptor(aio.ServerInterceptor):
-    def __init__(self, interceptors: Sequence[Interceptor]) -> None:
+    def __init__(self, interceptors: Sequence[Interceptor], gate: Gate | None = None) -> None:
         self._interceptors = list(interceptors)
+        self._gate = gate
+        # One composed handler per method: the chain is the same for every call of a method.
+        self._handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
 
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        cached = self._handlers.get(handler_call_details.method)
+        if cached is not None:
+            return cached
         handler = await continuation(handler_call_details)
         if handler is None:
             return handler
@@ -82,14 +94,18 @@ class ChainInterceptor(aio.ServerInterceptor):
             (True, True): handler.stream_stream,
         }[(call.request_streaming, call.response_streaming)]
         wrapped = _compose(self._interceptors, call, _innermost(behavior, call.response_streaming))
+        if self._gate is not None:
+            wrapped = self._gate.wrap(call, wrapped)
         factory = {
             (False, False): grpc.unary_unary_rpc_method_handler,
             (False, True): grpc.unary_stream_rpc_method_handler,
             (True, False): grpc.stream_unary_rpc_method_handler,
             (True, True): grpc.stream_stream_rpc_method_handler,
         }[(call.request_streaming, call.response_streaming)]
-        return factory(
+        composed: grpc.RpcMethodHandler[Any, Any] = factory(
             wrapped,
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
+        self._handlers[handler_call_details.method] = composed
+        return composed
