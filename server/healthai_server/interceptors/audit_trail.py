@@ -1,4 +1,7 @@
-"""Write one audit event for every RPC, success or failure, before the caller hears back.
+"""Write one audit event for every admitted RPC, success or failure, before the caller hears back.
+
+(Calls the admission gate refuses under overload never reach the chain: no note was read,
+and they are counted in metrics instead; see interceptors/load_shed.py.)
 
 It sits inside error mapping, so it sees the domain exception itself (and records the
 status it will become) rather than racing an abort that has already been sent. A
