@@ -193,7 +193,6 @@ async def build_application(
         backend,
         lambda data, note_id, version: build_bundle(data, note_id=note_id, engine_version=version),
         ledger,
-        settings.baa_tenants,
     )
 
     max_in_flight = in_flight_limit(settings, workers.processes, llm=backends.resilient is not None)

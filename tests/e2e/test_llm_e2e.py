@@ -90,15 +90,28 @@ def test_tenant_without_baa_reaches_the_model_only_through_the_phi_guard(
     assert json.loads(details)["phi_egress"] == "surrogates"
 
 
+def _audited_egress(server: ServerProcess, audit_id: str) -> str:
+    with sqlite3.connect(server.state_dir / "healthai.db") as conn:
+        row = conn.execute("SELECT details FROM audit_events WHERE audit_id = ?", (audit_id,)).fetchone()
+    return str(json.loads(row[0])["phi_egress"])
+
+
 def test_overloaded_model_falls_back_to_local_then_breaker_opens(server: ServerProcess, fake: FakeAnthropicAPI) -> None:
     client = HealthAIClient(server.addr, token=server.dev_token)
     fake.set_default(overloaded())
     reasons = []
+    egress = []
     for i in range(4):
+        before = len(fake.requests)
         response = client.extract(f"HR 7{i}, BP 120/80. Denies chest pain.")
         assert response.provenance.backend == "local" and response.provenance.degraded
         assert response.data.vital_signs
         reasons.append(response.provenance.degraded_reason)
+        egress.append((len(fake.requests) > before, _audited_egress(server, response.audit_id)))
+    # Issue 12.9: a note sent to Claude that then fell back to local was audited as never sent.
+    assert egress[0] == (True, "clear")  # the dev tenant is covered by a BAA
+    assert (False, "none") in egress  # once the breaker is open nothing leaves
+    assert all(form == ("clear" if reached else "none") for reached, form in egress)
     assert (
         reasons[0] == common_pb2.DEGRADED_REASON_UPSTREAM_ERROR or reasons[0] == common_pb2.DEGRADED_REASON_RATE_LIMITED
     )
