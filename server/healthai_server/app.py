@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,7 @@ from healthai_server.interceptors.audit_id import AuditIdInterceptor
 from healthai_server.interceptors.audit_trail import AuditTrailInterceptor
 from healthai_server.interceptors.auth import AuthInterceptor, DevNoAuthInterceptor
 from healthai_server.interceptors.chain import ChainInterceptor, Interceptor
+from healthai_server.interceptors.draining import DrainingInterceptor
 from healthai_server.interceptors.errors import ErrorMappingInterceptor
 from healthai_server.interceptors.load_shed import AdmissionGate, TenantLoadShedInterceptor
 from healthai_server.interceptors.metrics import MetricsInterceptor
@@ -83,6 +85,7 @@ class Application:
     closers: list[Any] = field(default_factory=list)
     probe_server: aio.Server | None = None
     monitor: HealthMonitor | None = None
+    draining: DrainingInterceptor | None = None
 
     async def stop(self, grace_s: float | None = None) -> None:
         """Stop accepting calls, let in-flight calls finish within the grace period, release."""
@@ -91,7 +94,12 @@ class Application:
             await self.monitor.stop()
         for name in ("", *SERVICE_NAMES):
             await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
-        await self.server.stop(grace)
+        started = time.monotonic()
+        if self.draining is not None:
+            # New calls get UNAVAILABLE (retryable) while running ones finish; only then does
+            # gRPC stop, which would answer a late arrival CANCELLED.
+            await self.draining.drain(grace)
+        await self.server.stop(max(grace - (time.monotonic() - started), 0.0))
         if self.probe_server is not None:
             await self.probe_server.stop(0)
         for close in self.closers:
@@ -204,12 +212,14 @@ async def build_application(
         if settings.auth_enabled
         else DevNoAuthInterceptor()
     )
+    draining = DrainingInterceptor()
     chain: list[Interceptor] = [
         AuditIdInterceptor(),
         TracingInterceptor(tracer),
         MetricsInterceptor(metrics),
         AccessLogInterceptor(),
         ErrorMappingInterceptor(),
+        draining,
         AuditTrailInterceptor(audit, on_write_failure=metrics.record_audit_write_failure),
         auth,
         TenantLoadShedInterceptor(settings.max_concurrent_rpcs_per_tenant or max_in_flight, metrics.record_shed),
@@ -276,6 +286,7 @@ async def build_application(
         closers=closers,
         probe_server=probe_server,
         monitor=monitor,
+        draining=draining,
     )
     log.info(
         "serving",

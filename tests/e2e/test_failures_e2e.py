@@ -175,6 +175,37 @@ def test_sigterm_drains_in_flight_calls_then_exits(tmp_path: Path) -> None:
         assert any('"draining"' in line for line in server.log_lines)
 
 
+def test_a_call_arriving_during_shutdown_is_unavailable_not_cancelled(tmp_path: Path) -> None:
+    """Issue 12.7: a call arriving at the moment of SIGTERM got CANCELLED, which a client
+    cannot tell from its own cancellation; UNAVAILABLE with RetryInfo is safe to retry."""
+    with running_server(tmp_path / "state") as server:
+        client = HealthAIClient(server.addr, token=server.dev_token, timeout_s=60)
+        in_flight: list[object] = []
+
+        def call() -> None:
+            try:
+                in_flight.append(client.extract(NOTE * 60))
+            except HealthAIError as error:
+                in_flight.append(error)
+
+        workers = [threading.Thread(target=call) for _ in range(6)]  # ~1 s of work on 2 workers
+        for worker in workers:
+            worker.start()
+        time.sleep(0.2)
+        assert server.process is not None
+        server.process.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+        with pytest.raises(HealthAIError) as caught:
+            client.extract("HR 72")
+        assert caught.value.code == grpc.StatusCode.UNAVAILABLE
+        assert caught.value.reason == "SHUTTING_DOWN"
+        assert caught.value.retry_after_s
+        for worker in workers:
+            worker.join(60)
+        assert len(in_flight) == 6 and not any(isinstance(r, HealthAIError) for r in in_flight), in_flight
+        assert server.process.wait(60) == 0
+
+
 def test_database_unavailable_means_unavailable_and_nothing_half_written(postgres_url: str, tmp_path: Path) -> None:
     admin_url = postgres_url.rsplit("/", 1)[0] + "/postgres"
     name = f"healthai_gone_{uuid.uuid4().hex[:8]}"
