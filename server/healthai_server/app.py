@@ -36,6 +36,7 @@ from healthai_server.backends.base import ExtractionBackend
 from healthai_server.backends.local import LocalBackend
 from healthai_server.config import Settings
 from healthai_server.domain.errors import StorageUnavailable
+from healthai_server.housekeeping import Housekeeping
 from healthai_server.interceptors.access_log import AccessLogInterceptor
 from healthai_server.interceptors.audit_id import AuditIdInterceptor
 from healthai_server.interceptors.audit_trail import AuditTrailInterceptor
@@ -86,12 +87,15 @@ class Application:
     probe_server: aio.Server | None = None
     monitor: HealthMonitor | None = None
     draining: DrainingInterceptor | None = None
+    housekeeping: Housekeeping | None = None
 
     async def stop(self, grace_s: float | None = None) -> None:
         """Stop accepting calls, let in-flight calls finish within the grace period, release."""
         grace = self.settings.shutdown_grace_s if grace_s is None else grace_s
         if self.monitor is not None:
             await self.monitor.stop()
+        if self.housekeeping is not None:
+            await self.housekeeping.stop()
         for name in ("", *SERVICE_NAMES):
             await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
         started = time.monotonic()
@@ -264,6 +268,13 @@ async def build_application(
     if await monitor.check_once():
         log.warning("starting NOT_SERVING", extra={"failing": ",".join(monitor.failing)})
     monitor.start()
+    housekeeping = Housekeeping(
+        backends.purge_jobs,
+        settings.purge_interval_s,
+        on_purged=metrics.record_purge,
+        on_failure=metrics.record_purge_failure,
+    )
+    housekeeping.start()
     closers: list[Any] = [backend.close, *backends.closers]
     probe_server: aio.Server | None = None
     if settings.probe_port:
@@ -287,6 +298,7 @@ async def build_application(
         probe_server=probe_server,
         monitor=monitor,
         draining=draining,
+        housekeeping=housekeeping,
     )
     log.info(
         "serving",

@@ -13,7 +13,7 @@ from healthai import HealthAIClient
 from healthai.v1 import common_pb2
 from healthai_server.auth.tokens import mint_token
 
-from tests.e2e.server import ServerProcess, running_server
+from tests.e2e.server import ServerProcess, running_server, wait_until
 from tests.fakes.anthropic_api import FakeAnthropicAPI, Usage, overloaded, text_answer, tool_answer
 from tests.unit.backends.conftest import NOTE, good_answer
 
@@ -120,3 +120,26 @@ def test_overloaded_model_falls_back_to_local_then_breaker_opens(server: ServerP
     client.extract("HR 99")
     assert len(fake.requests) == calls_when_open
     fake.set_default(text_answer("ok"))
+
+
+def test_expired_cached_results_are_purged_by_the_running_server(
+    fake: FakeAnthropicAPI, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Issue 12.9: `purge_expired` was never scheduled, so expired encrypted results stayed."""
+    state = tmp_path_factory.mktemp("purge-state")
+    fake.set_default(tool_answer(good_answer(), usage=Usage(1200, 300)))
+    with running_server(
+        state,
+        {"ANTHROPIC_API_KEY": "test-key", "ANTHROPIC_BASE_URL": fake.url},
+        baa_tenants="dev",
+        result_cache_ttl_s="1",
+        purge_interval_s="1",
+    ) as server:
+        HealthAIClient(server.addr, token=server.dev_token).extract(NOTE, note_id="purge-1")
+
+        def cached_rows() -> int:
+            with sqlite3.connect(state / "healthai.db") as conn:
+                return int(conn.execute("SELECT count(*) FROM result_cache").fetchone()[0])
+
+        assert cached_rows() == 1
+        assert wait_until(lambda: cached_rows() == 0, timeout_s=15)
