@@ -124,7 +124,7 @@ def terminate_connections(database: str) -> None:
     admin.dispose()
 
 
-def restart_cluster() -> None:
+def restart_cluster(_database: str) -> None:
     version = sorted(os.listdir("/etc/postgresql"))[0]
     subprocess.run(["/usr/bin/pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"], check=True)
 
@@ -182,7 +182,8 @@ async def chaos(args: argparse.Namespace, state: Path, database: str, url: str) 
 def compare_with_audit(run: Run, url: str) -> tuple[int, Counter[str], int]:
     engine = sa.create_engine(url)
     with engine.connect() as conn:
-        audited = dict(conn.execute(sa.text("SELECT audit_id, status_code FROM audit_events")).all())
+        rows = conn.execute(sa.text("SELECT audit_id, status_code FROM audit_events")).all()
+        audited: dict[str, str] = {str(row[0]): str(row[1]) for row in rows}
     engine.dispose()
     missing = sum(1 for audit_id, code in run.client.items() if code == "OK" and audit_id not in audited)
     comparable = {a: c for a, c in run.client.items() if a in audited}
