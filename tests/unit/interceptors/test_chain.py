@@ -24,6 +24,7 @@ from healthai_server.observability.logging import configure_logging
 from healthai_server.scope import current_scope
 from healthai_server.storage import migrate
 from healthai_server.storage.audit import AuditRepository
+from healthai_server.storage.audit_keys import ChainKey, ChainKeyring
 from healthai_server.storage.db import Database
 from healthai_server.validation_rules import RequestValidator
 
@@ -52,7 +53,7 @@ async def stub(tmp_path: Path) -> AsyncIterator[tuple[Any, AuditRepository, io.S
     configure_logging("INFO", logs)
     db = Database(f"sqlite:///{tmp_path}/a.db")
     migrate.upgrade(db.engine)
-    audit = AuditRepository(db)
+    audit = AuditRepository(db, ChainKeyring(ChainKey.from_secret(b"k" * 32)))
     chain: list[Interceptor] = [
         AuditIdInterceptor(),
         AccessLogInterceptor(),
