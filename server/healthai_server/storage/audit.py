@@ -89,6 +89,7 @@ class Pin:
 
 # tenant -> seq -> pin, gathered from every verified checkpoint.
 Pins = Mapping[str, Mapping[int, Pin]]
+_Waiter = tuple[AuditEvent, "asyncio.Future[RecordedEvent]"]
 
 
 def canonical_details(details: Mapping[str, Any]) -> str:
@@ -128,15 +129,16 @@ def read_chain_heads(conn: sa.Connection) -> dict[str, tuple[int, str]]:
 
 
 class AuditRepository:
-    """Appends use group commit per tenant: a tenant's events that arrive while its transaction
-    is being written wait for the next one and share it (one chain-head read and write per
-    batch instead of per event). A caller still returns only once its own event is committed,
-    and a failed transaction fails every caller in it, so nothing is acknowledged that was not
-    stored.
+    """Appends use group commit: events that arrive while a transaction is being written wait
+    for the next one and share it (one chain-head read and write per tenant per batch instead
+    of per event). A caller still returns only once its own event is committed, and a failed
+    transaction fails every caller in it, so nothing is acknowledged that was not stored.
 
-    Each tenant has its own lane, so a head row locked elsewhere (another replica, an open
-    operator session) holds up only that tenant's events, and for at most `lock_timeout_ms`
-    on PostgreSQL; the other tenants' lanes keep committing on the remaining DB threads."""
+    One head row locked elsewhere (another replica mid-commit, an operator's open session)
+    must not hold up the other tenants. On PostgreSQL the shared batch locks heads with SKIP
+    LOCKED: a tenant whose head is taken is left out of it and handed to a lane of its own,
+    which waits for the lock, at most `lock_timeout_ms` (then that lane's callers get
+    UNAVAILABLE), while the shared batch goes on committing everyone else."""
 
     def __init__(
         self,
@@ -154,8 +156,10 @@ class AuditRepository:
         # response still has to be sent. Recording DEADLINE_EXCEEDED then is the safe side.
         self._deadline_margin_s = deadline_margin_s
         self._on_committed = on_committed
-        self._lanes: dict[str, list[tuple[AuditEvent, asyncio.Future[RecordedEvent]]]] = {}
-        self._writers: dict[str, asyncio.Task[None]] = {}
+        self._waiting: list[_Waiter] = []
+        self._writer: asyncio.Task[None] | None = None
+        self._contended: dict[str, list[_Waiter]] = {}
+        self._contended_writers: dict[str, asyncio.Task[None]] = {}
 
     @property
     def keyring(self) -> ChainKeyring:
@@ -169,49 +173,78 @@ class AuditRepository:
         """Append and chain one event; returns its sequence number and the status recorded,
         which is DEADLINE_EXCEEDED when the event could not be committed before its deadline."""
         future: asyncio.Future[RecordedEvent] = asyncio.get_running_loop().create_future()
-        self._lanes.setdefault(event.tenant, []).append((event, future))
-        if event.tenant not in self._writers:
+        self._waiting.append((event, future))
+        if self._writer is None:
             # The writer inherits this caller's trace context: its transaction span is a
             # child of the call that started the batch.
-            self._writers[event.tenant] = asyncio.create_task(self._write_batches(event.tenant))
+            self._writer = asyncio.create_task(self._write_shared())
         return await future
 
-    async def _write_batches(self, tenant: str) -> None:
+    async def _write_shared(self) -> None:
         try:
-            while self._lanes.get(tenant):
-                batch = self._lanes.pop(tenant)
-                events = [event for event, _ in batch]
-                try:
-                    recorded = await self._db.run(functools.partial(self.append_sync, events=events), "audit_append")
-                except Exception as exc:  # handed to every caller in the batch
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                    continue
-                self._on_committed(len(recorded))
-                for (_, future), outcome in zip(batch, recorded, strict=True):
-                    if not future.done():
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                outcomes = await self._commit(batch, skip_locked=True)
+                for (event, future), outcome in zip(batch, outcomes or (), strict=False):
+                    if outcome is None:
+                        self._defer(event, future)
+                    elif not future.done():
                         future.set_result(outcome)
         finally:
-            del self._writers[tenant]
+            self._writer = None
 
-    def append_sync(self, conn: sa.Connection, events: list[AuditEvent]) -> list[RecordedEvent]:
-        """Chain and insert events in order inside the caller's transaction."""
+    def _defer(self, event: AuditEvent, future: asyncio.Future[RecordedEvent]) -> None:
+        self._contended.setdefault(event.tenant, []).append((event, future))
+        if event.tenant not in self._contended_writers:
+            self._contended_writers[event.tenant] = asyncio.create_task(self._write_contended(event.tenant))
+
+    async def _write_contended(self, tenant: str) -> None:
+        try:
+            while self._contended.get(tenant):
+                batch = self._contended.pop(tenant)
+                outcomes = await self._commit(batch, skip_locked=False)
+                for (_, future), outcome in zip(batch, outcomes or (), strict=False):
+                    if outcome is not None and not future.done():
+                        future.set_result(outcome)
+        finally:
+            del self._contended_writers[tenant]
+
+    async def _commit(self, batch: list[_Waiter], *, skip_locked: bool) -> list[RecordedEvent | None] | None:
+        """One transaction for the batch; None (every caller failed with the error) if it failed."""
+        events = [event for event, _ in batch]
+        try:
+            outcomes = await self._db.run(
+                functools.partial(self.append_sync, events=events, skip_locked=skip_locked), "audit_append"
+            )
+        except Exception as exc:  # handed to every caller in the batch
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return None
+        self._on_committed(sum(outcome is not None for outcome in outcomes))
+        return outcomes
+
+    def append_sync(
+        self, conn: sa.Connection, events: list[AuditEvent], *, skip_locked: bool = False
+    ) -> list[RecordedEvent | None]:
+        """Chain and insert events in order inside the caller's transaction. With skip_locked,
+        events of a tenant whose head is locked elsewhere are left out (None in their place)."""
         if self._db.dialect == "postgresql":
-            # Bound the wait for a head row locked by another session; past it the batch fails
-            # (StorageUnavailable) instead of holding its callers and a DB thread indefinitely.
+            # Bound the wait for a head row locked by another session (and for a new tenant's
+            # head inserted concurrently); past it the transaction fails (StorageUnavailable)
+            # instead of holding its callers and a DB thread indefinitely.
             conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(self._lock_timeout_ms)}ms'")
+        heads = self._lock_heads(conn, sorted({event.tenant for event in events}), skip_locked=skip_locked)
+        # Decided once the head locks are held: from here the transaction only inserts and
+        # commits, so the status written is the one the caller will get.
+        now = time.monotonic()
         key = self._keyring.current
-        recorded: list[RecordedEvent] = []
-        heads: dict[str, tuple[int, str]] = {}
+        recorded: list[RecordedEvent | None] = []
         rows: list[dict[str, Any]] = []
         for event in events:
             if event.tenant not in heads:
-                heads[event.tenant] = self._lock_head(conn, event.tenant)
-        # Decided after the head locks are held: from here the transaction only inserts and
-        # commits, so the status written is the one the caller will get.
-        now = time.monotonic()
-        for event in events:
+                recorded.append(None)
+                continue
             head_seq, prev_hash = heads[event.tenant]
             seq = head_seq + 1
             status, details = event.status_code, event.details
@@ -240,31 +273,40 @@ class AuditRepository:
             )
             heads[event.tenant] = (seq, digest)
             recorded.append(RecordedEvent(seq, status))
-        conn.execute(sa.insert(audit_events), rows)
-        for tenant, (seq, digest) in heads.items():
+        if rows:
+            conn.execute(sa.insert(audit_events), rows)
+            written = {row["tenant"] for row in rows}
             conn.execute(
                 sa.update(audit_chain_heads)
-                .where(audit_chain_heads.c.tenant == tenant)
-                .values(seq=seq, event_hash=digest)
+                .where(audit_chain_heads.c.tenant == sa.bindparam("head_tenant"))
+                .values(seq=sa.bindparam("head_seq"), event_hash=sa.bindparam("head_hash")),
+                [
+                    {"head_tenant": tenant, "head_seq": seq, "head_hash": digest}
+                    for tenant, (seq, digest) in heads.items()
+                    if tenant in written
+                ],
             )
         return recorded
 
-    def _lock_head(self, conn: sa.Connection, tenant: str) -> tuple[int, str]:
-        """The tenant's chain head, created at genesis if new; locked on PostgreSQL so replicas
-        writing the same tenant serialise (SQLite's BEGIN IMMEDIATE already does)."""
-        insert = postgresql.insert if self._db.dialect == "postgresql" else sqlite.insert
+    def _lock_heads(self, conn: sa.Connection, tenants: list[str], *, skip_locked: bool) -> dict[str, tuple[int, str]]:
+        """The tenants' chain heads, created at genesis if new; on PostgreSQL locked FOR UPDATE
+        (in tenant order) so replicas writing the same tenant serialise; SQLite's BEGIN
+        IMMEDIATE already does. With skip_locked, heads locked elsewhere are left out."""
+        postgres = self._db.dialect == "postgresql"
+        insert = postgresql.insert if postgres else sqlite.insert
         conn.execute(
             insert(audit_chain_heads)
-            .values(tenant=tenant, seq=0, event_hash=GENESIS_HASH)
+            .values([{"tenant": tenant, "seq": 0, "event_hash": GENESIS_HASH} for tenant in tenants])
             .on_conflict_do_nothing(index_elements=["tenant"])
         )
-        head_query = sa.select(audit_chain_heads.c.seq, audit_chain_heads.c.event_hash).where(
-            audit_chain_heads.c.tenant == tenant
+        query = (
+            sa.select(audit_chain_heads.c.tenant, audit_chain_heads.c.seq, audit_chain_heads.c.event_hash)
+            .where(audit_chain_heads.c.tenant.in_(tenants))
+            .order_by(audit_chain_heads.c.tenant)
         )
-        if self._db.dialect == "postgresql":
-            head_query = head_query.with_for_update()
-        head_seq, prev_hash = conn.execute(head_query).one()
-        return int(head_seq), str(prev_hash)
+        if postgres:
+            query = query.with_for_update(skip_locked=skip_locked)
+        return {row.tenant: (int(row.seq), str(row.event_hash)) for row in conn.execute(query)}
 
     async def read_heads(self) -> dict[str, tuple[int, str]]:
         return await self._db.run(read_chain_heads, "audit_read_heads")
