@@ -141,8 +141,20 @@ def test_audit_chain_is_valid_after_all_of_the_above_and_tamper_is_caught(server
     target.commit()
     target.close()
     env = {**server.env, "HEALTHAI_STATE_DIR": str(copy)}
+    keys = server.state_dir / "dev"
     broken = subprocess.run(
-        [sys.executable, "-m", "healthai_server.cli", "audit", "verify"],
+        [
+            sys.executable,
+            "-m",
+            "healthai_server.cli",
+            "audit",
+            "verify",
+            # What a verifier needs besides the database: the chain key, the checkpoints and
+            # the checkpoint signer's public key.
+            f"--chain-key={keys / 'audit-chain.key'}",
+            f"--checkpoint-dir={server.state_dir / 'audit-checkpoints'}",
+            f"--public-key={keys / 'audit-checkpoint-public.pem'}",
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
