@@ -61,7 +61,8 @@ def _cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
     db = Database(settings.effective_database_url)
     try:
         migrate.upgrade(db.engine)
-        report = db.run_sync(lambda conn: AuditRepository(db, keyring).verify_sync(conn, args.tenant, checkpoints.pins))
+        pins = None if args.chain_only else checkpoints.pins
+        report = db.run_sync(lambda conn: AuditRepository(db, keyring).verify_sync(conn, args.tenant, pins))
     finally:
         db.close()
     if checkpoints.problem is not None:

@@ -327,7 +327,10 @@ class AuditRepository:
     def verify_sync(self, conn: sa.Connection, tenant: str | None = None, pins: Pins | None = None) -> VerifyReport:
         """Check every chain link and hash, each head row, and, given the pins of signed
         checkpoints, that each tenant's chain still passes through every pinned head: a tenant
-        a checkpoint knows must exist, reach at least its pinned seq, and hash to the same value."""
+        a checkpoint knows must exist, reach at least its pinned seq, and hash to the same value.
+        With pins (even none), unkeyed legacy rows must also lie at or below a pinned seq: the
+        first checkpoint after the upgrade covers them, and anyone can compute an unkeyed hash."""
+        checkpointed = pins is not None
         pins = pins or {}
         heads_query = sa.select(audit_chain_heads)
         if tenant is not None:
@@ -340,7 +343,7 @@ class AuditRepository:
         tenants = sorted(set(heads) | {row[0] for row in conn.execute(tenants_query)} | pinned)
         checked = 0
         for name in tenants:
-            problem, count = self._verify_tenant(conn, name, heads.get(name), pins.get(name, {}))
+            problem, count = self._verify_tenant(conn, name, heads.get(name), pins.get(name, {}), checkpointed)
             checked += count
             if problem is not None:
                 return VerifyReport(checked, len(tenants), problem)
@@ -358,9 +361,10 @@ class AuditRepository:
         return None if key is None else keyed_event_hash(key, prev_hash, row["seq"], row)
 
     def _verify_tenant(
-        self, conn: sa.Connection, tenant: str, head: Any, pins: Mapping[int, Pin]
+        self, conn: sa.Connection, tenant: str, head: Any, pins: Mapping[int, Pin], checkpointed: bool
     ) -> tuple[ChainBreak | None, int]:
         prev_hash, expected_seq, count, last_id, keyed = GENESIS_HASH, 1, 0, "", False
+        top_pin = max(pins, default=0)
         for row in self._rows(conn, tenant):
             count += 1
             seq, audit_id = row["seq"], row["audit_id"]
@@ -370,6 +374,8 @@ class AuditRepository:
                 return ChainBreak(tenant, seq, audit_id, "previous-hash link broken"), count
             if keyed and row["hash_version"] != HASH_V2_HMAC:
                 return ChainBreak(tenant, seq, audit_id, "unkeyed hash after keyed ones (downgrade)"), count
+            if checkpointed and row["hash_version"] == HASH_V1_SHA256 and seq > top_pin:
+                return ChainBreak(tenant, seq, audit_id, "unkeyed hash not covered by a signed checkpoint"), count
             digest = self._row_hash(dict(row), prev_hash)
             if digest is None:
                 why = f"hashed with an unknown key id {row['key_id']!r} (version {row['hash_version']})"
@@ -384,7 +390,7 @@ class AuditRepository:
             prev_hash, expected_seq, last_id = digest, expected_seq + 1, audit_id
         last_seq = expected_seq - 1
         if pins:
-            top = max(pins)
+            top = top_pin
             if top > last_seq:
                 pin = pins[top]
                 why = f"signed checkpoint {pin.checkpoint} recorded seq {top}, the chain ends at {last_seq}" + (

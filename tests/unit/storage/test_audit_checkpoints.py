@@ -229,3 +229,44 @@ async def test_rotated_keys_verify_old_rows_by_their_key_id(db: Database) -> Non
     assert report.first_break is not None and report.first_break.seq == 1
     assert old.key_id in report.first_break.problem
     assert repr(old) == f"ChainKey({old.key_id})"  # never the secret
+
+
+async def test_rows_from_before_the_upgrade_verify_once_a_checkpoint_covers_them(
+    database_url: str, store: CheckpointStore
+) -> None:
+    """Migration 0003 on a database with old rows: they keep hash_version 1 and verify; with
+    checkpoints, an unkeyed row no checkpoint covers (forged after the upgrade) is a break."""
+    db = Database(database_url)
+    try:
+        migrate.upgrade(db.engine, "0002_usage_and_cache")
+        row = {
+            "tenant": "t1",
+            "audit_id": _event(0).audit_id,
+            "occurred_at": "2026-11-30T10:00:00.000000+00:00",
+            "principal": "svc",
+            "method": "/m",
+            "status_code": "OK",
+            "note_hmac": "",
+            "details": "{}",
+        }
+        digest = sha256_event_hash(GENESIS_HASH, 1, row)
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO audit_events (tenant, seq, audit_id, occurred_at, principal, method, status_code,"
+                    " note_hmac, details, prev_hash, event_hash) VALUES (:tenant, 1, :audit_id, :occurred_at,"
+                    " :principal, :method, :status_code, :note_hmac, :details, :prev, :hash)"
+                ),
+                {**row, "prev": GENESIS_HASH, "hash": digest},
+            )
+            conn.execute(sa.text("INSERT INTO audit_chain_heads VALUES ('t1', 1, :hash)"), {"hash": digest})
+        migrate.upgrade(db.engine)
+        repo = AuditRepository(db, ChainKeyring(KEY))
+        assert (await repo.verify()).ok
+        uncovered = await repo.verify(pins={})
+        assert uncovered.first_break is not None and "not covered" in uncovered.first_break.problem
+        _write(store, await repo.read_heads())  # what the server does at start-up
+        await repo.append(_event(1))
+        assert (await repo.verify(pins=verify_checkpoints(store, _public()).pins)).ok
+    finally:
+        db.close()
