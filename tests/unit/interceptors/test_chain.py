@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,9 @@ CANARY = "Zebulon Quartermaine 555-01-9876"
 
 class Misbehaving(extraction_service_pb2_grpc.ClinicalExtractionServiceServicer):
     async def ExtractClinicalData(self, request: Any, context: Any) -> Any:
+        if "slow" in request.text:  # finishes well after the caller's deadline
+            await asyncio.sleep(0.6)
+            return extraction_service_pb2.ExtractClinicalDataResponse()
         if "quota" in request.text:
             raise QuotaExhausted("monthly budget exhausted", subject="tenant:t1", description="monthly LLM budget")
         raise RuntimeError(f"engine choked on {request.text}")
@@ -104,3 +109,22 @@ async def test_domain_error_keeps_trailers_and_adds_typed_details(stub: Any) -> 
     status = status_pb2.Status.FromString(trailers["grpc-status-details-bin"])
     kinds = {detail.type_url.rsplit(".", 1)[-1] for detail in status.details}
     assert kinds == {"ErrorInfo", "QuotaFailure"}
+
+
+async def test_a_call_past_its_deadline_is_audited_as_the_client_saw_it(stub: Any) -> None:
+    """Issue 12 item 5: the client got DEADLINE_EXCEEDED, so the audit must not say otherwise."""
+    client, audit, _logs = stub
+    audit_id = str(uuid.uuid4())
+    with pytest.raises(aio.AioRpcError) as caught:
+        await client.ExtractClinicalData(
+            extraction_service_pb2.ExtractClinicalDataRequest(text="slow note"),
+            timeout=0.2,
+            metadata=(("x-audit-id", audit_id),),
+        )
+    assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    for _ in range(50):
+        events = await audit.find("t1", audit_id)
+        if events:
+            break
+        await asyncio.sleep(0.05)
+    assert [e["status_code"] for e in events] == ["DEADLINE_EXCEEDED"]
