@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
@@ -287,14 +288,18 @@ def _gone(pid: int) -> bool:
 def test_a_killed_engine_worker_heals_and_a_killed_server_leaves_no_orphans(tmp_path: Path) -> None:
     """Issue 12.1: after one worker's `kill -9` every later call was INTERNAL while health said
     SERVING; after the server's `kill -9` its workers lived on."""
-    with running_server(tmp_path / "state", health_check_interval_s="0.2") as server:
+    # No shedding by expected wait: the concurrent calls below test healing, not admission.
+    with running_server(tmp_path / "state", health_check_interval_s="0.2", engine_max_queue_wait_ms="0") as server:
         assert server.process is not None
         client = HealthAIClient(server.addr, token=server.dev_token)
         assert client.extract(NOTE).data.medications
         workers = _engine_workers(server.process.pid)
         assert len(workers) == 2
         os.kill(workers[0], signal.SIGKILL)
-        results = [client.extract(NOTE, timeout_s=30).data.medications for _ in range(5)]
+        # Concurrent: the rebuilt pool (spawn context) starts workers on demand, so calls one
+        # at a time would only ever need, and start, one of the two.
+        with ThreadPoolExecutor(5) as pool:
+            results = list(pool.map(lambda _: client.extract(NOTE, timeout_s=30).data.medications, range(5)))
         assert all(results)
         assert wait_until(lambda: client.health() == "SERVING", timeout_s=10)
         survivors = _engine_workers(server.process.pid)
