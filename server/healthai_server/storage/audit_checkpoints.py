@@ -111,16 +111,19 @@ class CheckpointStore:
             previous_file: str | None = None
             previous_sha256: str | None = None
             number = 1
+            merged = dict(heads)
             if existing:
                 last_number, last_path = existing[-1]
                 number = last_number + 1
-                previous_file, previous_sha256 = last_path.name, hashlib.sha256(last_path.read_bytes()).hexdigest()
+                raw = last_path.read_bytes()
+                previous_file, previous_sha256 = last_path.name, hashlib.sha256(raw).hexdigest()
+                merged = _merge_newer(merged, raw, signer.public_key())
             checkpoint = Checkpoint(
                 number=number,
                 created_at=datetime.now(UTC).isoformat(timespec="microseconds"),
                 signing_key_id=signing_key_id(signer.public_key()),
                 chain_key_id=chain_key_id,
-                heads=dict(sorted(heads.items())),
+                heads=dict(sorted(merged.items())),
                 previous_file=previous_file,
                 previous_sha256=previous_sha256,
             )
@@ -151,6 +154,25 @@ class CheckpointStore:
         finally:
             os.close(dir_fd)
         return True
+
+
+def _merge_newer(
+    heads: Mapping[str, tuple[int, str]], previous_raw: bytes, public_key: Ed25519PublicKey
+) -> dict[str, tuple[int, str]]:
+    """Replicas sharing a directory race: one may read the heads before another but link its
+    file after it. A head already signed (by this key) at a higher seq stays in, so the file
+    chain never appears to go back. A previous file this key did not sign is not trusted."""
+    merged = dict(heads)
+    try:
+        document = json.loads(previous_raw)
+        public_key.verify(base64.b64decode(document["signature"], validate=True), _canonical(document["body"]))
+        previous = Checkpoint.from_body(document["body"])
+    except (ValueError, KeyError, TypeError, InvalidSignature):
+        return merged
+    for tenant, (seq, digest) in previous.heads.items():
+        if tenant not in merged or merged[tenant][0] < seq:
+            merged[tenant] = (seq, digest)
+    return merged
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,8 +245,10 @@ def _check_progress(before: Checkpoint | None, after: Checkpoint) -> str | None:
         now = after.heads.get(tenant)
         if now is None:
             return f"tenant {tenant!r} vanished since checkpoint {before.number}"
-        if now[0] < seq or (now[0] == seq and now[1] != digest):
+        if now[0] < seq:
             return f"tenant {tenant!r} went back from seq {seq} (checkpoint {before.number}) to {now[0]}"
+        if now[0] == seq and now[1] != digest:
+            return f"tenant {tenant!r} seq {seq} changed its hash since checkpoint {before.number}"
     return None
 
 

@@ -113,11 +113,20 @@ def test_tampered_checkpoint_files_are_caught(store: CheckpointStore, tamper: st
 
 
 def test_a_head_that_goes_back_between_checkpoints_is_a_rewrite(store: CheckpointStore) -> None:
-    _write(store, {"a": (5, "5" * 64), "b": (1, "b" * 64)}, {"a": (3, "3" * 64), "b": (1, "b" * 64)})
-    assert "went back from seq 5" in (verify_checkpoints(store, _public()).problem or "")
+    # A writer keeps heads its own key already signed higher (see the replica race below), so
+    # the first file of each pair comes from a second trusted key (a rotated signing key).
+    rotated = Ed25519PrivateKey.generate()
+    keys = {**_public(), signing_key_id(rotated.public_key()): rotated.public_key()}
+    store.write({"a": (5, "5" * 64), "b": (1, "b" * 64)}, rotated, KEY.key_id)
+    _write(store, {"a": (3, "3" * 64), "b": (1, "b" * 64)})
+    assert "went back from seq 5" in (verify_checkpoints(store, keys).problem or "")
     other = CheckpointStore(store.directory.parent / "other")
-    _write(other, {"a": (5, "5" * 64), "b": (1, "b" * 64)}, {"a": (5, "5" * 64)})
-    assert "tenant 'b' vanished" in (verify_checkpoints(other, _public()).problem or "")
+    other.write({"a": (5, "5" * 64), "b": (1, "b" * 64)}, rotated, KEY.key_id)
+    _write(other, {"a": (5, "5" * 64)})
+    assert "tenant 'b' vanished" in (verify_checkpoints(other, keys).problem or "")
+    edited = CheckpointStore(store.directory.parent / "edited")
+    _write(edited, {"a": (5, "5" * 64)}, {"a": (5, "e" * 64)})  # same seq, another hash: rechained
+    assert "seq 5 changed its hash since checkpoint 1" in (verify_checkpoints(edited, _public()).problem or "")
 
 
 def test_pruned_oldest_files_are_allowed(store: CheckpointStore) -> None:
@@ -270,3 +279,23 @@ async def test_rows_from_before_the_upgrade_verify_once_a_checkpoint_covers_them
         assert (await repo.verify(pins=verify_checkpoints(store, _public()).pins)).ok
     finally:
         db.close()
+
+
+def test_a_replica_linking_older_heads_after_a_newer_file_does_not_fake_a_rewind(store: CheckpointStore) -> None:
+    _write(store, {"a": (5, "5" * 64)})  # replica B read later but linked first
+    _write(store, {"a": (4, "4" * 64), "b": (1, "b" * 64)})  # replica A read earlier
+    report = verify_checkpoints(store, _public())
+    assert report.problem is None
+    assert report.latest is not None and report.latest.heads == {"a": (5, "5" * 64), "b": (1, "b" * 64)}
+
+
+async def test_the_checkpointer_writes_on_its_interval(store: CheckpointStore) -> None:
+    async def read_heads() -> dict[str, tuple[int, str]]:
+        return {"a": (1, "1" * 64)}
+
+    checkpointer = AuditCheckpointer(read_heads, store, SIGNER, KEY.key_id, every_events=0, interval_s=0.1)
+    checkpointer.start()
+    await asyncio.sleep(0.45)
+    await checkpointer.stop()
+    assert len(store.files()) >= 3  # a few ticks and the final one
+    assert verify_checkpoints(store, _public()).problem is None
