@@ -58,6 +58,7 @@ async def _serve_bare(settings: Any, ready: Any) -> None:
     from healthai_server.scope import RequestScope, set_scope
     from healthai_server.services.extraction import ClinicalExtractionServicer
     from healthai_server.storage.audit import AuditRepository
+    from healthai_server.storage.audit_keys import ChainKey, ChainKeyring
     from healthai_server.storage.db import Database
     from healthai_server.validation_rules import RequestValidator
     from healthai_server.workers import CpuWorkers
@@ -71,9 +72,8 @@ async def _serve_bare(settings: Any, ready: Any) -> None:
     await workers.warm_up()
     pipeline = ExtractionPipeline(LocalBackend(workers, ENGINE_VERSION), lambda *_: "")
     db = Database(f"sqlite:///{settings.state_dir}/unused.db")
-    servicer = ClinicalExtractionServicer(
-        pipeline, NoteHasher(b"k" * 32), RequestValidator(100_000), AuditRepository(db), 30.0
-    )
+    audit = AuditRepository(db, ChainKeyring(ChainKey.from_secret(b"k" * 32)))
+    servicer = ClinicalExtractionServicer(pipeline, NoteHasher(b"k" * 32), RequestValidator(100_000), audit, 30.0)
     server = aio.server(interceptors=[ChainInterceptor([ScopeOnly()])])
     extraction_service_pb2_grpc.add_ClinicalExtractionServiceServicer_to_server(servicer, server)
     port = server.add_insecure_port("127.0.0.1:0")

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import signal
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -57,7 +60,9 @@ from healthai_server.services.deidentification import DeidentificationServicer
 from healthai_server.services.extraction import ClinicalExtractionServicer
 from healthai_server.services.usage import UsageServicer
 from healthai_server.storage import migrate
-from healthai_server.storage.audit import AuditRepository
+from healthai_server.storage.audit import AuditRepository, read_chain_heads
+from healthai_server.storage.audit_checkpoints import AuditCheckpointer, CheckpointStore
+from healthai_server.storage.audit_keys import ChainKeyring, load_signing_key
 from healthai_server.storage.db import Database
 from healthai_server.storage.usage import UsageLedger
 from healthai_server.validation_rules import RequestValidator
@@ -88,6 +93,7 @@ class Application:
     monitor: HealthMonitor | None = None
     draining: DrainingInterceptor | None = None
     housekeeping: Housekeeping | None = None
+    checkpointer: AuditCheckpointer | None = None
 
     async def stop(self, grace_s: float | None = None) -> None:
         """Stop accepting calls, let in-flight calls finish within the grace period, release."""
@@ -106,6 +112,9 @@ class Application:
         await self.server.stop(max(grace - (time.monotonic() - started), 0.0))
         if self.probe_server is not None:
             await self.probe_server.stop(0)
+        if self.checkpointer is not None:
+            # Every admitted call has been answered and audited: sign the final heads.
+            await self.checkpointer.stop()
         for close in self.closers:
             result = close()
             if asyncio.iscoroutine(result):
@@ -143,13 +152,31 @@ def _server_options(settings: Settings) -> list[tuple[str, int]]:
     ]
 
 
-def _read_keys(settings: Settings) -> tuple[bytes, bytes, bytes]:
+@dataclass(frozen=True)
+class _Keys:
+    jwt_public: bytes
+    note_hmac: bytes
+    deid: bytes
+    audit_chain: ChainKeyring
+    checkpoint_signer: Ed25519PrivateKey
+
+
+def _read_keys(settings: Settings) -> _Keys:
     if settings.uses_dev_credentials:
         ensure_dev_credentials(settings)
-    return (
+    try:
+        chain = ChainKeyring.from_files(
+            settings.effective_audit_chain_key_file, [Path(p) for p in sorted(settings.audit_chain_retired_key_files)]
+        )
+        signer = load_signing_key(settings.effective_audit_checkpoint_key_file)
+    except ValueError as exc:
+        raise StartupError(f"audit keys: {exc}") from exc
+    return _Keys(
         settings.effective_jwt_public_key_file.read_bytes(),
         settings.effective_audit_hmac_key_file.read_bytes(),
         settings.effective_deid_key_file.read_bytes(),
+        chain,
+        signer,
     )
 
 
@@ -165,13 +192,33 @@ async def build_application(
     from healthai_server.engine import ENGINE_VERSION
     from healthai_server.fhir import build_bundle
 
-    public_key, audit_key, deid_key = await asyncio.to_thread(_read_keys, settings)
+    keys = await asyncio.to_thread(_read_keys, settings)
+    public_key, audit_key, deid_key = keys.jwt_public, keys.note_hmac, keys.deid
     db = Database(settings.effective_database_url)
     try:
         await asyncio.to_thread(migrate.upgrade, db.engine)
     except sa_exc.OperationalError as exc:
         raise StorageUnavailable(f"cannot reach the {db.dialect} database to apply migrations") from exc
-    audit = AuditRepository(db)
+    checkpointer = AuditCheckpointer(
+        functools.partial(db.run, read_chain_heads, "audit_read_heads"),
+        CheckpointStore(settings.effective_audit_checkpoint_dir),
+        keys.checkpoint_signer,
+        keys.audit_chain.current.key_id,
+        every_events=settings.audit_checkpoint_every_events,
+        interval_s=settings.audit_checkpoint_interval_s,
+    )
+    audit = AuditRepository(
+        db,
+        keys.audit_chain,
+        lock_timeout_ms=settings.audit_lock_timeout_ms,
+        on_committed=checkpointer.events_committed,
+    )
+    # Sign the heads as found before serving: rows from before keyed hashes (or from a
+    # previous run) are pinned from here on, and a rewrite while the server was down shows
+    # up as a head going back between the last checkpoint and this one.
+    if await checkpointer.checkpoint() is None:
+        raise StartupError(f"cannot write an audit checkpoint to {settings.effective_audit_checkpoint_dir}")
+    checkpointer.start()
     metrics = metrics or Metrics(
         CollectorRegistry(), tenants=settings.metrics_tenants, models={settings.anthropic_model}
     )
@@ -299,6 +346,7 @@ async def build_application(
         monitor=monitor,
         draining=draining,
         housekeeping=housekeeping,
+        checkpointer=checkpointer,
     )
     log.info(
         "serving",

@@ -31,16 +31,49 @@ def _cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from healthai_server.storage import migrate
-    from healthai_server.storage.audit import AuditRepository
+    from healthai_server.storage.audit import AuditRepository, ChainBreak, VerifyReport
+    from healthai_server.storage.audit_checkpoints import CheckpointReport, CheckpointStore, verify_checkpoints
+    from healthai_server.storage.audit_keys import ChainKeyring, load_public_key, signing_key_id
     from healthai_server.storage.db import Database
 
+    try:
+        keyring = ChainKeyring.from_files(
+            Path(args.chain_key) if args.chain_key else settings.effective_audit_chain_key_file,
+            [Path(p) for p in (args.retired_chain_key or sorted(settings.audit_chain_retired_key_files))],
+        )
+        public_keys = {
+            signing_key_id(key): key
+            for key in (
+                load_public_key(Path(p))
+                for p in (args.public_key or [settings.effective_audit_checkpoint_public_key_file])
+            )
+        }
+    except (OSError, ValueError) as exc:
+        print(f"audit verify: cannot load a key: {exc}", file=sys.stderr)
+        return 2
+    checkpoint_dir = Path(args.checkpoint_dir) if args.checkpoint_dir else settings.effective_audit_checkpoint_dir
+    checkpoints = (
+        CheckpointReport() if args.chain_only else verify_checkpoints(CheckpointStore(checkpoint_dir), public_keys)
+    )
     db = Database(settings.effective_database_url)
     try:
         migrate.upgrade(db.engine)
-        report = db.run_sync(lambda conn: AuditRepository(db).verify_sync(conn, args.tenant))
+        pins = None if args.chain_only else checkpoints.pins
+        report = db.run_sync(lambda conn: AuditRepository(db, keyring).verify_sync(conn, args.tenant, pins))
     finally:
         db.close()
+    if checkpoints.problem is not None:
+        report = VerifyReport(
+            report.events_checked, report.tenants_checked, ChainBreak("-", 0, "", checkpoints.problem)
+        )
+    elif not args.chain_only and checkpoints.latest is None and report.events_checked:
+        # Without a signed head nothing shows a dropped tail or a deleted tenant.
+        why = f"no signed checkpoint in {checkpoint_dir} to verify the chain ends against"
+        report = VerifyReport(report.events_checked, report.tenants_checked, ChainBreak("-", 0, "", why))
+    latest = checkpoints.latest
     if args.json:
         broken = report.first_break
         print(
@@ -49,15 +82,26 @@ def _cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
                     "ok": report.ok,
                     "events_checked": report.events_checked,
                     "tenants_checked": report.tenants_checked,
+                    "checkpoints_checked": len(checkpoints.checkpoints),
+                    "latest_checkpoint": None
+                    if latest is None
+                    else {"number": latest.number, "created_at": latest.created_at},
                     "first_break": None if broken is None else dataclasses.asdict(broken),
                 }
             )
         )
     elif report.first_break is None:
-        print(f"audit chain OK: {report.events_checked} events in {report.tenants_checked} tenant(s)")
+        print(f"audit chain OK: {report.events_checked} events in {report.tenants_checked} tenant(s)", end="")
+        if latest is not None:
+            print(
+                f"; {len(checkpoints.checkpoints)} signed checkpoint(s), latest #{latest.number} at {latest.created_at}"
+            )
+        else:
+            print(" (no signed checkpoint checked)")
     else:
         b = report.first_break
-        print(f"audit chain BROKEN: tenant {b.tenant} event #{b.seq} (audit id {b.audit_id or '-'}): {b.problem}")
+        where = "checkpoints" if b.tenant == "-" else f"tenant {b.tenant} event #{b.seq} (audit id {b.audit_id or '-'})"
+        print(f"audit chain BROKEN: {where}: {b.problem}")
     return 0 if report.ok else 1
 
 
@@ -80,9 +124,20 @@ def build_parser() -> argparse.ArgumentParser:
         handler=_cmd_serve
     )
     audit = sub.add_parser("audit", help="audit trail tools").add_subparsers(dest="audit_command", required=True)
-    verify = audit.add_parser("verify", help="check the hash chain; exit 1 at the first broken link")
+    verify = audit.add_parser(
+        "verify", help="check the keyed hash chain against the signed checkpoints; exit 1 at the first break"
+    )
     verify.add_argument("--tenant", default=None, help="check only this tenant")
     verify.add_argument("--json", action="store_true")
+    verify.add_argument("--checkpoint-dir", default=None, help="signed checkpoints (default: from settings)")
+    verify.add_argument(
+        "--public-key", action="append", default=None, help="checkpoint signer's Ed25519 public key (repeatable)"
+    )
+    verify.add_argument("--chain-key", default=None, help="the current audit chain HMAC key file")
+    verify.add_argument("--retired-chain-key", action="append", default=None, help="an older chain key (repeatable)")
+    verify.add_argument(
+        "--chain-only", action="store_true", help="skip the checkpoints (cannot see a dropped tail or a deleted tenant)"
+    )
     verify.set_defaults(handler=_cmd_audit_verify)
     token = sub.add_parser("token", help="mint a dev token signed with the local dev key")
     token.add_argument("--tenant", default="dev")

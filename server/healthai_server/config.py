@@ -61,7 +61,23 @@ class Settings:
     jwt_issuer: str = "healthai-dev"
     jwt_audience: str = "healthai"
     jwt_leeway_s: float = 30.0
-    audit_hmac_key_file: Path | None = None  # default: state_dir/dev/audit-hmac.key
+    audit_hmac_key_file: Path | None = None  # default: state_dir/dev/audit-hmac.key (note fingerprints)
+    # The audit chain's HMAC key, outside the database (default: state_dir/dev/audit-chain.key).
+    # Rotate by pointing this at a new file and listing the old one among the retired files:
+    # new events use the new key, verify finds old rows' keys by the key id on each row.
+    audit_chain_key_file: Path | None = None
+    audit_chain_retired_key_files: frozenset[str] = field(default_factory=frozenset)  # comma-separated paths
+    # Signed checkpoints of every tenant's chain head, written outside the database. Point the
+    # directory at storage the database's administrators cannot rewrite (another volume, an
+    # object-locked bucket mount); default: state_dir/audit-checkpoints.
+    audit_checkpoint_dir: Path | None = None
+    audit_checkpoint_key_file: Path | None = None  # Ed25519 private key; default: state_dir/dev/
+    audit_checkpoint_public_key_file: Path | None = None  # what a verifier needs; default: state_dir/dev/
+    audit_checkpoint_every_events: int = 1000  # also write one after this many events (0: only by time)
+    audit_checkpoint_interval_s: float = 60.0  # and at least this often (0: only by count), and on shutdown
+    # How long an audit write waits for a tenant's chain-head row locked by another session
+    # (PostgreSQL); past it that tenant's batch fails with UNAVAILABLE instead of stalling.
+    audit_lock_timeout_ms: int = 2000
     deid_key_file: Path | None = None  # default: state_dir/dev/deid.key (surrogates, date shifts)
     metrics_port: int = 0  # 0: no metrics HTTP server
     # A second gRPC port serving only grpc.health.v1 (for kubelet probes), outside the in-flight
@@ -111,6 +127,22 @@ class Settings:
         return self.audit_hmac_key_file or self.dev_dir / "audit-hmac.key"
 
     @property
+    def effective_audit_chain_key_file(self) -> Path:
+        return self.audit_chain_key_file or self.dev_dir / "audit-chain.key"
+
+    @property
+    def effective_audit_checkpoint_dir(self) -> Path:
+        return self.audit_checkpoint_dir or self.state_dir / "audit-checkpoints"
+
+    @property
+    def effective_audit_checkpoint_key_file(self) -> Path:
+        return self.audit_checkpoint_key_file or self.dev_dir / "audit-checkpoint-private.pem"
+
+    @property
+    def effective_audit_checkpoint_public_key_file(self) -> Path:
+        return self.audit_checkpoint_public_key_file or self.dev_dir / "audit-checkpoint-public.pem"
+
+    @property
     def effective_deid_key_file(self) -> Path:
         return self.deid_key_file or self.dev_dir / "deid.key"
 
@@ -157,6 +189,18 @@ def _validate(settings: Settings) -> None:
         ("llm_breaker_fail_max", settings.llm_breaker_fail_max >= 1, "must be at least 1"),
         ("llm_breaker_reset_timeout_s", settings.llm_breaker_reset_timeout_s > 0, "must be positive"),
         ("result_cache_ttl_s", settings.result_cache_ttl_s >= 0, "must be 0 (off) or positive"),
+        ("audit_checkpoint_every_events", settings.audit_checkpoint_every_events >= 0, "must be 0 or positive"),
+        (
+            "audit_checkpoint_interval_s",
+            settings.audit_checkpoint_interval_s == 0 or 0.1 <= settings.audit_checkpoint_interval_s <= 86_400,
+            "must be 0 (off) or between 0.1 and 86400",
+        ),
+        (
+            "audit_checkpoint_every_events",
+            settings.audit_checkpoint_every_events > 0 or settings.audit_checkpoint_interval_s > 0,
+            "and HEALTHAI_AUDIT_CHECKPOINT_INTERVAL_S cannot both be 0 (no checkpoint but at shutdown)",
+        ),
+        ("audit_lock_timeout_ms", 10 <= settings.audit_lock_timeout_ms <= 60_000, "must be between 10 and 60000"),
         (
             "database_url",
             not settings.database_url or settings.database_url.split(":", 1)[0].startswith(("sqlite", "postgresql")),

@@ -278,7 +278,13 @@ def test_secrets_are_references_not_values(objects: list[dict[str, Any]]) -> Non
     keys = next(v for v in _pod(objects)["spec"]["volumes"] if v["name"] == "keys")
     assert keys["secret"]["secretName"] == "healthai-keys"
     config = _config(objects)
-    for key in ("HEALTHAI_JWT_PUBLIC_KEY_FILE", "HEALTHAI_AUDIT_HMAC_KEY_FILE", "HEALTHAI_DEID_KEY_FILE"):
+    for key in (
+        "HEALTHAI_JWT_PUBLIC_KEY_FILE",
+        "HEALTHAI_AUDIT_HMAC_KEY_FILE",
+        "HEALTHAI_DEID_KEY_FILE",
+        "HEALTHAI_AUDIT_CHAIN_KEY_FILE",
+        "HEALTHAI_AUDIT_CHECKPOINT_KEY_FILE",
+    ):
         assert config[key].startswith("/etc/healthai/keys/"), key
 
 

@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
@@ -142,8 +143,20 @@ def test_audit_chain_is_valid_after_all_of_the_above_and_tamper_is_caught(server
     target.commit()
     target.close()
     env = {**server.env, "HEALTHAI_STATE_DIR": str(copy)}
+    keys = server.state_dir / "dev"
     broken = subprocess.run(
-        [sys.executable, "-m", "healthai_server.cli", "audit", "verify"],
+        [
+            sys.executable,
+            "-m",
+            "healthai_server.cli",
+            "audit",
+            "verify",
+            # What a verifier needs besides the database: the chain key, the checkpoints and
+            # the checkpoint signer's public key.
+            f"--chain-key={keys / 'audit-chain.key'}",
+            f"--checkpoint-dir={server.state_dir / 'audit-checkpoints'}",
+            f"--public-key={keys / 'audit-checkpoint-public.pem'}",
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -307,14 +320,18 @@ def _gone(pid: int) -> bool:
 def test_a_killed_engine_worker_heals_and_a_killed_server_leaves_no_orphans(tmp_path: Path) -> None:
     """Issue 12.1: after one worker's `kill -9` every later call was INTERNAL while health said
     SERVING; after the server's `kill -9` its workers lived on."""
-    with running_server(tmp_path / "state", health_check_interval_s="0.2") as server:
+    # No shedding by expected wait: the concurrent calls below test healing, not admission.
+    with running_server(tmp_path / "state", health_check_interval_s="0.2", engine_max_queue_wait_ms="0") as server:
         assert server.process is not None
         client = HealthAIClient(server.addr, token=server.dev_token)
         assert client.extract(NOTE).data.medications
         workers = _engine_workers(server.process.pid)
         assert len(workers) == 2
         os.kill(workers[0], signal.SIGKILL)
-        results = [client.extract(NOTE, timeout_s=30).data.medications for _ in range(5)]
+        # Concurrent: the rebuilt pool (spawn context) starts workers on demand, so calls one
+        # at a time would only ever need, and start, one of the two.
+        with ThreadPoolExecutor(5) as pool:
+            results = list(pool.map(lambda _: client.extract(NOTE, timeout_s=30).data.medications, range(5)))
         assert all(results)
         assert wait_until(lambda: client.health() == "SERVING", timeout_s=10)
         survivors = _engine_workers(server.process.pid)

@@ -30,6 +30,13 @@ def test_environment_overrides_file(tmp_path: Path) -> None:
         ({"HEALTHAI_AUTH_ENABLED": "maybe"}, "HEALTHAI_AUTH_ENABLED"),
         ({"HEALTHAI_DATABASE_URL": "mysql://x"}, "HEALTHAI_DATABASE_URL"),
         ({"HEALTHAI_LISTEN_ADDR": "nowhere"}, "HEALTHAI_LISTEN_ADDR"),
+        ({"HEALTHAI_AUDIT_LOCK_TIMEOUT_MS": "0"}, "HEALTHAI_AUDIT_LOCK_TIMEOUT_MS"),
+        ({"HEALTHAI_AUDIT_CHECKPOINT_INTERVAL_S": "0.01"}, "HEALTHAI_AUDIT_CHECKPOINT_INTERVAL_S"),
+        ({"HEALTHAI_AUDIT_CHECKPOINT_EVERY_EVENTS": "-1"}, "HEALTHAI_AUDIT_CHECKPOINT_EVERY_EVENTS"),
+        (
+            {"HEALTHAI_AUDIT_CHECKPOINT_EVERY_EVENTS": "0", "HEALTHAI_AUDIT_CHECKPOINT_INTERVAL_S": "0"},
+            "HEALTHAI_AUDIT_CHECKPOINT_EVERY_EVENTS",
+        ),
     ],
 )
 def test_bad_values_name_their_key(env: dict[str, str], key: str) -> None:
@@ -42,3 +49,12 @@ def test_unknown_file_key_is_named(tmp_path: Path) -> None:
     config.write_text("max_note_charz = 1\n")
     with pytest.raises(ConfigError, match="max_note_charz"):
         load_settings({"HEALTHAI_CONFIG_FILE": str(config)})
+
+
+def test_audit_keys_and_checkpoints_default_under_the_state_dir(tmp_path: Path) -> None:
+    settings = load_settings({"HEALTHAI_STATE_DIR": str(tmp_path)})
+    assert settings.effective_audit_chain_key_file == tmp_path / "dev" / "audit-chain.key"
+    assert settings.effective_audit_checkpoint_dir == tmp_path / "audit-checkpoints"
+    assert settings.effective_audit_checkpoint_public_key_file == tmp_path / "dev" / "audit-checkpoint-public.pem"
+    retired = load_settings({"HEALTHAI_AUDIT_CHAIN_RETIRED_KEY_FILES": "/k/old1.key, /k/old2.key"})
+    assert retired.audit_chain_retired_key_files == frozenset({"/k/old1.key", "/k/old2.key"})

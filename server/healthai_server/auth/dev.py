@@ -27,6 +27,10 @@ def token_path(settings: Settings) -> Path:
 def ensure_dev_credentials(settings: Settings) -> None:
     generate_signing_key(private_key_path(settings), settings.effective_jwt_public_key_file)
     ensure_secret_file(settings.effective_audit_hmac_key_file)
+    ensure_secret_file(settings.effective_audit_chain_key_file)
+    generate_signing_key(
+        settings.effective_audit_checkpoint_key_file, settings.effective_audit_checkpoint_public_key_file
+    )
     ensure_secret_file(settings.effective_deid_key_file)
     ensure_secret_file(settings.effective_cache_key_file)
     path = token_path(settings)

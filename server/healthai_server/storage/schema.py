@@ -22,6 +22,9 @@ audit_events = sa.Table(
     sa.Column("details", sa.Text(), nullable=False),  # canonical JSON: counts, backend, latency, ...
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("event_hash", sa.String(64), nullable=False),
+    # 1: plain SHA-256 (rows from before keyed hashes); 2: HMAC-SHA256 under the key `key_id`.
+    sa.Column("hash_version", sa.SmallInteger(), nullable=False, server_default="1"),
+    sa.Column("key_id", sa.String(32), nullable=False, server_default=""),
     sa.UniqueConstraint("tenant", "seq", name="uq_audit_events_tenant_seq"),
 )
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from healthai_server.observability.logging import configure_logging
 from healthai_server.scope import current_scope
 from healthai_server.storage import migrate
 from healthai_server.storage.audit import AuditRepository
+from healthai_server.storage.audit_keys import ChainKey, ChainKeyring
 from healthai_server.storage.db import Database
 from healthai_server.validation_rules import RequestValidator
 
@@ -32,6 +35,9 @@ CANARY = "Zebulon Quartermaine 555-01-9876"
 
 class Misbehaving(extraction_service_pb2_grpc.ClinicalExtractionServiceServicer):
     async def ExtractClinicalData(self, request: Any, context: Any) -> Any:
+        if "slow" in request.text:  # finishes well after the caller's deadline
+            await asyncio.sleep(0.6)
+            return extraction_service_pb2.ExtractClinicalDataResponse()
         if "quota" in request.text:
             raise QuotaExhausted("monthly budget exhausted", subject="tenant:t1", description="monthly LLM budget")
         raise RuntimeError(f"engine choked on {request.text}")
@@ -52,7 +58,7 @@ async def stub(tmp_path: Path) -> AsyncIterator[tuple[Any, AuditRepository, io.S
     configure_logging("INFO", logs)
     db = Database(f"sqlite:///{tmp_path}/a.db")
     migrate.upgrade(db.engine)
-    audit = AuditRepository(db)
+    audit = AuditRepository(db, ChainKeyring(ChainKey.from_secret(b"k" * 32)))
     chain: list[Interceptor] = [
         AuditIdInterceptor(),
         AccessLogInterceptor(),
@@ -112,7 +118,7 @@ async def stub_on(database_url: str) -> AsyncIterator[tuple[Any, AuditRepository
     configure_logging("INFO", logs)
     db = Database(database_url)
     migrate.upgrade(db.engine)
-    audit = AuditRepository(db)
+    audit = AuditRepository(db, ChainKeyring(ChainKey.from_secret(b"k" * 32)))
     chain: list[Interceptor] = [
         AuditIdInterceptor(),
         ErrorMappingInterceptor(),
@@ -142,3 +148,20 @@ async def test_a_missing_audit_table_never_replaces_the_callers_real_status(stub
         await client.ExtractClinicalData(extraction_service_pb2.ExtractClinicalDataRequest(text="over quota"))
     assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED  # the call's own failure
     assert "audit write failed" in logs.getvalue()
+async def test_a_call_past_its_deadline_is_audited_as_the_client_saw_it(stub: Any) -> None:
+    """Issue 12 item 5: the client got DEADLINE_EXCEEDED, so the audit must not say otherwise."""
+    client, audit, _logs = stub
+    audit_id = str(uuid.uuid4())
+    with pytest.raises(aio.AioRpcError) as caught:
+        await client.ExtractClinicalData(
+            extraction_service_pb2.ExtractClinicalDataRequest(text="slow note"),
+            timeout=0.2,
+            metadata=(("x-audit-id", audit_id),),
+        )
+    assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    for _ in range(50):
+        events = await audit.find("t1", audit_id)
+        if events:
+            break
+        await asyncio.sleep(0.05)
+    assert [e["status_code"] for e in events] == ["DEADLINE_EXCEEDED"]

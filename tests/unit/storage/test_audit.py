@@ -10,7 +10,10 @@ import sqlalchemy as sa
 from healthai_server.domain.errors import StorageUnavailable
 from healthai_server.storage import migrate
 from healthai_server.storage.audit import AuditEvent, AuditRepository
+from healthai_server.storage.audit_keys import ChainKey, ChainKeyring
 from healthai_server.storage.db import Database
+
+KEYRING = ChainKeyring(ChainKey.from_secret(b"k" * 32))
 
 
 @pytest.fixture
@@ -40,7 +43,7 @@ async def test_migrations_are_versioned_and_idempotent(db: Database) -> None:
 
 
 async def test_concurrent_appends_form_one_gapless_chain_per_tenant(db: Database) -> None:
-    repo = AuditRepository(db)
+    repo = AuditRepository(db, KEYRING)
     seqs = await asyncio.gather(*(repo.append(_event(i, tenant=f"t{i % 3}")) for i in range(60)))
     assert sorted(seqs) == sorted([n for _ in range(3) for n in range(1, 21)])
     report = await repo.verify()
@@ -57,7 +60,7 @@ async def test_concurrent_appends_form_one_gapless_chain_per_tenant(db: Database
     ],
 )
 async def test_verify_reports_the_first_broken_link(db: Database, tamper: str, problem: str) -> None:
-    repo = AuditRepository(db)
+    repo = AuditRepository(db, KEYRING)
     for i in range(5):
         await repo.append(_event(i))
     with db.engine.begin() as conn:
@@ -69,7 +72,7 @@ async def test_verify_reports_the_first_broken_link(db: Database, tamper: str, p
 
 
 async def test_verify_is_per_tenant(db: Database) -> None:
-    repo = AuditRepository(db)
+    repo = AuditRepository(db, KEYRING)
     await repo.append(_event(1, "a"))
     await repo.append(_event(2, "b"))
     with db.engine.begin() as conn:
@@ -79,7 +82,7 @@ async def test_verify_is_per_tenant(db: Database) -> None:
 
 
 async def test_find_filters_by_tenant(db: Database) -> None:
-    repo = AuditRepository(db)
+    repo = AuditRepository(db, KEYRING)
     await repo.append(_event(7, "a"))
     assert len(await repo.find("a", _event(7).audit_id)) == 1
     assert await repo.find("b", _event(7).audit_id) == []
@@ -88,13 +91,13 @@ async def test_find_filters_by_tenant(db: Database) -> None:
 async def test_unreachable_database_raises_storage_unavailable() -> None:
     db = Database("postgresql+psycopg://postgres@127.0.0.1:1/none")
     with pytest.raises(StorageUnavailable) as caught:
-        await AuditRepository(db).append(_event(1))
+        await AuditRepository(db, KEYRING).append(_event(1))
     assert "nothing was written" in str(caught.value)
     db.close()
 
 
 async def test_concurrent_appends_share_transactions_but_each_event_is_chained(db: Database) -> None:
-    repo = AuditRepository(db)
+    repo = AuditRepository(db, KEYRING)
     transactions = 0
     original_run = db.run
 
@@ -112,7 +115,7 @@ async def test_concurrent_appends_share_transactions_but_each_event_is_chained(d
 
 
 async def test_a_failed_batch_fails_every_caller_in_it_and_later_appends_recover(db: Database) -> None:
-    repo = AuditRepository(db)
+    repo = AuditRepository(db, KEYRING)
     original_run = db.run
     failures = 1
 
