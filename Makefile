@@ -27,8 +27,11 @@ build/proto-deps/buf/validate/validate.proto: | $(VENV_STAMP)
 gen: $(VENV_STAMP)
 	PY=$(PY) bash scripts/gen.sh
 
-## run: serve on 127.0.0.1:50051 with SQLite, the local engine and auth on (dev token under .healthai/)
+## run: serve on 127.0.0.1:50051 (plaintext, loopback) with SQLite, the local engine and auth on (dev token under .healthai/)
 run: $(VENV_STAMP) build/proto-deps/buf/validate/validate.proto
+	# Plaintext on loopback (127.0.0.1:50051), and said so: the server logs "serving without TLS".
+	# With HEALTHAI_TLS_CERT_FILE and HEALTHAI_TLS_KEY_FILE set it serves TLS instead.
+	if [ -z "$$HEALTHAI_TLS_CERT_FILE" ]; then export HEALTHAI_PLAINTEXT=$${HEALTHAI_PLAINTEXT-true}; fi; \
 	.venv/bin/healthai-server serve
 
 lint: $(VENV_STAMP) $(BUF) build/proto-deps/buf/validate/validate.proto

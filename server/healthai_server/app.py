@@ -28,6 +28,7 @@ from sqlalchemy import exc as sa_exc
 
 from healthai_server import __version__
 from healthai_server.auth.dev import ensure_dev_credentials
+from healthai_server.auth.peer import parse_peer_principals
 from healthai_server.auth.rbac import RbacPolicy
 from healthai_server.auth.tokens import TokenVerifier
 from healthai_server.backends.assembly import assemble_backends
@@ -57,6 +58,7 @@ from healthai_server.storage import migrate
 from healthai_server.storage.audit import AuditRepository
 from healthai_server.storage.db import Database
 from healthai_server.storage.usage import UsageLedger
+from healthai_server.tls.listen import bind_main_port, load_transport
 from healthai_server.validation_rules import RequestValidator
 from healthai_server.workers import CpuWorkers
 
@@ -83,6 +85,7 @@ class Application:
     closers: list[Any] = field(default_factory=list)
     probe_server: aio.Server | None = None
     monitor: HealthMonitor | None = None
+    transport: str = "plaintext"
 
     async def stop(self, grace_s: float | None = None) -> None:
         """Stop accepting calls, let in-flight calls finish within the grace period, release."""
@@ -153,6 +156,7 @@ async def build_application(
     from healthai_server.engine import ENGINE_VERSION
     from healthai_server.fhir import build_bundle
 
+    certificates = load_transport(settings)  # before anything starts: a refusal costs nothing
     public_key, audit_key, deid_key = await asyncio.to_thread(_read_keys, settings)
     db = Database(settings.effective_database_url)
     try:
@@ -201,6 +205,7 @@ async def build_application(
         AuthInterceptor(
             TokenVerifier(public_key, settings.jwt_issuer, settings.jwt_audience, settings.jwt_leeway_s),
             RbacPolicy.from_file(),
+            parse_peer_principals(settings.tls_peer_principals),
         )
         if settings.auth_enabled
         else DevNoAuthInterceptor()
@@ -244,7 +249,8 @@ async def build_application(
         (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
         server,
     )
-    port = server.add_insecure_port(settings.listen_addr)
+    binding = bind_main_port(server, settings, certificates)
+    port = binding.port
     await server.start()
     monitor = HealthMonitor(
         health_servicer,
@@ -260,6 +266,8 @@ async def build_application(
     if settings.probe_port:
         probe_server = aio.server()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, probe_server)
+        # Plaintext on purpose: kubelet's gRPC probe cannot speak TLS. It serves grpc.health.v1
+        # only (no notes, no tokens), so nothing sensitive crosses it.
         probe_server.add_insecure_port(f"{settings.listen_addr.rpartition(':')[0]}:{settings.probe_port}")
         await probe_server.start()
     if settings.metrics_port:
@@ -277,11 +285,18 @@ async def build_application(
         closers=closers,
         probe_server=probe_server,
         monitor=monitor,
+        transport=binding.transport,
     )
+    if binding.transport == "plaintext":
+        log.warning(
+            "serving without TLS: HEALTHAI_PLAINTEXT=true",
+            extra={"listen": settings.listen_addr, "loopback_only": settings.listens_on_loopback_only},
+        )
     log.info(
         "serving",
         extra={
             "listen": settings.listen_addr,
+            "transport": binding.transport,
             "port": port,
             "workers": workers.processes,
             "database": db.dialect,

@@ -24,6 +24,9 @@ def _cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
     except StartupError as exc:
         print(f"startup error: {exc}", file=sys.stderr)
         return 2
+    except ConfigError as exc:  # the TLS files are read when the port is bound
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
     finally:
         if provider is not None:
             provider.shutdown()
