@@ -69,8 +69,9 @@ def mtls_server(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Iterator[
 def _audit_row(server: ServerProcess, audit_id: str) -> sqlite3.Row:
     with sqlite3.connect(server.state_dir / "healthai.db") as conn:
         conn.row_factory = sqlite3.Row
-        (row,) = conn.execute("SELECT * FROM audit_events WHERE audit_id = ?", (audit_id,)).fetchall()
-        return row
+        rows: list[sqlite3.Row] = conn.execute("SELECT * FROM audit_events WHERE audit_id = ?", (audit_id,)).fetchall()
+    assert len(rows) == 1
+    return rows[0]
 
 
 def _served_serial(port: int, ca_file: Path) -> int:
