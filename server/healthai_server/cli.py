@@ -1,4 +1,4 @@
-"""`healthai-server`: serve, audit verify, token, eval, eval-phi, prompts."""
+"""`healthai-server`: serve, audit verify, compliance report, token, eval, eval-phi, prompts."""
 
 from __future__ import annotations
 
@@ -64,6 +64,19 @@ def _cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _cmd_compliance_report(settings: Settings, args: argparse.Namespace) -> int:
+    import os
+
+    from healthai_server.compliance.controls import evaluate, exit_code
+    from healthai_server.compliance.gather import gather
+    from healthai_server.compliance.render import to_json, to_markdown
+
+    evidence = gather(settings, os.environ)
+    results = evaluate(evidence)
+    print(to_json(evidence, results) if args.format == "json" else to_markdown(evidence, results), end="")
+    return exit_code(results)
+
+
 def _cmd_token(settings: Settings, args: argparse.Namespace) -> int:
     from healthai_server.auth.dev import ensure_dev_credentials, mint_dev_token
 
@@ -87,6 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--tenant", default=None, help="check only this tenant")
     verify.add_argument("--json", action="store_true")
     verify.set_defaults(handler=_cmd_audit_verify)
+    compliance = sub.add_parser("compliance", help="compliance evidence").add_subparsers(
+        dest="compliance_command", required=True
+    )
+    report = compliance.add_parser(
+        "report", help="HIPAA 164.312 technical safeguards with live evidence; exit 1 when a required control is off"
+    )
+    report.add_argument("--format", choices=["md", "json"], default="md")
+    report.set_defaults(handler=_cmd_compliance_report)
     token = sub.add_parser("token", help="mint a dev token signed with the local dev key")
     token.add_argument("--tenant", default="dev")
     token.add_argument("--roles", default="clinician", help="comma-separated roles")
