@@ -208,7 +208,7 @@ def _validate(settings: Settings) -> None:
 
 def _transport_checks(settings: Settings) -> list[tuple[str, bool, str]]:
     """Combinations of the TLS keys that cannot work. Whether the files hold a usable
-    certificate is checked when the server binds its port (tls/certificates.py)."""
+    certificate is checked when the server starts, before anything else (tls/listen.py)."""
     cert, key = settings.tls_cert_file is not None, settings.tls_key_file is not None
     return [
         ("tls_key_file", cert or not key, "set without HEALTHAI_TLS_CERT_FILE"),

@@ -29,7 +29,8 @@ def peer_identity(auth_context: AuthContext) -> str | None:
         values = list(auth_context.get(key, ()))
         if len(values) == 1:
             identity = values[0].decode("utf-8", errors="replace")
-            if identity:
+            # A common name is never taken for a SPIFFE id: only a URI SAN that gRPC validated is one.
+            if identity and not (key == "x509_common_name" and identity.lower().startswith("spiffe:")):
                 return identity
     return None
 

@@ -23,6 +23,10 @@ def test_the_common_name_when_there_is_no_spiffe_id() -> None:
     assert peer_identity({"x509_common_name": [b"batch-coder"]}) == "batch-coder"
 
 
+def test_a_common_name_dressed_as_a_spiffe_id_is_not_one() -> None:
+    assert peer_identity({"x509_common_name": [SPIFFE.encode()]}) is None
+
+
 def test_no_certificate_no_identity() -> None:
     assert peer_identity({"transport_security_type": [b"ssl"]}) is None
     assert peer_identity({}) is None
