@@ -85,7 +85,6 @@ class Application:
     closers: list[Any] = field(default_factory=list)
     probe_server: aio.Server | None = None
     monitor: HealthMonitor | None = None
-    transport: str = "plaintext"
 
     async def stop(self, grace_s: float | None = None) -> None:
         """Stop accepting calls, let in-flight calls finish within the grace period, release."""
@@ -285,7 +284,6 @@ async def build_application(
         closers=closers,
         probe_server=probe_server,
         monitor=monitor,
-        transport=binding.transport,
     )
     if binding.transport == "plaintext":
         log.warning(
