@@ -43,7 +43,9 @@ ENV PATH="/opt/healthai/bin:${PATH}" \
     HEALTHAI_STATE_DIR=/var/lib/healthai
 WORKDIR /var/lib/healthai
 USER 10001:10001
-# 50051 gRPC (health, reflection, the services); 9464 Prometheus /metrics; 8081 health-only probe port.
+# 50051 gRPC (health, reflection, the services), TLS: mount a certificate and set HEALTHAI_TLS_CERT_FILE
+# and HEALTHAI_TLS_KEY_FILE, or the server refuses to start (HEALTHAI_PLAINTEXT=true allows plaintext).
+# 9464 Prometheus /metrics and 8081 health-only probe port: plaintext (kubelet's probe cannot do TLS).
 EXPOSE 50051 9464 8081
 # The server drains on SIGTERM (HEALTHAI_SHUTDOWN_GRACE_S) and reaps its pool's children.
 STOPSIGNAL SIGTERM

@@ -5,10 +5,10 @@ VENV_STAMP := .venv/.installed
 BUF := node_modules/.bin/buf
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint gen breaking unit e2e eval eval-phi bench-rpc bench-engine bench-phi bench-llm bench-load bench-chaos deploy-check render rules prometheusrule clean help
+.PHONY: run test lint gen breaking unit e2e eval eval-phi bench-rpc bench-engine bench-phi bench-llm bench-load bench-chaos bench-tls deploy-check render rules prometheusrule clean help
 
 help:
-	@echo "make run | test | lint | gen | breaking | eval | eval-phi | bench-rpc | bench-engine | bench-phi | bench-llm | bench-load"
+	@echo "make run | test | lint | gen | breaking | eval | eval-phi | bench-rpc | bench-engine | bench-phi | bench-llm | bench-load | bench-tls"
 
 $(VENV_STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -27,8 +27,11 @@ build/proto-deps/buf/validate/validate.proto: | $(VENV_STAMP)
 gen: $(VENV_STAMP)
 	PY=$(PY) bash scripts/gen.sh
 
-## run: serve on 127.0.0.1:50051 with SQLite, the local engine and auth on (dev token under .healthai/)
+## run: serve on 127.0.0.1:50051 (plaintext, loopback) with SQLite, the local engine and auth on (dev token under .healthai/)
 run: $(VENV_STAMP) build/proto-deps/buf/validate/validate.proto
+	# Plaintext on loopback (127.0.0.1:50051), and said so: the server logs "serving without TLS".
+	# With HEALTHAI_TLS_CERT_FILE and HEALTHAI_TLS_KEY_FILE set it serves TLS instead.
+	if [ -z "$$HEALTHAI_TLS_CERT_FILE" ]; then export HEALTHAI_PLAINTEXT=$${HEALTHAI_PLAINTEXT-true}; fi; \
 	.venv/bin/healthai-server serve
 
 lint: $(VENV_STAMP) $(BUF) build/proto-deps/buf/validate/validate.proto
@@ -86,6 +89,10 @@ bench-load: $(VENV_STAMP)
 ## bench-chaos: traffic on PostgreSQL while workers, the database and the server are killed; audit vs clients
 bench-chaos: $(VENV_STAMP)
 	$(PY) bench/bench_chaos.py $(ARGS)
+
+## bench-tls: connection set-up and warm-call latency, plaintext vs TLS vs mTLS (real servers)
+bench-tls: $(VENV_STAMP)
+	$(PY) bench/bench_tls.py
 
 ## deploy-check: render and validate the Kubernetes overlays, dashboards and alert rules
 deploy-check: $(VENV_STAMP)

@@ -41,6 +41,7 @@ async def _serve(mode: str, engine_workers: int, state_dir: str, ready: Any) -> 
         listen_addr="127.0.0.1:0",
         engine_workers=engine_workers,
         max_concurrent_rpcs=1024,
+        plaintext=True,
     )
     if mode == "full":
         app = await build_application(settings)

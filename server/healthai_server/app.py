@@ -32,6 +32,7 @@ from sqlalchemy import exc as sa_exc
 
 from healthai_server import __version__
 from healthai_server.auth.dev import ensure_dev_credentials
+from healthai_server.auth.peer import parse_peer_principals
 from healthai_server.auth.rbac import RbacPolicy
 from healthai_server.auth.tokens import TokenVerifier
 from healthai_server.backends.assembly import assemble_backends
@@ -65,6 +66,7 @@ from healthai_server.storage.audit_checkpoints import AuditCheckpointer, Checkpo
 from healthai_server.storage.audit_keys import ChainKeyring, load_signing_key
 from healthai_server.storage.db import Database
 from healthai_server.storage.usage import UsageLedger
+from healthai_server.tls.listen import bind_main_port, load_transport
 from healthai_server.validation_rules import RequestValidator
 from healthai_server.workers import CpuWorkers
 
@@ -192,6 +194,7 @@ async def build_application(
     from healthai_server.engine import ENGINE_VERSION
     from healthai_server.fhir import build_bundle
 
+    certificates = load_transport(settings)  # before anything starts: a refusal costs nothing
     keys = await asyncio.to_thread(_read_keys, settings)
     public_key, audit_key, deid_key = keys.jwt_public, keys.note_hmac, keys.deid
     db = Database(settings.effective_database_url)
@@ -259,6 +262,7 @@ async def build_application(
         AuthInterceptor(
             TokenVerifier(public_key, settings.jwt_issuer, settings.jwt_audience, settings.jwt_leeway_s),
             RbacPolicy.from_file(),
+            parse_peer_principals(settings.tls_peer_principals),
         )
         if settings.auth_enabled
         else DevNoAuthInterceptor()
@@ -304,7 +308,8 @@ async def build_application(
         (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
         server,
     )
-    port = server.add_insecure_port(settings.listen_addr)
+    binding = bind_main_port(server, settings, certificates)
+    port = binding.port
     await server.start()
     monitor = HealthMonitor(
         health_servicer,
@@ -327,6 +332,8 @@ async def build_application(
     if settings.probe_port:
         probe_server = aio.server()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, probe_server)
+        # Plaintext on purpose: kubelet's gRPC probe cannot speak TLS. It serves grpc.health.v1
+        # only (no notes, no tokens), so nothing sensitive crosses it.
         probe_server.add_insecure_port(f"{settings.listen_addr.rpartition(':')[0]}:{settings.probe_port}")
         await probe_server.start()
     if settings.metrics_port:
@@ -348,10 +355,16 @@ async def build_application(
         housekeeping=housekeeping,
         checkpointer=checkpointer,
     )
+    if binding.transport == "plaintext":
+        log.warning(
+            "serving without TLS: HEALTHAI_PLAINTEXT=true",
+            extra={"listen": settings.listen_addr, "loopback_only": settings.listens_on_loopback_only},
+        )
     log.info(
         "serving",
         extra={
             "listen": settings.listen_addr,
+            "transport": binding.transport,
             "port": port,
             "workers": workers.processes,
             "database": db.dialect,

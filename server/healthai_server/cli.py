@@ -1,4 +1,4 @@
-"""`healthai-server`: serve, audit verify, token, eval, eval-phi, prompts."""
+"""`healthai-server`: serve, audit verify, compliance report, token, eval, eval-phi, prompts."""
 
 from __future__ import annotations
 
@@ -24,6 +24,9 @@ def _cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
     except StartupError as exc:
         print(f"startup error: {exc}", file=sys.stderr)
         return 2
+    except ConfigError as exc:  # the TLS files are read when the port is bound
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
     finally:
         if provider is not None:
             provider.shutdown()
@@ -33,46 +36,22 @@ def _cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
 def _cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from healthai_server.storage import migrate
-    from healthai_server.storage.audit import AuditRepository, ChainBreak, VerifyReport
-    from healthai_server.storage.audit_checkpoints import CheckpointReport, CheckpointStore, verify_checkpoints
-    from healthai_server.storage.audit_keys import ChainKeyring, load_public_key, signing_key_id
-    from healthai_server.storage.db import Database
+    from healthai_server.storage.audit_verify import TrailKeys, verify_trail
 
+    keys = TrailKeys(
+        Path(args.chain_key) if args.chain_key else settings.effective_audit_chain_key_file,
+        tuple(Path(p) for p in (args.retired_chain_key or sorted(settings.audit_chain_retired_key_files))),
+        tuple(Path(p) for p in (args.public_key or [settings.effective_audit_checkpoint_public_key_file])),
+    )
+    checkpoint_dir = Path(args.checkpoint_dir) if args.checkpoint_dir else settings.effective_audit_checkpoint_dir
     try:
-        keyring = ChainKeyring.from_files(
-            Path(args.chain_key) if args.chain_key else settings.effective_audit_chain_key_file,
-            [Path(p) for p in (args.retired_chain_key or sorted(settings.audit_chain_retired_key_files))],
+        trail = verify_trail(
+            settings.effective_database_url, keys, checkpoint_dir, tenant=args.tenant, chain_only=args.chain_only
         )
-        public_keys = {
-            signing_key_id(key): key
-            for key in (
-                load_public_key(Path(p))
-                for p in (args.public_key or [settings.effective_audit_checkpoint_public_key_file])
-            )
-        }
     except (OSError, ValueError) as exc:
         print(f"audit verify: cannot load a key: {exc}", file=sys.stderr)
         return 2
-    checkpoint_dir = Path(args.checkpoint_dir) if args.checkpoint_dir else settings.effective_audit_checkpoint_dir
-    checkpoints = (
-        CheckpointReport() if args.chain_only else verify_checkpoints(CheckpointStore(checkpoint_dir), public_keys)
-    )
-    db = Database(settings.effective_database_url)
-    try:
-        migrate.upgrade(db.engine)
-        pins = None if args.chain_only else checkpoints.pins
-        report = db.run_sync(lambda conn: AuditRepository(db, keyring).verify_sync(conn, args.tenant, pins))
-    finally:
-        db.close()
-    if checkpoints.problem is not None:
-        report = VerifyReport(
-            report.events_checked, report.tenants_checked, ChainBreak("-", 0, "", checkpoints.problem)
-        )
-    elif not args.chain_only and checkpoints.latest is None and report.events_checked:
-        # Without a signed head nothing shows a dropped tail or a deleted tenant.
-        why = f"no signed checkpoint in {checkpoint_dir} to verify the chain ends against"
-        report = VerifyReport(report.events_checked, report.tenants_checked, ChainBreak("-", 0, "", why))
+    report, checkpoints = trail.chain, trail.checkpoints
     latest = checkpoints.latest
     if args.json:
         broken = report.first_break
@@ -103,6 +82,19 @@ def _cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
         where = "checkpoints" if b.tenant == "-" else f"tenant {b.tenant} event #{b.seq} (audit id {b.audit_id or '-'})"
         print(f"audit chain BROKEN: {where}: {b.problem}")
     return 0 if report.ok else 1
+
+
+def _cmd_compliance_report(settings: Settings, args: argparse.Namespace) -> int:
+    import os
+
+    from healthai_server.compliance.controls import evaluate, exit_code
+    from healthai_server.compliance.gather import gather
+    from healthai_server.compliance.render import to_json, to_markdown
+
+    evidence = gather(settings, os.environ)
+    results = evaluate(evidence)
+    print(to_json(evidence, results) if args.format == "json" else to_markdown(evidence, results), end="")
+    return exit_code(results)
 
 
 def _cmd_token(settings: Settings, args: argparse.Namespace) -> int:
@@ -139,6 +131,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--chain-only", action="store_true", help="skip the checkpoints (cannot see a dropped tail or a deleted tenant)"
     )
     verify.set_defaults(handler=_cmd_audit_verify)
+    compliance = sub.add_parser("compliance", help="compliance evidence").add_subparsers(
+        dest="compliance_command", required=True
+    )
+    report = compliance.add_parser(
+        "report", help="HIPAA 164.312 technical safeguards with live evidence; exit 1 when a required control is off"
+    )
+    report.add_argument("--format", choices=["md", "json"], default="md")
+    report.set_defaults(handler=_cmd_compliance_report)
     token = sub.add_parser("token", help="mint a dev token signed with the local dev key")
     token.add_argument("--tenant", default="dev")
     token.add_argument("--roles", default="clinician", help="comma-separated roles")

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from healthai_server.auth.peer import parse_peer_principals
+
 DEFAULT_STATE_DIR = Path(".healthai")
 
 
@@ -105,6 +107,21 @@ class Settings:
     result_cache_ttl_s: float = 24 * 3600.0
     purge_interval_s: float = 300.0  # how often expired rows (result cache, ...) are deleted
     cache_key_file: Path | None = None  # default: state_dir/dev/cache.key (AES-256-GCM)
+    # Transport security of the main gRPC port: the server certificate (chain) and its private
+    # key, PEM, both or neither. Re-read when either file changes (checked at each new
+    # connection), so a rotated certificate is served without a restart.
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    # CA bundle (PEM) for client certificates. Set: every connection must present a certificate
+    # that chains to it (mTLS). gRPC Python can require a client certificate or not ask for one;
+    # it cannot ask for one optionally, so with mTLS on, JWT-only clients need a certificate too.
+    tls_client_ca_file: Path | None = None
+    # Verified peer identity (SPIFFE id, else the subject CN) -> {"tenant": "t", "roles": [...]}:
+    # service-to-service principals next to JWTs. A bearer token, when sent, still decides.
+    tls_peer_principals: dict[str, Any] = field(default_factory=dict)
+    # Serve the main port without TLS. Never implicit: without a certificate the server refuses
+    # to start unless this is true (`make run` sets it, on loopback).
+    plaintext: bool = False
 
     @property
     def sqlite_path(self) -> Path:
@@ -153,6 +170,24 @@ class Settings:
     @property
     def uses_dev_credentials(self) -> bool:
         return self.jwt_public_key_file is None
+
+    @property
+    def tls_enabled(self) -> bool:
+        return self.tls_cert_file is not None
+
+    @property
+    def mtls_enabled(self) -> bool:
+        return self.tls_client_ca_file is not None
+
+    @property
+    def listens_on_loopback_only(self) -> bool:
+        return is_loopback_host(self.listen_addr.rpartition(":")[0])
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for addresses only this machine can reach; 0.0.0.0, [::] and names are not."""
+    host = host.strip("[]").lower()
+    return host in {"localhost", "::1"} or host.startswith("127.")
 
 
 _PARSERS: dict[str, Callable[[str], Any]] = {
@@ -207,9 +242,31 @@ def _validate(settings: Settings) -> None:
             "must be a sqlite:// or postgresql+psycopg:// URL",
         ),
     ]
+    checks += _transport_checks(settings)
     for key, ok, why in checks:
         if not ok:
             raise ConfigError(f"HEALTHAI_{key.upper()}: {why}")
+    try:
+        parse_peer_principals(settings.tls_peer_principals)
+    except ValueError as exc:
+        raise ConfigError(f"HEALTHAI_TLS_PEER_PRINCIPALS: {exc}") from exc
+
+
+def _transport_checks(settings: Settings) -> list[tuple[str, bool, str]]:
+    """Combinations of the TLS keys that cannot work. Whether the files hold a usable
+    certificate is checked when the server starts, before anything else (tls/listen.py)."""
+    cert, key = settings.tls_cert_file is not None, settings.tls_key_file is not None
+    return [
+        ("tls_key_file", cert or not key, "set without HEALTHAI_TLS_CERT_FILE"),
+        ("tls_key_file", key or not cert, "required with HEALTHAI_TLS_CERT_FILE"),
+        ("tls_client_ca_file", cert or not settings.mtls_enabled, "needs HEALTHAI_TLS_CERT_FILE (mTLS runs over TLS)"),
+        (
+            "tls_peer_principals",
+            settings.mtls_enabled or not settings.tls_peer_principals,
+            "needs HEALTHAI_TLS_CLIENT_CA_FILE: a peer identity is trusted only from a verified client certificate",
+        ),
+        ("plaintext", not (settings.plaintext and cert), "cannot be true with HEALTHAI_TLS_CERT_FILE set"),
+    ]
 
 
 def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

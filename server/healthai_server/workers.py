@@ -9,6 +9,7 @@ runs the work inline (tests, and the baseline in the RPC benchmark).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import multiprocessing
 import os
@@ -145,6 +146,7 @@ class CpuWorkers:
         self._executor: Executor | None = None
         self._initargs = (deid_key, include_organizations, os.getpid())
         self.restarts = 0  # pools rebuilt after a worker died
+        self._warming: asyncio.Task[None] | None = None  # warm-up of a rebuilt pool (a reference keeps it alive)
         if self.inline:
             _initialise(deid_key, include_organizations)
         else:
@@ -166,6 +168,10 @@ class CpuWorkers:
         self._executor = self._new_pool()
         self.restarts += 1
         broken.shutdown(wait=False, cancel_futures=True)
+        # A spawn-context pool starts processes lazily, one per submit that finds no idle worker:
+        # sequential calls would run on one process and leave the lexicon loading of the others
+        # to a later caller. Start them all now, as at start-up.
+        self._warming = asyncio.get_running_loop().create_task(self._warm_quietly(self._executor))
 
     @property
     def healthy(self) -> bool:
@@ -179,6 +185,14 @@ class CpuWorkers:
             return True
         self._replace_broken_pool(self._executor)
         return False
+
+    async def _warm_quietly(self, pool: Executor) -> None:
+        """Start a rebuilt pool's processes, outside admission control (this is not a caller's
+        work and must not be shed or counted); if the pool breaks again, the next call or
+        probe rebuilds it anyway."""
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(Exception):
+            await asyncio.gather(*(loop.run_in_executor(pool, _ready) for _ in range(self.processes * 2)))
 
     async def warm_up(self) -> None:
         """Start every worker and load its lexicons before the server takes traffic."""

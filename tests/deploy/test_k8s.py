@@ -15,12 +15,18 @@ from typing import Any
 
 import pytest
 from healthai_server.config import Settings, load_settings
+from healthai_server.tls.listen import require_transport_choice
 
 from tests.deploy.tools import KUBERNETES_VERSION, OVERLAYS, one, render, untyped
 
 SCHEMAS = Path(__file__).parent / "schemas"
 # Kinds kubernetes-validate cannot know (CRDs), with the schema each is validated against.
-CRD_SCHEMAS = {("monitoring.coreos.com/v1", "ServiceMonitor"): SCHEMAS / "servicemonitor-v1.json"}
+CRD_SCHEMAS = {
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): SCHEMAS / "servicemonitor-v1.json",
+    ("cert-manager.io/v1", "Certificate"): SCHEMAS / "certificate-v1.json",
+}
+TLS_SECRET = "healthai-tls"
+TLS_DIR = "/etc/healthai/tls"
 GRPC_PORT = 50051
 METRICS_PORT = 9464
 PROBE_PORT = 8081
@@ -96,6 +102,20 @@ def test_crds_are_skipped_by_kubernetes_validate_explicitly() -> None:
         jsonschema.validate(broken, json.loads(CRD_SCHEMAS[("monitoring.coreos.com/v1", "ServiceMonitor")].read_text()))
 
 
+def test_the_certificate_crd_is_validated_by_its_own_schema() -> None:
+    kv = untyped("kubernetes_validate")
+    jsonschema = untyped("jsonschema")
+    certificate = one(render("prod"), "Certificate", TLS_SECRET)
+    with pytest.raises(kv.SchemaNotFoundError):
+        _kubernetes_validate(certificate)
+    schema = json.loads(CRD_SCHEMAS[("cert-manager.io/v1", "Certificate")].read_text())
+    for field, value in (("dnsName", ["healthai"]), ("duration", "90 days")):
+        broken = copy.deepcopy(certificate)
+        broken["spec"][field] = value
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(broken, schema)
+
+
 def test_strict_validation_rejects_unknown_fields() -> None:
     kv = untyped("kubernetes_validate")
     deployment = copy.deepcopy(one(render("prod"), "Deployment", "healthai"))
@@ -122,7 +142,7 @@ def test_expected_objects(overlay: str, objects: list[dict[str, Any]]) -> None:
         ("ServiceMonitor", "healthai"),
     ]
     if overlay == "prod":
-        expected.append(("HorizontalPodAutoscaler", "healthai"))
+        expected += [("HorizontalPodAutoscaler", "healthai"), ("Certificate", TLS_SECRET)]
     assert kinds == sorted(expected)
     namespaces = {o["metadata"].get("namespace") for o in objects}
     assert namespaces == {"healthai-dev" if overlay == "dev" else "healthai"}
@@ -202,6 +222,8 @@ def test_config_is_accepted_by_the_server(objects: list[dict[str, Any]]) -> None
     settings = load_settings(env)
     assert settings.auth_enabled
     assert not settings.uses_dev_credentials
+    require_transport_choice(settings)  # the server would start
+    assert settings.tls_enabled and not settings.plaintext, "the gRPC port serves TLS in every overlay"
     assert settings.engine_workers >= 1, "os.cpu_count() sees the node's cores: set the workers explicitly"
 
 
@@ -311,3 +333,32 @@ def test_image_is_pinned(objects: list[dict[str, Any]]) -> None:
     image = _container(objects)["image"]
     name, _, tag = image.rpartition(":")
     assert "@sha256:" in image or (name and tag and tag != "latest"), image
+
+
+def test_tls_comes_from_a_whole_secret_volume(objects: list[dict[str, Any]]) -> None:
+    """The certificate files are a Secret mounted as a directory: kubelet swaps a symlink on
+    update and the server re-reads the files; a subPath mount would freeze the old ones."""
+    volumes = {v["name"]: v for v in _pod(objects)["spec"]["volumes"]}
+    (mount,) = [m for m in _container(objects)["volumeMounts"] if m["mountPath"] == TLS_DIR]
+    assert mount["readOnly"] is True and "subPath" not in mount
+    assert volumes[mount["name"]]["secret"]["secretName"] == TLS_SECRET
+    config = _config(objects)
+    assert config["HEALTHAI_TLS_CERT_FILE"] == f"{TLS_DIR}/tls.crt"
+    assert config["HEALTHAI_TLS_KEY_FILE"] == f"{TLS_DIR}/tls.key"
+    assert config.get("HEALTHAI_PLAINTEXT", "false") == "false"
+
+
+def test_prod_certificate_feeds_the_mounted_secret_and_covers_the_service_names() -> None:
+    objects = render("prod")
+    certificate = one(objects, "Certificate", TLS_SECRET)["spec"]
+    assert certificate["secretName"] == TLS_SECRET
+    assert certificate["issuerRef"]["kind"] in {"Issuer", "ClusterIssuer"}
+    assert "server auth" in certificate["usages"]
+    assert certificate["privateKey"]["rotationPolicy"] == "Always"
+    namespace = one(objects, "Deployment", "healthai")["metadata"]["namespace"]
+    for service in (o for o in objects if o["kind"] == "Service"):
+        name = service["metadata"]["name"]
+        assert f"{name}.{namespace}.svc.cluster.local" in certificate["dnsNames"], name
+    hours = {key: int(certificate[key].removesuffix("h")) for key in ("duration", "renewBefore")}
+    assert hours["renewBefore"] / 24 > 14, "renewal must come before the compliance report's 14-day warning"
+    assert hours["renewBefore"] < hours["duration"]

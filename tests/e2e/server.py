@@ -114,6 +114,8 @@ def server_env(state_dir: Path, extra_env: dict[str, str] | None = None, **setti
     )
     env.update({f"HEALTHAI_{key.upper()}": value for key, value in settings.items()})
     env.update(extra_env or {})
+    if "HEALTHAI_TLS_CERT_FILE" not in env:
+        env.setdefault("HEALTHAI_PLAINTEXT", "true")  # loopback test servers; TLS tests pass certificates
     return env
 
 

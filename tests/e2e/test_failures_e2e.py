@@ -334,7 +334,10 @@ def test_a_killed_engine_worker_heals_and_a_killed_server_leaves_no_orphans(tmp_
             results = list(pool.map(lambda _: client.extract(NOTE, timeout_s=30).data.medications, range(5)))
         assert all(results)
         assert wait_until(lambda: client.health() == "SERVING", timeout_s=10)
-        survivors = _engine_workers(server.process.pid)
+        pid = server.process.pid
+        # The rebuilt pool starts all its processes (spawning takes a moment on a busy machine).
+        assert wait_until(lambda: len(_engine_workers(pid)) == 2, timeout_s=20), _engine_workers(pid)
+        survivors = _engine_workers(pid)
         assert workers[0] not in survivors and len(survivors) == 2
         server.process.kill()
         server.process.wait(10)

@@ -86,7 +86,7 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     spans = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(spans))
-    settings = load_settings({}, state_dir=tmp_path, listen_addr="127.0.0.1:0", engine_workers=-1)
+    settings = load_settings({}, state_dir=tmp_path, listen_addr="127.0.0.1:0", engine_workers=-1, plaintext=True)
     ensure_dev_credentials(settings)
     workers = CpuWorkers(-1, (tmp_path / "dev" / "deid.key").read_bytes())
     metrics = Metrics(CollectorRegistry(), tenants=["dev"])

@@ -58,3 +58,54 @@ def test_audit_keys_and_checkpoints_default_under_the_state_dir(tmp_path: Path) 
     assert settings.effective_audit_checkpoint_public_key_file == tmp_path / "dev" / "audit-checkpoint-public.pem"
     retired = load_settings({"HEALTHAI_AUDIT_CHAIN_RETIRED_KEY_FILES": "/k/old1.key, /k/old2.key"})
     assert retired.audit_chain_retired_key_files == frozenset({"/k/old1.key", "/k/old2.key"})
+
+
+@pytest.mark.parametrize(
+    ("env", "key"),
+    [
+        ({"HEALTHAI_TLS_CERT_FILE": "/c.pem"}, "HEALTHAI_TLS_KEY_FILE"),
+        ({"HEALTHAI_TLS_KEY_FILE": "/k.pem"}, "HEALTHAI_TLS_KEY_FILE"),
+        ({"HEALTHAI_TLS_CLIENT_CA_FILE": "/ca.pem"}, "HEALTHAI_TLS_CLIENT_CA_FILE"),
+        (
+            {"HEALTHAI_TLS_CERT_FILE": "/c", "HEALTHAI_TLS_KEY_FILE": "/k", "HEALTHAI_PLAINTEXT": "true"},
+            "HEALTHAI_PLAINTEXT",
+        ),
+        (
+            {
+                "HEALTHAI_TLS_CERT_FILE": "/c",
+                "HEALTHAI_TLS_KEY_FILE": "/k",
+                "HEALTHAI_TLS_PEER_PRINCIPALS": '{"spiffe://x/y": {"tenant": "a", "roles": ["service"]}}',
+            },
+            "HEALTHAI_TLS_PEER_PRINCIPALS",
+        ),
+        (
+            {
+                "HEALTHAI_TLS_CERT_FILE": "/c",
+                "HEALTHAI_TLS_KEY_FILE": "/k",
+                "HEALTHAI_TLS_CLIENT_CA_FILE": "/ca",
+                "HEALTHAI_TLS_PEER_PRINCIPALS": '{"spiffe://x/y": {"tenant": "-", "roles": ["service"]}}',
+            },
+            "HEALTHAI_TLS_PEER_PRINCIPALS",
+        ),
+    ],
+)
+def test_tls_combinations_that_cannot_work_name_their_key(env: dict[str, str], key: str) -> None:
+    with pytest.raises(ConfigError, match=key):
+        load_settings(env)
+
+
+def test_plaintext_must_be_chosen_explicitly() -> None:
+    from healthai_server.tls.listen import require_transport_choice
+
+    with pytest.raises(ConfigError, match=r"HEALTHAI_TLS_CERT_FILE.*HEALTHAI_PLAINTEXT=true"):
+        require_transport_choice(load_settings({}))
+    require_transport_choice(load_settings({"HEALTHAI_PLAINTEXT": "true"}))
+    require_transport_choice(load_settings({"HEALTHAI_TLS_CERT_FILE": "/c", "HEALTHAI_TLS_KEY_FILE": "/k"}))
+
+
+@pytest.mark.parametrize(
+    ("addr", "loopback"),
+    [("127.0.0.1:1", True), ("localhost:1", True), ("[::1]:1", True), ("0.0.0.0:1", False), ("[::]:1", False)],
+)
+def test_loopback_addresses(addr: str, loopback: bool) -> None:
+    assert load_settings({"HEALTHAI_LISTEN_ADDR": addr}).listens_on_loopback_only is loopback

@@ -27,7 +27,16 @@ def _json(message: Message) -> str:
 
 
 def _client(args: argparse.Namespace) -> HealthAIClient:
-    return HealthAIClient(args.addr, token=args.token, timeout_s=args.timeout)
+    return HealthAIClient(
+        args.addr,
+        token=args.token,
+        timeout_s=args.timeout,
+        tls=True if args.tls else None,
+        ca_file=args.ca_file,
+        cert_file=args.cert_file,
+        key_file=args.key_file,
+        server_name=args.server_name,
+    )
 
 
 def _cmd_health(args: argparse.Namespace) -> int:
@@ -102,6 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--addr", default=None, help="server address (default $HEALTHAI_ADDR or 127.0.0.1:50051)")
     parser.add_argument("--token", default=None, help="bearer token (default $HEALTHAI_TOKEN or the dev token)")
     parser.add_argument("--timeout", type=float, default=30.0, help="deadline per call in seconds")
+    tls = parser.add_argument_group("TLS (any of these turns it on; default plaintext, for a loopback dev server)")
+    tls.add_argument("--tls", action="store_true", help="use TLS with the system roots ($HEALTHAI_TLS=true)")
+    tls.add_argument("--ca-file", default=None, help="CA bundle (PEM) that signed the server ($HEALTHAI_CA_FILE)")
+    tls.add_argument("--cert-file", default=None, help="client certificate (PEM) for mTLS ($HEALTHAI_CERT_FILE)")
+    tls.add_argument("--key-file", default=None, help="client private key (PEM) for mTLS ($HEALTHAI_KEY_FILE)")
+    tls.add_argument(
+        "--server-name", default=None, help="expect this name in the server certificate ($HEALTHAI_TLS_SERVER_NAME)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     health = sub.add_parser("health", help="check the server's health")
     health.add_argument("--service", default="", help="a fully-qualified service name (default: the server)")
@@ -146,6 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyError as error:
         print(f"error: unknown entity type {error}", file=sys.stderr)
+        return 2
+    except ValueError as error:  # TLS options that do not fit together
+        print(f"error: {error}", file=sys.stderr)
         return 2
 
 

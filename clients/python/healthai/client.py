@@ -1,8 +1,9 @@
 """A typed, synchronous client for the HealthAI service.
 
 Retries UNAVAILABLE through gRPC's own retry policy (service config), with a deadline
-on every call and the bearer token attached by a call credential-free metadata hook
-(the service is usually reached through a mesh that terminates TLS).
+on every call and the bearer token attached as metadata. The channel uses TLS when asked
+(`tls=True`, a CA bundle, a client certificate, or the HEALTHAI_TLS* environment), else it is
+plaintext, which the server accepts only when configured to (a loopback dev server).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from healthai.errors import HealthAIError, from_rpc_error
+from healthai.tls import TlsOptions
 from healthai.v1 import (
     analysis_service_pb2,
     analysis_service_pb2_grpc,
@@ -74,8 +76,18 @@ class HealthAIClient:
         timeout_s: float = 30.0,
         channel_options: Sequence[tuple[str, object]] = (),
         channel: grpc.Channel | None = None,
+        tls: bool | None = None,
+        ca_file: str | Path | None = None,
+        cert_file: str | Path | None = None,
+        key_file: str | Path | None = None,
+        server_name: str | None = None,
     ) -> None:
+        """tls/ca_file/cert_file/key_file/server_name default to HEALTHAI_TLS, HEALTHAI_CA_FILE,
+        HEALTHAI_CERT_FILE, HEALTHAI_KEY_FILE and HEALTHAI_TLS_SERVER_NAME."""
         self.addr = addr or os.environ.get("HEALTHAI_ADDR", DEFAULT_ADDR)
+        self.tls = TlsOptions.resolve(
+            tls=tls, ca_file=ca_file, cert_file=cert_file, key_file=key_file, server_name=server_name
+        )
         self._token = find_token(token)
         self._timeout = timeout_s
         options = [
@@ -84,9 +96,16 @@ class HealthAIClient:
             ("grpc.max_receive_message_length", 8 * 1024 * 1024),
             ("grpc.max_send_message_length", 8 * 1024 * 1024),
             ("grpc.keepalive_time_ms", 60_000),
+            *self.tls.channel_options(),
             *channel_options,
         ]
-        self._channel = channel or grpc.insecure_channel(self.addr, options=options)
+        if channel is None:
+            channel = (
+                grpc.secure_channel(self.addr, self.tls.credentials(), options=options)
+                if self.tls.enabled
+                else grpc.insecure_channel(self.addr, options=options)
+            )
+        self._channel = channel
         self._extraction = extraction_service_pb2_grpc.ClinicalExtractionServiceStub(self._channel)
         self._analysis = analysis_service_pb2_grpc.NoteAnalysisServiceStub(self._channel)
         self._deid = deidentification_service_pb2_grpc.DeidentificationServiceStub(self._channel)

@@ -33,3 +33,6 @@ class RbacPolicy:
 
     def methods(self) -> list[str]:
         return sorted(self._allowed)
+
+    def roles(self) -> frozenset[str]:
+        return frozenset().union(*self._allowed.values())

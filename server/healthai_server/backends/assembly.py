@@ -9,7 +9,6 @@ plus a summariser for AnalyzeNote that shares the LLM's breaker.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +35,7 @@ from healthai_server.observability.backend_metrics import MetricsObserver
 from healthai_server.observability.metrics import Metrics
 from healthai_server.pipeline.hashing import NoteHasher
 from healthai_server.services.analysis import Summarizer
-from healthai_server.storage.crypto import FieldEncryptor
+from healthai_server.storage.crypto import FieldEncryptor, key_id
 from healthai_server.storage.db import Database
 from healthai_server.storage.result_cache import SqlResultCache
 from healthai_server.storage.usage import UsageLedger
@@ -61,7 +60,7 @@ def budget_guard(ledger: UsageLedger, budgets: Mapping[str, Any]) -> BudgetGuard
 
 def cache_encryptor(key_file: Path) -> FieldEncryptor:
     key = key_file.read_bytes()
-    return FieldEncryptor({hashlib.sha256(key).hexdigest()[:8]: key}, hashlib.sha256(key).hexdigest()[:8])
+    return FieldEncryptor({key_id(key): key}, key_id(key))
 
 
 async def assemble_backends(

@@ -40,6 +40,12 @@ ALLOWED_FIELDS = frozenset(
         "port",
         "version",
         "events_checked",
+        "transport",
+        "loopback_only",
+        "subject",
+        "serial",
+        "not_after",
+        "problem",
     }
 )
 _QUIET = ("anthropic", "httpx", "httpcore", "alembic", "sqlalchemy", "grpc", "PyRuSH", "urllib3")

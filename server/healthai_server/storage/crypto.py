@@ -9,11 +9,18 @@ into another tenant's row does not decrypt.
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 from collections.abc import Mapping
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+
+def key_id(key: bytes) -> str:
+    """A key's public name: the first 8 hex digits of its SHA-256. It appears in every ciphertext
+    and in the compliance report, so an operator can tell which key is which without the key."""
+    return hashlib.sha256(key).hexdigest()[:8]
 
 
 class DecryptionError(Exception):

@@ -148,6 +148,8 @@ async def test_a_missing_audit_table_never_replaces_the_callers_real_status(stub
         await client.ExtractClinicalData(extraction_service_pb2.ExtractClinicalDataRequest(text="over quota"))
     assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED  # the call's own failure
     assert "audit write failed" in logs.getvalue()
+
+
 async def test_a_call_past_its_deadline_is_audited_as_the_client_saw_it(stub: Any) -> None:
     """Issue 12 item 5: the client got DEADLINE_EXCEEDED, so the audit must not say otherwise."""
     client, audit, _logs = stub
