@@ -104,6 +104,8 @@ _UNKNOWN_STOP = frozenset(
 _POSSIBLE = (Certainty.NEUTRAL_POSSIBLE, Certainty.POSSIBLE_POSITIVE, Certainty.POSSIBLE_NEGATIVE)
 _FUTURE = Temporality.FUTURE
 _ACTIVE, _NEW = MedicationStatus.ACTIVE, MedicationStatus.NEW
+_ALLERGIES = NoteSection.ALLERGIES
+_MEDICATION_SECTIONS = (NoteSection.MEDICATIONS, NoteSection.DISCHARGE_MEDICATIONS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +132,7 @@ class ClinicalEngine:
             generic: tuple(_drug_coding(system, code, generic) for system, code in concept.ids)
             for generic, concept in self._drugs.items()
         }
-        self._sections = SectionDetector()
+        self._sections = SectionDetector(is_entity=self._is_entity)
         self._context = ContextAnalyzer()
         self._vitals = VitalExtractor()
         self._med_attributes = MedicationAttributeParser()
@@ -178,6 +180,17 @@ class ClinicalEngine:
         # the same, case-sensitive, for the lower-cased text of ASCII text (when exact: checked)
         self._after_cue_lower = re.compile(self._after_cue.pattern) if lower_closed(self._after_cue.pattern) else None
 
+    def _is_entity(self, header: str) -> bool:
+        """Whether all of a header-shaped text is one condition or drug ("HYPERTENSION:")."""
+        tokens = tokenize(header.strip(" .,"))
+        if not len(tokens):
+            return False
+        for matcher in (self._condition_matcher, self._drug_matcher):
+            match = matcher.match_at(tokens, 0)
+            if match is not None and match.end == len(tokens):
+                return True
+        return False
+
     # --- public ---------------------------------------------------------------------------------
 
     def extract(self, text: str, options: ExtractionOptions | None = None) -> ClinicalData:
@@ -204,7 +217,13 @@ class ClinicalEngine:
         allergy_tokens: set[int] = set()
         for match in allergy_matches:
             allergy_tokens.update(range(match.start, match.end))
-        drug_matches = [m for m in drug_matches if allergy_tokens.isdisjoint(range(m.start, m.end))]
+        # A drug under an allergy header is an allergen, never a medication, whether or not it
+        # was read as an allergy statement: reporting an allergen as active is the worse error.
+        drug_matches = [
+            m
+            for m in drug_matches
+            if allergy_tokens.isdisjoint(range(m.start, m.end)) and sections.at(starts[m.start]) is not _ALLERGIES
+        ]
         condition_matches = [
             m
             for m in condition_matches
@@ -483,6 +502,8 @@ class ClinicalEngine:
         for match in self._allergen_matcher.find_all(tokens, allergen_words):
             if match.start in in_header:
                 continue
+            if sections.at(tokens.starts[match.start]) in _MEDICATION_SECTIONS:
+                continue  # a medication list never yields allergies ("allergy pills", "Allegra for allergies")
             if not mask.covers(tokens.starts[match.start]):
                 continue
             if _overlaps(conditions, match.start, match.end):  # a condition's words, not an allergen

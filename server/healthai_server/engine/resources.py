@@ -144,6 +144,48 @@ def load_sections() -> list[tuple[str, NoteSection]]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class Subsection:
+    """Sub-headings ("Neck:", "BP:") that continue an enclosing section of `within`, else open `default`."""
+
+    default: NoteSection
+    within: frozenset[NoteSection]
+    names: frozenset[str]
+
+
+def _section(name: object) -> NoteSection:
+    try:
+        return NoteSection[str(name)]
+    except KeyError as exc:
+        raise RuleDataError(f"sections.json: unknown section {name}") from exc
+
+
+def load_section_keywords() -> list[tuple[tuple[str, ...], NoteSection]]:
+    """Rules for headers not in the vocabulary: (keywords that must each start a word, section), in order."""
+    rules: list[tuple[tuple[str, ...], NoteSection]] = []
+    for index, entry in enumerate(load_json("sections.json").get("keywords", [])):
+        if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], list) and entry[0]):
+            raise RuleDataError(f"sections.json keyword rule {index}: expected [[words...], SECTION]")
+        rules.append((tuple(str(word).lower() for word in entry[0]), _section(entry[1])))
+    return rules
+
+
+def load_subsections() -> list[Subsection]:
+    out: list[Subsection] = []
+    for index, entry in enumerate(load_json("sections.json").get("subsections", [])):
+        try:
+            out.append(
+                Subsection(
+                    default=_section(entry["default"]),
+                    within=frozenset(_section(name) for name in entry["within"]),
+                    names=frozenset(" ".join(str(name).lower().split()) for name in entry["names"]),
+                )
+            )
+        except (KeyError, TypeError) as exc:
+            raise RuleDataError(f"sections.json subsection {index}: {exc!r}") from exc
+    return out
+
+
 def load_vitals() -> dict[VitalKind, VitalDefinition]:
     data = load_json("vitals.json")
     out: dict[VitalKind, VitalDefinition] = {}
