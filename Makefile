@@ -52,8 +52,10 @@ unit: $(VENV_STAMP)
 e2e: $(VENV_STAMP)
 	$(PY) -m pytest tests/e2e -q
 
+## eval: the golden set, then the real-text set's dev part (the blind part: make eval PART=blind)
 eval: $(VENV_STAMP)
 	.venv/bin/healthai-server eval
+	.venv/bin/healthai-server eval --set real --part $(or $(PART),dev)
 
 eval-phi: $(VENV_STAMP)
 	.venv/bin/healthai-server eval-phi

@@ -27,11 +27,12 @@ TEMPORALITY = {"current", "past", "future"}
 
 def occurrence_start(text: str, surface: str, occurrence: int) -> int:
     """Start of the given occurrence of surface in text, or -1."""
-    start = -1
+    start, position = -1, 0
     for _ in range(occurrence + 1):
-        start = text.find(surface, start + 1)
+        start = text.find(surface, position)
         if start < 0:
             return -1
+        position = start + len(surface)
     return start
 
 

@@ -45,6 +45,7 @@ from healthai_server.interceptors.load_shed import AdmissionGate, TenantLoadShed
 from healthai_server.interceptors.metrics import MetricsInterceptor
 from healthai_server.interceptors.tracing import TracingInterceptor
 from healthai_server.interceptors.validation import ValidationInterceptor
+from healthai_server.observability.health_monitor import DependencyCheck, HealthMonitor
 from healthai_server.observability.metrics import Metrics, start_metrics_server
 from healthai_server.pipeline.extraction import ExtractionPipeline
 from healthai_server.pipeline.hashing import NoteHasher
@@ -81,10 +82,13 @@ class Application:
     metrics: Metrics
     closers: list[Any] = field(default_factory=list)
     probe_server: aio.Server | None = None
+    monitor: HealthMonitor | None = None
 
     async def stop(self, grace_s: float | None = None) -> None:
         """Stop accepting calls, let in-flight calls finish within the grace period, release."""
         grace = self.settings.shutdown_grace_s if grace_s is None else grace_s
+        if self.monitor is not None:
+            await self.monitor.stop()
         for name in ("", *SERVICE_NAMES):
             await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
         await self.server.stop(grace)
@@ -242,8 +246,15 @@ async def build_application(
     )
     port = server.add_insecure_port(settings.listen_addr)
     await server.start()
-    for name in ("", *SERVICE_NAMES):
-        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    monitor = HealthMonitor(
+        health_servicer,
+        SERVICE_NAMES,
+        [DependencyCheck("engine_workers", workers.probe), DependencyCheck("database", db.ping)],
+        interval_s=settings.health_check_interval_s,
+    )
+    if await monitor.check_once():
+        log.warning("starting NOT_SERVING", extra={"failing": ",".join(monitor.failing)})
+    monitor.start()
     closers: list[Any] = [backend.close, *backends.closers]
     probe_server: aio.Server | None = None
     if settings.probe_port:
@@ -255,7 +266,17 @@ async def build_application(
         metrics_server = start_metrics_server(metrics, settings.metrics_port, settings.metrics_host)
         closers.append(metrics_server.close)
     app = Application(
-        settings, server, port, db, workers, health_servicer, audit, metrics, closers=closers, probe_server=probe_server
+        settings,
+        server,
+        port,
+        db,
+        workers,
+        health_servicer,
+        audit,
+        metrics,
+        closers=closers,
+        probe_server=probe_server,
+        monitor=monitor,
     )
     log.info(
         "serving",

@@ -68,6 +68,8 @@ class Settings:
     # cap: under overload the main port sheds calls, and a shed probe would pull a healthy pod
     # out of rotation. 0: none (health is still served on the main port).
     probe_port: int = 0
+    # How often health re-probes the engine workers and the database (NOT_SERVING while one fails).
+    health_check_interval_s: float = 2.0
     metrics_host: str = "127.0.0.1"
     metrics_tenants: frozenset[str] = field(default_factory=frozenset)
     log_level: str = "INFO"
@@ -145,6 +147,7 @@ def _validate(settings: Settings) -> None:
         ("engine_max_queue_wait_ms", settings.engine_max_queue_wait_ms >= 0, "must be 0 or positive"),
         ("metrics_port", 0 <= settings.metrics_port <= 65535, "must be a TCP port or 0"),
         ("probe_port", 0 <= settings.probe_port <= 65535, "must be a TCP port or 0"),
+        ("health_check_interval_s", 0.1 <= settings.health_check_interval_s <= 300, "must be between 0.1 and 300"),
         ("listen_addr", ":" in settings.listen_addr, "must be host:port"),
         ("log_level", settings.log_level.upper() in {"DEBUG", "INFO", "WARNING", "ERROR"}, "unknown level"),
         ("backend_timeout_s", settings.backend_timeout_s > 0, "must be positive"),

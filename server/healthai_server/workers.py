@@ -12,6 +12,7 @@ import asyncio
 import functools
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -45,8 +46,27 @@ _state: _WorkerState | None = None
 WORKER_NICENESS = 10
 
 
-def _initialise(deid_key: bytes, include_organizations: bool) -> None:
+PARENT_POLL_S = 0.5
+
+
+def _exit_with_parent(parent_pid: int, poll_s: float = PARENT_POLL_S) -> None:
+    """End this worker when the serving process is gone (a `kill -9` leaves no one to stop it).
+
+    A worker blocked on the call queue would otherwise live on as an orphan holding memory
+    and note text; it is re-parented, so a changed parent pid means the server died."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(poll_s)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="healthai-parent-watch", daemon=True).start()
+
+
+def _initialise(deid_key: bytes, include_organizations: bool, parent_pid: int = 0) -> None:
     global _state  # noqa: PLW0603 - one engine per worker process, built once
+    if parent_pid:
+        _exit_with_parent(parent_pid)
     # Workers yield the CPU to the serving process: when the machine is saturated, the
     # process that accepts, sheds and answers calls must keep running, or shedding itself
     # queues. Idle cores are still used in full; only contention is decided.
@@ -123,15 +143,42 @@ class CpuWorkers:
         self._on_shed = on_shed
         self.processes = processes if processes > 0 else (os.cpu_count() or 1)
         self._executor: Executor | None = None
+        self._initargs = (deid_key, include_organizations, os.getpid())
+        self.restarts = 0  # pools rebuilt after a worker died
         if self.inline:
             _initialise(deid_key, include_organizations)
         else:
-            self._executor = ProcessPoolExecutor(
-                max_workers=self.processes,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_initialise,
-                initargs=(deid_key, include_organizations),
-            )
+            self._executor = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_initialise,
+            initargs=self._initargs,
+        )
+
+    def _replace_broken_pool(self, broken: Executor | None) -> None:
+        """A worker that died (OOM killer, `kill -9`) breaks the whole pool for good: build a
+        new one. Calls that saw the same broken pool rebuild it once, not once each."""
+        if broken is None or self._executor is not broken:
+            return
+        self._executor = self._new_pool()
+        self.restarts += 1
+        broken.shutdown(wait=False, cancel_futures=True)
+
+    @property
+    def healthy(self) -> bool:
+        """False while the pool is broken and not yet rebuilt (health reports NOT_SERVING)."""
+        return self._executor is None or not getattr(self._executor, "_broken", False)
+
+    async def probe(self) -> bool:
+        """Health probe that also heals: a pool that broke while idle is rebuilt here, since
+        a pod marked NOT_SERVING gets no calls that would rebuild it. Never queues behind work."""
+        if self.healthy:
+            return True
+        self._replace_broken_pool(self._executor)
+        return False
 
     async def warm_up(self) -> None:
         """Start every worker and load its lexicons before the server takes traffic."""
@@ -177,19 +224,33 @@ class CpuWorkers:
         raise Overloaded(f"{reason}; retry after the suggested delay", retry_after_s=max(wait, 0.1))
 
     async def _run(self, fn: Any, args: tuple[Any, ...], deadline: Deadline | None) -> Any:
+        # The work is pure (text in, result out), so a job lost with a dead worker is run once
+        # more on the rebuilt pool; a second loss is reported as retryable.
+        for attempt in (1, 2):
+            executor = self._executor
+            try:
+                return await self._run_once(executor, fn, args, deadline)
+            except BrokenProcessPool as exc:
+                self._replace_broken_pool(executor)
+                if attempt == 2 or (deadline is not None and deadline.expired()):
+                    raise BackendUnavailable("the local engine workers are restarting", retry_after_s=1.0) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _run_once(
+        self, executor: Executor | None, fn: Any, args: tuple[Any, ...], deadline: Deadline | None
+    ) -> Any:
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._executor, functools.partial(_timed, fn, *args))
         try:
+            # Submitting to a broken pool raises at once, so the submit is inside the try too.
+            future = loop.run_in_executor(executor, functools.partial(_timed, fn, *args))
             if deadline is None:
                 result, job_s = await future
             else:
                 result, job_s = await asyncio.wait_for(future, timeout=max(deadline.remaining(), 0.001))
-            self._job_s = job_s if not self._job_s else 0.8 * self._job_s + 0.2 * job_s
-            return result
         except TimeoutError as exc:
             raise DeadlineExceeded("the deadline is shorter than the work; allow more time") from exc
-        except BrokenProcessPool as exc:
-            raise BackendUnavailable("the local engine workers are restarting", retry_after_s=1.0) from exc
+        self._job_s = job_s if not self._job_s else 0.8 * self._job_s + 0.2 * job_s
+        return result
 
     async def extract(self, text: str, options: ExtractionOptions, deadline: Deadline | None) -> EncodedClinicalData:
         result: EncodedClinicalData = await self._submit(_extract, text, options, deadline=deadline)

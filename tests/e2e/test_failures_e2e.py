@@ -3,6 +3,9 @@ message, the server stays up, and the audit chain stays valid."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -189,7 +192,9 @@ def test_database_unavailable_means_unavailable_and_nothing_half_written(postgre
             assert caught.value.code == grpc.StatusCode.UNAVAILABLE
             assert caught.value.reason == "STORAGE_UNAVAILABLE"
             assert "nothing was written" in caught.value.message or "withheld" in caught.value.message
-            assert client.health() == "SERVING"
+            assert caught.value.retry_after_s is not None and caught.value.retry_after_s > 0
+            # Issue 12.7: health follows the database, so the pod leaves rotation until it is back.
+            assert wait_until(lambda: client.health() == "NOT_SERVING", timeout_s=15)
     finally:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -245,3 +250,43 @@ def test_overload_sheds_at_once_with_retry_info_and_probes_stay_green(tmp_path: 
                 Request(text="HR 72"), metadata=metadata, timeout=5
             )
         assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED  # the probe port serves health only
+
+
+def _engine_workers(server_pid: int) -> list[int]:
+    """The server's engine worker processes (spawned children), not the resource tracker."""
+    children = Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()
+    workers = []
+    for child in children:
+        with contextlib.suppress(OSError):
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+            if b"spawn_main" in cmdline:
+                workers.append(int(child))
+    return workers
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state == "Z"
+
+
+def test_a_killed_engine_worker_heals_and_a_killed_server_leaves_no_orphans(tmp_path: Path) -> None:
+    """Issue 12.1: after one worker's `kill -9` every later call was INTERNAL while health said
+    SERVING; after the server's `kill -9` its workers lived on."""
+    with running_server(tmp_path / "state", health_check_interval_s="0.2") as server:
+        assert server.process is not None
+        client = HealthAIClient(server.addr, token=server.dev_token)
+        assert client.extract(NOTE).data.medications
+        workers = _engine_workers(server.process.pid)
+        assert len(workers) == 2
+        os.kill(workers[0], signal.SIGKILL)
+        results = [client.extract(NOTE, timeout_s=30).data.medications for _ in range(5)]
+        assert all(results)
+        assert wait_until(lambda: client.health() == "SERVING", timeout_s=10)
+        survivors = _engine_workers(server.process.pid)
+        assert workers[0] not in survivors and len(survivors) == 2
+        server.process.kill()
+        server.process.wait(10)
+        assert wait_until(lambda: all(_gone(pid) for pid in survivors), timeout_s=10)

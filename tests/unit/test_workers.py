@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 
 import pytest
 from healthai_server.backends.base import Deadline
 from healthai_server.domain.clinical import ExtractionOptions
 from healthai_server.domain.errors import DeadlineExceeded, Overloaded
-from healthai_server.workers import CpuWorkers
+from healthai_server.workers import CpuWorkers, _ready
 
 
 @pytest.fixture
@@ -65,3 +72,83 @@ async def test_job_cost_is_learned_from_the_workers_own_timings() -> None:
         assert pool.pending == 0
     finally:
         pool.close()
+
+
+async def _worker_pids(pool: CpuWorkers) -> set[int]:
+    return set(await asyncio.gather(*(pool._submit(_ready, deadline=None) for _ in range(8))))
+
+
+async def test_a_killed_worker_is_replaced_and_the_next_call_succeeds() -> None:
+    """Issue 12.1: one `kill -9` used to break every later call for good."""
+    pool = CpuWorkers(1, b"k" * 32)
+    try:
+        await pool.warm_up()
+        (victim,) = await _worker_pids(pool)
+        os.kill(victim, signal.SIGKILL)
+        # The call in flight when the worker died is not lost: it runs again on the new pool.
+        encoded = await pool.extract("BP 120/80, on lisinopril 10 mg daily.", ExtractionOptions(), Deadline.after(30))
+        assert encoded.wire
+        assert pool.restarts == 1
+        assert pool.healthy
+        assert victim not in await _worker_pids(pool)
+    finally:
+        pool.close()
+
+
+async def test_a_broken_pool_reports_unhealthy_until_rebuilt() -> None:
+    pool = CpuWorkers(1, b"k" * 32)
+    try:
+        await pool.warm_up()
+        (victim,) = await _worker_pids(pool)
+        os.kill(victim, signal.SIGKILL)
+        for _ in range(100):
+            if not pool.healthy:
+                break
+            await asyncio.sleep(0.02)
+        assert not pool.healthy
+        await pool.analyze("Hypertension.", Deadline.after(10))
+        assert pool.healthy
+    finally:
+        pool.close()
+
+
+_ORPHAN_SCRIPT = """
+import asyncio, sys, time
+from healthai_server.workers import CpuWorkers, _ready
+
+async def main() -> None:
+    pool = CpuWorkers(1, b"k" * 32)
+    await pool.warm_up()
+    print(await pool._submit(_ready, deadline=None), flush=True)
+    time.sleep(60)
+
+asyncio.run(main())
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie still answers signal 0; it holds no memory and no note text.
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        return stat.read().split(")")[-1].split()[0] != "Z"
+    return True
+
+
+def test_workers_do_not_outlive_a_killed_server() -> None:
+    """Issue 12.1: after `kill -9` of the server its workers lived on as orphans."""
+    server = subprocess.Popen([sys.executable, "-c", _ORPHAN_SCRIPT], stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        worker = int(server.stdout.readline())
+        assert _alive(worker)
+        server.kill()
+        server.wait(5)
+        deadline = time.monotonic() + 5
+        while _alive(worker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(worker)
+    finally:
+        server.kill()

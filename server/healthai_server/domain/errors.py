@@ -43,7 +43,13 @@ class PermissionDenied(DomainError):
 
 
 class StorageUnavailable(DomainError):
+    """The database is unreachable; nothing was written. Retryable, so it carries RetryInfo."""
+
     reason = "STORAGE_UNAVAILABLE"
+
+    def __init__(self, message: str, retry_after_s: float = 2.0) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class BackendUnavailable(DomainError):

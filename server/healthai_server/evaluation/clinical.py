@@ -1,6 +1,13 @@
-"""Evaluate the local clinical engine on the hand-annotated golden set (data/golden/clinical).
+"""Evaluate the local clinical engine on the golden set or the real-text set.
 
-    healthai-server eval [-v] [--json] [--update-baseline] [--golden DIR]
+    healthai-server eval [--set golden|real] [--part dev|blind|all] [--corpus DIR]
+                         [-v] [--json] [--update-baseline] [--golden DIR]
+
+`golden` (data/golden/clinical) is synthetic notes with gold beside them. `real`
+(data/golden/real) holds only gold for public MTSamples transcriptions that stay in
+`--corpus` (default ../shared/corpora/mtsamples-dev beside the checkout); its split.json
+names a `dev` part to tune on and a `blind` part annotated by people who never ran the
+engine, measured once per round. Each set and part has its own baseline.
 
 Items match gold of the same type when spans overlap (vitals: and the same kind), one to
 one, greedily in note order. Reported: precision/recall/F1 per type, attribute accuracy
@@ -122,7 +129,12 @@ class Report:
         }  # fmt: skip
 
 
-def _locate(text: str, surface: str, occurrence: int) -> tuple[int, int]:
+def _locate(text: str, surface: str | int, occurrence: int) -> tuple[int, int]:
+    """A gold item's span: `[surface, occurrence, attrs]` (golden set) or `[start, end, attrs]` (real set)."""
+    if isinstance(surface, int):
+        if not 0 <= surface < occurrence <= len(text):
+            raise ValueError(f"gold offsets out of range: {surface}-{occurrence}")
+        return surface, occurrence
     start = -1
     position = 0
     for _ in range(occurrence + 1):
@@ -215,9 +227,9 @@ def evaluate_note(text: str, gold: dict[str, Any], data: ClinicalData, report: R
     errors: list[str] = []
     for kind in TYPES:
         golds = []
-        for surface, occurrence, attrs in gold.get(kind, []):
-            start, end = _locate(text, surface, int(occurrence))
-            golds.append(_Gold(start, end, surface, dict(attrs)))
+        for first, second, attrs in gold.get(kind, []):
+            start, end = _locate(text, first, int(second))
+            golds.append(_Gold(start, end, text[start:end], dict(attrs)))
         predicted = _predicted(data, kind)
         used: set[int] = set()
         counts = report.counts[kind]
@@ -263,6 +275,19 @@ def run(engine: Extractor, golden_dir: Path | str | None = None) -> Report:
     return report
 
 
+def run_real(engine: Extractor, real_dir: Path, corpus_dir: Path, part: str) -> Report:
+    """Score one part of the real-text set (notes read from the corpus, gold from real_dir)."""
+    from healthai_server.evaluation.real_set import load_notes
+
+    report = Report()
+    options = ExtractionOptions()
+    for note in load_notes(real_dir, corpus_dir, part):
+        data = engine.extract(note.text, options)
+        evaluate_note(note.text, note.gold, data, report, note.note_id)
+        report.notes += 1
+    return report
+
+
 def regressions(report: Report, baseline: dict[str, Any], tolerance: float = 0.02) -> list[str]:
     """Types (and assertion accuracy) more than `tolerance` below the baseline."""
     failures: list[str] = []
@@ -297,16 +322,47 @@ def _print_text(report: Report, verbose: bool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="healthai-server eval", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--set",
+        dest="eval_set",
+        choices=("golden", "real"),
+        default="golden",
+        help="synthetic golden set, or real transcriptions read from --corpus",
+    )
+    parser.add_argument(
+        "--part",
+        choices=("dev", "blind", "all"),
+        default="dev",
+        help="real set only: the part tuned on (dev), the blind part, or both",
+    )
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=None,
+        help="real set only: the corpus folder (default ../shared/corpora/mtsamples-dev)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="print per-note errors")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--update-baseline", action="store_true", help="write the report as the new baseline")
-    parser.add_argument("--golden", type=Path, default=None, help="golden set directory")
+    parser.add_argument("--golden", type=Path, default=None, help="set directory (gold and baselines)")
     args = parser.parse_args(list(argv) if argv is not None else None)
 
     from healthai_server.engine import ClinicalEngine
 
-    directory = args.golden or default_golden_dir()
-    report = run(ClinicalEngine(), directory)
+    if args.eval_set == "real":
+        from healthai_server.evaluation.real_set import RealSetError, default_corpus_dir, default_real_dir
+
+        directory = args.golden or default_real_dir()
+        try:
+            report = run_real(ClinicalEngine(), directory, args.corpus or default_corpus_dir(), args.part)
+        except RealSetError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        baseline_path = directory / f"baseline-{args.part}.json"
+    else:
+        directory = args.golden or default_golden_dir()
+        report = run(ClinicalEngine(), directory)
+        baseline_path = directory / "baseline.json"
     if args.json:
         payload = report.to_dict()
         if args.verbose:
@@ -314,7 +370,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(payload, indent=2))
     else:
         _print_text(report, args.verbose)
-    baseline_path = directory / "baseline.json"
     if args.update_baseline:
         baseline_path.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
         print(f"baseline written: {baseline_path}", file=sys.stderr)

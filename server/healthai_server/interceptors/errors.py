@@ -68,7 +68,7 @@ def to_status(error: domain.DomainError, audit_id: str) -> tuple[grpc.StatusCode
                 )
             )
         )
-    if isinstance(error, domain.BackendUnavailable | domain.Overloaded):
+    if isinstance(error, domain.BackendUnavailable | domain.Overloaded | domain.StorageUnavailable):
         delay = duration_pb2.Duration()
         delay.FromMilliseconds(int(error.retry_after_s * 1000))
         details.append(_pack(error_details_pb2.RetryInfo(retry_delay=delay)))
