@@ -326,6 +326,7 @@ class ClinicalEngine:
             assertion=assertion,
             confidence=_round3(confidence),
             section=section,
+            resolved=assertion.temporality is _PAST and self._context.is_resolved(modifiers, start, end),
         )
 
     def _unknown_conditions(  # noqa: PLR0917 - private helper, called in one place
@@ -687,7 +688,7 @@ def _problem_list(conditions: Sequence[Condition]) -> list[ProblemListEntry]:
         coded = bool(condition.codings)
         key = condition.codings[0].code if coded else condition.name
         chronic = _CHRONIC.get(key, False)
-        if a.temporality is _PAST and not chronic:
+        if a.temporality is _PAST and (condition.resolved or not chronic):
             continue
         if condition.section in _NOT_PROBLEM_SECTIONS:
             continue

@@ -179,6 +179,9 @@ class _Builder:
         }
         if a.certainty is not Certainty.NEGATIVE and a.temporality is Temporality.CURRENT:
             data["clinicalStatus"] = {"coding": [_coding(_CONDITION_CLINICAL, _check("active", "condition-clinical"))]}
+        elif a.certainty is not Certainty.NEGATIVE and item.resolved:
+            resolved = _check("resolved", "condition-clinical")
+            data["clinicalStatus"] = {"coding": [_coding(_CONDITION_CLINICAL, resolved)]}
         if not item.codings:
             data["code"].pop("coding")
         self.add(self.full_url("condition", index), FhirCondition.model_validate(data))
