@@ -45,11 +45,22 @@ class AllergenConcept:
 
 
 @dataclass(frozen=True, slots=True)
+class AgeBand:
+    """Paediatric bounds for ages below `below_age_years` (and at or above the previous band's)."""
+
+    below_age_years: float
+    critical_low: float | None
+    low: float | None
+    high: float | None
+    critical_high: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class VitalDefinition:
     kind: VitalKind
     loinc: str
     display: str
-    unit: str
+    units: dict[str, tuple[float, float]]  # UCUM unit -> (scale, shift) to the canonical unit (the first)
     implausible_low: float
     implausible_high: float
     critical_low: float | None
@@ -57,6 +68,12 @@ class VitalDefinition:
     high: float | None
     critical_high: float | None
     interpret: bool
+    paediatric: tuple[AgeBand, ...] = ()
+
+    @property
+    def unit(self) -> str:
+        """The canonical unit."""
+        return next(iter(self.units))
 
 
 def load_conditions() -> list[tuple[str, ConditionConcept]]:
@@ -221,11 +238,21 @@ def load_vitals() -> dict[VitalKind, VitalDefinition]:
             value = entry.get(key)
             return None if value is None else float(value)
 
+        try:
+            units = {str(unit): (float(scale), float(shift)) for unit, (scale, shift) in entry["units"].items()}
+            bands = tuple(
+                AgeBand(float(age), *(None if b is None else float(b) for b in bounds))
+                for age, *bounds in entry.get("paediatric", [])
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RuleDataError(f"vitals.json {name}: {exc!r}") from exc
+        if not units:
+            raise RuleDataError(f"vitals.json {name}: needs at least its canonical unit")
         out[kind] = VitalDefinition(
             kind=kind,
             loinc=str(entry["loinc"]),
             display=str(entry["display"]),
-            unit=str(entry["unit"]),
+            units=units,
             implausible_low=float(entry["implausible_low"]),
             implausible_high=float(entry["implausible_high"]),
             critical_low=bound("critical_low"),
@@ -233,6 +260,7 @@ def load_vitals() -> dict[VitalKind, VitalDefinition]:
             high=bound("high"),
             critical_high=bound("critical_high"),
             interpret=bool(entry.get("interpret", True)),
+            paediatric=tuple(sorted(bands, key=lambda band: band.below_age_years)),
         )
     missing = set(VitalKind) - set(out)
     if missing:
