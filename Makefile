@@ -5,7 +5,7 @@ VENV_STAMP := .venv/.installed
 BUF := node_modules/.bin/buf
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint gen breaking unit e2e eval eval-phi bench-rpc bench-engine bench-phi bench-llm drug-lexicon bench-load deploy-check render rules prometheusrule clean help
+.PHONY: run test lint gen breaking unit e2e eval eval-phi bench-rpc bench-engine bench-phi bench-llm drug-lexicon bench-load bench-chaos deploy-check render rules prometheusrule clean help
 
 help:
 	@echo "make run | test | lint | gen | breaking | eval | eval-phi | bench-rpc | bench-engine | bench-phi | bench-llm | bench-load"
@@ -88,6 +88,10 @@ bench-llm: $(VENV_STAMP)
 
 bench-load: $(VENV_STAMP)
 	$(PY) bench/bench_load.py
+
+## bench-chaos: traffic on PostgreSQL while workers, the database and the server are killed; audit vs clients
+bench-chaos: $(VENV_STAMP)
+	$(PY) bench/bench_chaos.py $(ARGS)
 
 ## deploy-check: render and validate the Kubernetes overlays, dashboards and alert rules
 deploy-check: $(VENV_STAMP)

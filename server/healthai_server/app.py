@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,11 +36,13 @@ from healthai_server.backends.base import ExtractionBackend
 from healthai_server.backends.local import LocalBackend
 from healthai_server.config import Settings
 from healthai_server.domain.errors import StorageUnavailable
+from healthai_server.housekeeping import Housekeeping
 from healthai_server.interceptors.access_log import AccessLogInterceptor
 from healthai_server.interceptors.audit_id import AuditIdInterceptor
 from healthai_server.interceptors.audit_trail import AuditTrailInterceptor
 from healthai_server.interceptors.auth import AuthInterceptor, DevNoAuthInterceptor
 from healthai_server.interceptors.chain import ChainInterceptor, Interceptor
+from healthai_server.interceptors.draining import DrainingInterceptor
 from healthai_server.interceptors.errors import ErrorMappingInterceptor
 from healthai_server.interceptors.load_shed import AdmissionGate, TenantLoadShedInterceptor
 from healthai_server.interceptors.metrics import MetricsInterceptor
@@ -83,15 +86,24 @@ class Application:
     closers: list[Any] = field(default_factory=list)
     probe_server: aio.Server | None = None
     monitor: HealthMonitor | None = None
+    draining: DrainingInterceptor | None = None
+    housekeeping: Housekeeping | None = None
 
     async def stop(self, grace_s: float | None = None) -> None:
         """Stop accepting calls, let in-flight calls finish within the grace period, release."""
         grace = self.settings.shutdown_grace_s if grace_s is None else grace_s
         if self.monitor is not None:
             await self.monitor.stop()
+        if self.housekeeping is not None:
+            await self.housekeeping.stop()
         for name in ("", *SERVICE_NAMES):
             await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
-        await self.server.stop(grace)
+        started = time.monotonic()
+        if self.draining is not None:
+            # New calls get UNAVAILABLE (retryable) while running ones finish; only then does
+            # gRPC stop, which would answer a late arrival CANCELLED.
+            await self.draining.drain(grace)
+        await self.server.stop(max(grace - (time.monotonic() - started), 0.0))
         if self.probe_server is not None:
             await self.probe_server.stop(0)
         for close in self.closers:
@@ -193,7 +205,6 @@ async def build_application(
         backend,
         lambda data, note_id, version: build_bundle(data, note_id=note_id, engine_version=version),
         ledger,
-        settings.baa_tenants,
     )
 
     max_in_flight = in_flight_limit(settings, workers.processes, llm=backends.resilient is not None)
@@ -205,12 +216,14 @@ async def build_application(
         if settings.auth_enabled
         else DevNoAuthInterceptor()
     )
+    draining = DrainingInterceptor()
     chain: list[Interceptor] = [
         AuditIdInterceptor(),
         TracingInterceptor(tracer),
         MetricsInterceptor(metrics),
         AccessLogInterceptor(),
         ErrorMappingInterceptor(),
+        draining,
         AuditTrailInterceptor(audit, on_write_failure=metrics.record_audit_write_failure),
         auth,
         TenantLoadShedInterceptor(settings.max_concurrent_rpcs_per_tenant or max_in_flight, metrics.record_shed),
@@ -255,6 +268,13 @@ async def build_application(
     if await monitor.check_once():
         log.warning("starting NOT_SERVING", extra={"failing": ",".join(monitor.failing)})
     monitor.start()
+    housekeeping = Housekeeping(
+        backends.purge_jobs,
+        settings.purge_interval_s,
+        on_purged=metrics.record_purge,
+        on_failure=metrics.record_purge_failure,
+    )
+    housekeeping.start()
     closers: list[Any] = [backend.close, *backends.closers]
     probe_server: aio.Server | None = None
     if settings.probe_port:
@@ -277,6 +297,8 @@ async def build_application(
         closers=closers,
         probe_server=probe_server,
         monitor=monitor,
+        draining=draining,
+        housekeeping=housekeeping,
     )
     log.info(
         "serving",

@@ -87,6 +87,7 @@ class Settings:
     llm_prices: dict[str, Any] = field(default_factory=dict)  # {"model": {"input": "3", "output": "15", ...}}
     budgets: dict[str, Any] = field(default_factory=dict)  # {"tenant" or "default": {"daily_limit_micros": ...}}
     result_cache_ttl_s: float = 24 * 3600.0
+    purge_interval_s: float = 300.0  # how often expired rows (result cache, ...) are deleted
     cache_key_file: Path | None = None  # default: state_dir/dev/cache.key (AES-256-GCM)
 
     @property
@@ -147,6 +148,7 @@ def _validate(settings: Settings) -> None:
         ("engine_max_queue_wait_ms", settings.engine_max_queue_wait_ms >= 0, "must be 0 or positive"),
         ("metrics_port", 0 <= settings.metrics_port <= 65535, "must be a TCP port or 0"),
         ("probe_port", 0 <= settings.probe_port <= 65535, "must be a TCP port or 0"),
+        ("purge_interval_s", 1 <= settings.purge_interval_s <= 86_400, "must be between 1 and 86400"),
         ("health_check_interval_s", 0.1 <= settings.health_check_interval_s <= 300, "must be between 0.1 and 300"),
         ("listen_addr", ":" in settings.listen_addr, "must be host:port"),
         ("log_level", settings.log_level.upper() in {"DEBUG", "INFO", "WARNING", "ERROR"}, "unknown level"),

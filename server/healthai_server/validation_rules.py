@@ -3,10 +3,11 @@ note-length limit, reported as field violations in words a caller can act on."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import protovalidate
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 
 from healthai_server.domain.errors import FieldViolation, InvalidRequest
 
@@ -19,6 +20,8 @@ _FRIENDLY: dict[tuple[str, str], str] = {
     ("patient_ref", "string.pattern"): _NOTE_ID_RULE,
     ("mode", "enum.not_in"): "is required: choose REDACT, MASK or SURROGATE",
     ("mode", "enum.defined_only"): "must be one of REDACT, MASK or SURROGATE",
+    ("start_time", "timestamp.gte_lte"): "must be between 1970-01-01 and 9999-12-31",
+    ("end_time", "timestamp.gte_lte"): "must be between 1970-01-01 and 9999-12-31",
 }
 
 
@@ -27,16 +30,45 @@ _MESSAGE_RULE_FIELDS = {"usage.time_range": "end_time"}
 
 
 def _field_path(violation: Any) -> str:
-    if not violation.proto.field.elements:
+    # A message-level (CEL) violation has no field path at all: `field` is unset, not empty.
+    field_path = getattr(violation.proto, "field", None)
+    if field_path is None or not field_path.elements:
         return str(_MESSAGE_RULE_FIELDS.get(violation.proto.rule_id, violation.proto.rule_id))
     parts: list[str] = []
-    for element in violation.proto.field.elements:
+    for element in field_path.elements:
         part = element.field_name
         subscript = getattr(element, "subscript", None)
         if subscript is not None and getattr(subscript, "value", None) is not None:
             part += f"[{subscript.value}]"
         parts.append(part)
     return ".".join(parts)
+
+
+class UndecodableRequest:
+    """Stands in for a request whose bytes are not a valid message (corrupt wire format,
+    invalid UTF-8 in a string field), so the call gets INVALID_ARGUMENT with an audit id
+    from the chain instead of gRPC's UNKNOWN and an ERROR log line per call."""
+
+    __slots__ = ("message_name",)
+
+    def __init__(self, message_name: str) -> None:
+        self.message_name = message_name
+
+
+def tolerant_deserializer(deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    """Wrap a method's request deserializer so that undecodable bytes become UndecodableRequest."""
+    if deserialize is None:
+        return None
+    message_name = getattr(getattr(deserialize, "__self__", None), "DESCRIPTOR", None)
+    name = message_name.full_name if message_name is not None else "the request message"
+
+    def parse(data: bytes) -> Any:
+        try:
+            return deserialize(data)
+        except (DecodeError, UnicodeDecodeError, ValueError):
+            return UndecodableRequest(name)
+
+    return parse
 
 
 class RequestValidator:
@@ -50,7 +82,9 @@ class RequestValidator:
         for message in messages:
             self._validator.collect_violations(message)
 
-    def violations(self, message: Message) -> list[FieldViolation]:
+    def violations(self, message: Message | UndecodableRequest) -> list[FieldViolation]:
+        if isinstance(message, UndecodableRequest):
+            return [FieldViolation("", f"the bytes sent are not a valid {message.message_name} message")]
         found: list[FieldViolation] = []
         for violation in self._validator.collect_violations(message):
             path = _field_path(violation)
@@ -65,7 +99,7 @@ class RequestValidator:
             )
         return found
 
-    def check(self, message: Message) -> None:
+    def check(self, message: Message | UndecodableRequest) -> None:
         violations = self.violations(message)
         if violations:
             raise InvalidRequest(violations, f"the request is invalid: {len(violations)} field violation(s)")

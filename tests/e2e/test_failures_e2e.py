@@ -19,6 +19,7 @@ import grpc
 import pytest
 import sqlalchemy as sa
 from healthai import HealthAIClient, HealthAIError
+from healthai.errors import from_rpc_error
 from healthai.v1 import extraction_service_pb2, extraction_service_pb2_grpc
 from healthai_server.auth.tokens import mint_token
 
@@ -174,6 +175,37 @@ def test_sigterm_drains_in_flight_calls_then_exits(tmp_path: Path) -> None:
         assert any('"draining"' in line for line in server.log_lines)
 
 
+def test_a_call_arriving_during_shutdown_is_unavailable_not_cancelled(tmp_path: Path) -> None:
+    """Issue 12.7: a call arriving at the moment of SIGTERM got CANCELLED, which a client
+    cannot tell from its own cancellation; UNAVAILABLE with RetryInfo is safe to retry."""
+    with running_server(tmp_path / "state") as server:
+        client = HealthAIClient(server.addr, token=server.dev_token, timeout_s=60)
+        in_flight: list[object] = []
+
+        def call() -> None:
+            try:
+                in_flight.append(client.extract(NOTE * 60))
+            except HealthAIError as error:
+                in_flight.append(error)
+
+        workers = [threading.Thread(target=call) for _ in range(6)]  # ~1 s of work on 2 workers
+        for worker in workers:
+            worker.start()
+        time.sleep(0.2)
+        assert server.process is not None
+        server.process.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+        with pytest.raises(HealthAIError) as caught:
+            client.extract("HR 72")
+        assert caught.value.code == grpc.StatusCode.UNAVAILABLE
+        assert caught.value.reason == "SHUTTING_DOWN"
+        assert caught.value.retry_after_s
+        for worker in workers:
+            worker.join(60)
+        assert len(in_flight) == 6 and not any(isinstance(r, HealthAIError) for r in in_flight), in_flight
+        assert server.process.wait(60) == 0
+
+
 def test_database_unavailable_means_unavailable_and_nothing_half_written(postgres_url: str, tmp_path: Path) -> None:
     admin_url = postgres_url.rsplit("/", 1)[0] + "/postgres"
     name = f"healthai_gone_{uuid.uuid4().hex[:8]}"
@@ -290,3 +322,34 @@ def test_a_killed_engine_worker_heals_and_a_killed_server_leaves_no_orphans(tmp_
         server.process.kill()
         server.process.wait(10)
         assert wait_until(lambda: all(_gone(pid) for pid in survivors), timeout_s=10)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b"\xff\xff\xff\xff", b"\x12\x02\xc3\x28", b"\x0a\x80"],
+    ids=["corrupt-wire-format", "invalid-utf8-in-text", "truncated-field"],
+)
+def test_undecodable_bytes_are_invalid_argument_with_audit_id_and_no_error_log(
+    server: ServerProcess, payload: bytes
+) -> None:
+    """Issue 12.6: these returned UNKNOWN naming a Python class, with no ErrorInfo or audit id,
+    and wrote an ERROR log line per call, so anyone could flood the logs."""
+    logged_before = len(server.log_lines)
+    with grpc.insecure_channel(server.addr) as channel:
+        raw = channel.unary_unary(
+            "/healthai.v1.ClinicalExtractionService/ExtractClinicalData",
+            request_serializer=lambda data: data,
+            response_deserializer=lambda data: data,
+        )
+        with pytest.raises(grpc.RpcError) as caught:
+            raw(payload, metadata=(("authorization", f"Bearer {server.dev_token}"),), timeout=10)
+    error = from_rpc_error(caught.value)
+    assert error.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert error.reason == "INVALID_ARGUMENT"
+    assert error.audit_id
+    assert "ExtractClinicalDataRequest" in error.message or any(
+        "ExtractClinicalDataRequest" in description for _field, description in error.field_violations
+    )
+    assert "Error" not in error.message  # no Python class names
+    time.sleep(0.2)
+    assert not [line for line in server.log_lines[logged_before:] if '"ERROR"' in line]

@@ -13,7 +13,7 @@ from healthai import HealthAIClient
 from healthai.v1 import common_pb2
 from healthai_server.auth.tokens import mint_token
 
-from tests.e2e.server import ServerProcess, running_server
+from tests.e2e.server import ServerProcess, running_server, wait_until
 from tests.fakes.anthropic_api import FakeAnthropicAPI, Usage, overloaded, text_answer, tool_answer
 from tests.unit.backends.conftest import NOTE, good_answer
 
@@ -90,15 +90,28 @@ def test_tenant_without_baa_reaches_the_model_only_through_the_phi_guard(
     assert json.loads(details)["phi_egress"] == "surrogates"
 
 
+def _audited_egress(server: ServerProcess, audit_id: str) -> str:
+    with sqlite3.connect(server.state_dir / "healthai.db") as conn:
+        row = conn.execute("SELECT details FROM audit_events WHERE audit_id = ?", (audit_id,)).fetchone()
+    return str(json.loads(row[0])["phi_egress"])
+
+
 def test_overloaded_model_falls_back_to_local_then_breaker_opens(server: ServerProcess, fake: FakeAnthropicAPI) -> None:
     client = HealthAIClient(server.addr, token=server.dev_token)
     fake.set_default(overloaded())
     reasons = []
+    egress = []
     for i in range(4):
+        before = len(fake.requests)
         response = client.extract(f"HR 7{i}, BP 120/80. Denies chest pain.")
         assert response.provenance.backend == "local" and response.provenance.degraded
         assert response.data.vital_signs
         reasons.append(response.provenance.degraded_reason)
+        egress.append((len(fake.requests) > before, _audited_egress(server, response.audit_id)))
+    # Issue 12.9: a note sent to Claude that then fell back to local was audited as never sent.
+    assert egress[0] == (True, "clear")  # the dev tenant is covered by a BAA
+    assert (False, "none") in egress  # once the breaker is open nothing leaves
+    assert all(form == ("clear" if reached else "none") for reached, form in egress)
     assert (
         reasons[0] == common_pb2.DEGRADED_REASON_UPSTREAM_ERROR or reasons[0] == common_pb2.DEGRADED_REASON_RATE_LIMITED
     )
@@ -107,3 +120,26 @@ def test_overloaded_model_falls_back_to_local_then_breaker_opens(server: ServerP
     client.extract("HR 99")
     assert len(fake.requests) == calls_when_open
     fake.set_default(text_answer("ok"))
+
+
+def test_expired_cached_results_are_purged_by_the_running_server(
+    fake: FakeAnthropicAPI, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Issue 12.9: `purge_expired` was never scheduled, so expired encrypted results stayed."""
+    state = tmp_path_factory.mktemp("purge-state")
+    fake.set_default(tool_answer(good_answer(), usage=Usage(1200, 300)))
+    with running_server(
+        state,
+        {"ANTHROPIC_API_KEY": "test-key", "ANTHROPIC_BASE_URL": fake.url},
+        baa_tenants="dev",
+        result_cache_ttl_s="1",
+        purge_interval_s="1",
+    ) as server:
+        HealthAIClient(server.addr, token=server.dev_token).extract(NOTE, note_id="purge-1")
+
+        def cached_rows() -> int:
+            with sqlite3.connect(state / "healthai.db") as conn:
+                return int(conn.execute("SELECT count(*) FROM result_cache").fetchone()[0])
+
+        assert cached_rows() == 1
+        assert wait_until(lambda: cached_rows() == 0, timeout_s=15)

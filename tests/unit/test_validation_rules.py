@@ -3,7 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from healthai.v1 import deidentification_service_pb2, extraction_service_pb2
+from google.protobuf import timestamp_pb2
+from healthai.v1 import deidentification_service_pb2, extraction_service_pb2, usage_service_pb2
 from healthai_server.domain.errors import InvalidRequest
 from healthai_server.validation_rules import RequestValidator
 
@@ -50,3 +51,39 @@ def test_check_raises_with_all_violations(validator: RequestValidator) -> None:
     with pytest.raises(InvalidRequest) as caught:
         validator.check(Req(note_id="?", text=" "))
     assert {v.field for v in caught.value.violations} == {"note_id", "text"}
+
+
+def _usage(start_s: int, end_s: int) -> usage_service_pb2.GetUsageRequest:
+    return usage_service_pb2.GetUsageRequest(
+        start_time=timestamp_pb2.Timestamp(seconds=start_s),
+        end_time=timestamp_pb2.Timestamp(seconds=end_s),
+        group_by=usage_service_pb2.USAGE_GROUPING_DAY,
+    )
+
+
+@pytest.mark.parametrize(("start_s", "end_s"), [(100, 50), (100, 100)], ids=["end-before-start", "empty-range"])
+def test_a_usage_range_that_does_not_move_forward_names_end_time(
+    validator: RequestValidator, start_s: int, end_s: int
+) -> None:
+    """Issue 12.6: a message-level rule has no field path, and reading it used to raise (INTERNAL)."""
+    assert [(v.field, v.description) for v in validator.violations(_usage(start_s, end_s))] == [
+        ("end_time", "end_time must be after start_time")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("start_s", "end_s", "fields"),
+    [
+        (-62135596801, 0, ["start_time"]),
+        (0, 253402300800, ["end_time"]),
+        (10**12, 10**12 + 5, ["start_time", "end_time"]),
+    ],
+    ids=["before-year-1", "after-9999", "both"],
+)
+def test_out_of_range_timestamps_are_field_violations_not_internal(
+    validator: RequestValidator, start_s: int, end_s: int, fields: list[str]
+) -> None:
+    """Issue 12.6: such timestamps passed validation, then ToDatetime raised in the servicer."""
+    violations = validator.violations(_usage(start_s, end_s))
+    assert [v.field for v in violations] == fields
+    assert all(v.description == "must be between 1970-01-01 and 9999-12-31" for v in violations)

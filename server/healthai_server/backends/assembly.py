@@ -31,6 +31,7 @@ from healthai_server.config import Settings
 from healthai_server.cost.budget import BudgetGuard, BudgetPolicy
 from healthai_server.cost.pricing import PriceTable
 from healthai_server.domain.provenance import Provenance
+from healthai_server.housekeeping import PurgeJob
 from healthai_server.observability.backend_metrics import MetricsObserver
 from healthai_server.observability.metrics import Metrics
 from healthai_server.pipeline.hashing import NoteHasher
@@ -49,6 +50,7 @@ class Backends:
     summarizer: Summarizer | None = None
     resilient: ResilientBackend | None = None
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    purge_jobs: list[PurgeJob] = field(default_factory=list)
 
 
 def budget_guard(ledger: UsageLedger, budgets: Mapping[str, Any]) -> BudgetGuard:
@@ -108,6 +110,7 @@ async def assemble_backends(
     for name, state in resilient.breaker_states().items():
         metrics.set_breaker_state(name, state)
     extraction: ExtractionBackend = resilient
+    purge_jobs: list[PurgeJob] = []
     if settings.result_cache_ttl_s > 0:
         cache = SqlResultCache(db, cache_encryptor(settings.effective_cache_key_file))
         extraction = CachingBackend(
@@ -119,7 +122,14 @@ async def assemble_backends(
             ttl_s=settings.result_cache_ttl_s,
             observer=observer,
         )
+        purge_jobs.append(PurgeJob("result_cache", cache.purge_expired))
     summarizer = ResilientSummarizer(
         claude, resilient.guard(claude.name), Provenance("local", engine_version), budget=budget, observer=observer
     )
-    return Backends(extraction=extraction, summarizer=summarizer, resilient=resilient, closers=[claude.close])
+    return Backends(
+        extraction=extraction,
+        summarizer=summarizer,
+        resilient=resilient,
+        closers=[claude.close],
+        purge_jobs=purge_jobs,
+    )

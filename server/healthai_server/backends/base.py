@@ -27,6 +27,29 @@ class Deadline:
         return self.remaining() <= 0
 
 
+# How a note's text left the process, least to most exposed. "surrogates": the PHI guard
+# replaced identifiers first; "clear": the tenant is covered by a BAA and the text went as is.
+EGRESS_FORMS = ("none", "surrogates", "clear")
+
+
+@dataclass(slots=True)
+class EgressLog:
+    """Where the note's text was actually sent during one request, written by the backend
+    at the moment it sends, so a call that then fails and falls back is still recorded."""
+
+    destinations: list[tuple[str, str]] = field(default_factory=list)
+
+    def record(self, destination: str, form: str) -> None:
+        if form not in EGRESS_FORMS:
+            raise ValueError(f"unknown egress form {form!r}")
+        self.destinations.append((destination, form))
+
+    @property
+    def summary(self) -> str:
+        """The most exposed form the text left in ("none" when it never left)."""
+        return max((form for _dest, form in self.destinations), key=EGRESS_FORMS.index, default="none")
+
+
 @dataclass(frozen=True, slots=True)
 class BackendRequest:
     """What a backend needs for one note. `text` is PHI: never log it."""
@@ -36,6 +59,8 @@ class BackendRequest:
     options: ExtractionOptions = field(default_factory=ExtractionOptions)
     deadline: Deadline | None = None
     note_id: str = ""
+    # Shared by every backend in a fallback chain (dataclasses.replace keeps the same log).
+    egress: EgressLog = field(default_factory=EgressLog)
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,6 +62,12 @@ class BackendUnavailable(DomainError):
         self.retry_after_s = retry_after_s
 
 
+class ShuttingDown(BackendUnavailable):
+    """The server is draining before it stops: retry on another replica."""
+
+    reason = "SHUTTING_DOWN"
+
+
 class DeadlineExceeded(DomainError):
     reason = "DEADLINE_EXCEEDED"
 

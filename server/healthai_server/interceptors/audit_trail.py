@@ -76,8 +76,9 @@ class AuditTrailInterceptor:
         # Shielded: a cancelled call still gets its event written.
         try:
             await asyncio.shield(self._repository.append(event_from_scope(scope, code)))
-        except StorageUnavailable:
+        except Exception as error:
+            # Whatever broke the write, it must not replace a failed call's own status.
             self._on_write_failure()
-            log.error("audit write failed", extra={"audit_id": scope.audit_id})
+            log.error("audit write failed", extra={"audit_id": scope.audit_id, "error_type": type(error).__name__})
             if raise_on_failure:
                 raise StorageUnavailable("the audit trail is unavailable; the result was withheld") from None

@@ -16,6 +16,8 @@ from typing import Any, Protocol
 import grpc
 from grpc import aio
 
+from healthai_server.validation_rules import tolerant_deserializer
+
 Handler = Callable[[Any, aio.ServicerContext[Any, Any]], Awaitable[Any]]
 
 
@@ -104,7 +106,7 @@ class ChainInterceptor(aio.ServerInterceptor):
         }[(call.request_streaming, call.response_streaming)]
         composed: grpc.RpcMethodHandler[Any, Any] = factory(
             wrapped,
-            request_deserializer=handler.request_deserializer,
+            request_deserializer=tolerant_deserializer(handler.request_deserializer),
             response_serializer=handler.response_serializer,
         )
         self._handlers[handler_call_details.method] = composed

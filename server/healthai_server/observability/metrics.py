@@ -74,6 +74,7 @@ TOKEN_KINDS: Final[frozenset[str]] = frozenset({"input", "output", "cache_read",
 FALLBACK_REASONS: Final[frozenset[str]] = frozenset(reason.value for reason in DegradedReason)
 SHED_REASONS: Final[frozenset[str]] = frozenset({"server", "tenant", "quota", "draining"})
 QUEUES: Final[frozenset[str]] = frozenset({"review", "batch", "dead_letter"})
+PURGE_JOBS: Final[frozenset[str]] = frozenset({"result_cache"})
 PHI_TYPES: Final[frozenset[str]] = frozenset(t.value for t in PhiType)
 MAX_TENANT_LABELS: Final = 200
 MAX_MODEL_LABELS: Final = 50
@@ -220,6 +221,12 @@ class Metrics:
         self.audit_write_failures = Counter(
             "healthai_audit_write_failures", "Audit events that could not be written.", registry=r
         )
+        self.purged_rows = Counter(
+            "healthai_purged_rows", "Expired rows removed by scheduled housekeeping, by job.", ["job"], registry=r
+        )
+        self.purge_failures = Counter(
+            "healthai_purge_failures", "Scheduled purges that failed, by job.", ["job"], registry=r
+        )
         self.queue_depth = Gauge(
             "healthai_queue_depth",
             "Items waiting, by queue (review: the human review backlog).",
@@ -343,6 +350,12 @@ class Metrics:
 
     def record_audit_write_failure(self) -> None:
         self.audit_write_failures.inc()
+
+    def record_purge(self, job: str, rows: int) -> None:
+        self.purged_rows.labels(job=_bounded(job, PURGE_JOBS)).inc(rows)
+
+    def record_purge_failure(self, job: str) -> None:
+        self.purge_failures.labels(job=_bounded(job, PURGE_JOBS)).inc()
 
     def set_queue_depth(self, queue: str, depth: int) -> None:
         self.queue_depth.labels(queue=_bounded(queue, QUEUES)).set(depth)

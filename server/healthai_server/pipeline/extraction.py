@@ -41,12 +41,10 @@ class ExtractionPipeline:
         backend: ExtractionBackend,
         fhir_builder: FhirBuilder,
         ledger: UsageLedger | None = None,
-        baa_tenants: frozenset[str] = frozenset(),
     ) -> None:
         self._backend = backend
         self._fhir_builder = fhir_builder
         self._ledger = ledger
-        self._baa_tenants = baa_tenants
 
     @property
     def backend(self) -> ExtractionBackend:
@@ -68,12 +66,9 @@ class ExtractionPipeline:
         provenance = replace(result.provenance, latency_s=time.perf_counter() - started)
         if self._ledger is not None and caller is not None and provenance.backend != "local":
             await self._ledger.record(_usage_record(provenance, caller))
-        return ExtractionOutcome(replace(result, provenance=provenance), fhir_json, self._egress(request, provenance))
-
-    def _egress(self, request: BackendRequest, provenance: Provenance) -> str:
-        if provenance.backend == "local" or provenance.cache_hit:
-            return "none"
-        return "clear" if request.tenant in self._baa_tenants else "surrogates"
+        # What the backends report they sent, not a guess from which backend answered: a call
+        # to Claude that failed and fell back to the local engine still sent the note.
+        return ExtractionOutcome(replace(result, provenance=provenance), fhir_json, request.egress.summary)
 
 
 def _usage_record(provenance: Provenance, caller: Caller) -> UsageRecord:

@@ -127,7 +127,7 @@ class ClinicalExtractionServicer(extraction_service_pb2_grpc.ClinicalExtractionS
             violations = getattr(error, "violations", [])
             return extraction_service_pb2.StreamExtractClinicalDataResponse(
                 index=index,
-                note_id=request.note_id,
+                note_id=getattr(request, "note_id", ""),  # an undecodable item has none
                 error=common_pb2.ItemError(
                     code=status.value[0],
                     reason=error.reason,

@@ -103,3 +103,42 @@ async def test_domain_error_keeps_trailers_and_adds_typed_details(stub: Any) -> 
     status = status_pb2.Status.FromString(trailers["grpc-status-details-bin"])
     kinds = {detail.type_url.rsplit(".", 1)[-1] for detail in status.details}
     assert kinds == {"ErrorInfo", "QuotaFailure"}
+
+
+@pytest.fixture
+async def stub_on(database_url: str) -> AsyncIterator[tuple[Any, AuditRepository, io.StringIO]]:
+    """The chain over a real database of each engine (SQLite, PostgreSQL)."""
+    logs = io.StringIO()
+    configure_logging("INFO", logs)
+    db = Database(database_url)
+    migrate.upgrade(db.engine)
+    audit = AuditRepository(db)
+    chain: list[Interceptor] = [
+        AuditIdInterceptor(),
+        ErrorMappingInterceptor(),
+        AuditTrailInterceptor(audit),
+        FixedPrincipal(),
+        ValidationInterceptor(RequestValidator(1000)),
+    ]
+    server = aio.server(interceptors=[ChainInterceptor(chain)])
+    extraction_service_pb2_grpc.add_ClinicalExtractionServiceServicer_to_server(Misbehaving(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    channel = aio.insecure_channel(f"127.0.0.1:{port}")
+    yield extraction_service_pb2_grpc.ClinicalExtractionServiceStub(channel), audit, logs
+    await channel.close()
+    await server.stop(None)
+    db.close()
+    logging.getLogger().handlers.clear()
+
+
+async def test_a_missing_audit_table_never_replaces_the_callers_real_status(stub_on: Any) -> None:
+    """Issue 12.7: with the audit table gone (a migration not applied; PostgreSQL raises
+    ProgrammingError, not OperationalError), the write error became the call's status."""
+    client, audit, logs = stub_on
+    with audit._db.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE audit_events")
+    with pytest.raises(aio.AioRpcError) as caught:
+        await client.ExtractClinicalData(extraction_service_pb2.ExtractClinicalDataRequest(text="over quota"))
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED  # the call's own failure
+    assert "audit write failed" in logs.getvalue()

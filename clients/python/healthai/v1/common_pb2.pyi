@@ -98,6 +98,10 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """A request field is valid alone but not allowed in this context (for
     example a stream item with a duplicate note id).
     """
+    ERROR_REASON_SHUTTING_DOWN: _ErrorReason.ValueType  # 15
+    """The server is shutting down and takes no new calls; retry (another replica
+    answers; RetryInfo says when).
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """Stable machine-readable reasons carried in `google.rpc.ErrorInfo.reason`
@@ -135,6 +139,10 @@ ERROR_REASON_INTERNAL: ErrorReason.ValueType  # 13
 ERROR_REASON_FAILED_PRECONDITION: ErrorReason.ValueType  # 14
 """A request field is valid alone but not allowed in this context (for
 example a stream item with a duplicate note id).
+"""
+ERROR_REASON_SHUTTING_DOWN: ErrorReason.ValueType  # 15
+"""The server is shutting down and takes no new calls; retry (another replica
+answers; RetryInfo says when).
 """
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015
 

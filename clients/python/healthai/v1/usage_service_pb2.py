@@ -27,7 +27,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from healthai.v1 import common_pb2 as healthai_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fhealthai/v1/usage_service.proto\x12\x0bhealthai.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18healthai/v1/common.proto\"\xb8\x03\n\x0fGetUsageRequest\x12\x30\n\x06tenant\x18\x01 \x01(\tB \xbaH\x1dr\x1b\x32\x19^[A-Za-z0-9._:@-]{0,128}$\x12\x36\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01\x12\x34\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01\x12\x38\n\x08group_by\x18\x04 \x01(\x0e\x32\x1a.healthai.v1.UsageGroupingB\n\xbaH\x07\x82\x01\x04\x10\x01 \x00\x12\x1d\n\tpage_size\x18\x05 \x01(\x05\x42\n\xbaH\x07\x1a\x05\x18\xe8\x07(\x00\x12\x1c\n\npage_token\x18\x06 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x04:\x8d\x01\xbaH\x89\x01\x1a\x86\x01\n\x10usage.time_range\x12!end_time must be after start_time\x1aO!has(this.start_time) || !has(this.end_time) || this.end_time > this.start_time\"}\n\nUsageGroup\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x10\n\x08requests\x18\x02 \x01(\x03\x12\'\n\x06tokens\x18\x03 \x01(\x0b\x32\x17.healthai.v1.TokenUsage\x12\x13\n\x0b\x63ost_micros\x18\x04 \x01(\x03\x12\x12\n\ncache_hits\x18\x05 \x01(\x03\"\x9e\x01\n\x10GetUsageResponse\x12\x10\n\x08\x61udit_id\x18\x01 \x01(\t\x12\x0e\n\x06tenant\x18\x02 \x01(\t\x12\'\n\x06groups\x18\x03 \x03(\x0b\x32\x17.healthai.v1.UsageGroup\x12&\n\x05total\x18\x04 \x01(\x0b\x32\x17.healthai.v1.UsageGroup\x12\x17\n\x0fnext_page_token\x18\x05 \x01(\t*\x84\x01\n\rUsageGrouping\x12\x1e\n\x1aUSAGE_GROUPING_UNSPECIFIED\x10\x00\x12\x18\n\x14USAGE_GROUPING_MODEL\x10\x01\x12!\n\x1dUSAGE_GROUPING_PROMPT_VERSION\x10\x02\x12\x16\n\x12USAGE_GROUPING_DAY\x10\x03\x32W\n\x0cUsageService\x12G\n\x08GetUsage\x12\x1c.healthai.v1.GetUsageRequest\x1a\x1d.healthai.v1.GetUsageResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fhealthai/v1/usage_service.proto\x12\x0bhealthai.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18healthai/v1/common.proto\"\xd4\x03\n\x0fGetUsageRequest\x12\x30\n\x06tenant\x18\x01 \x01(\tB \xbaH\x1dr\x1b\x32\x19^[A-Za-z0-9._:@-]{0,128}$\x12\x44\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x14\xbaH\x11\xb2\x01\x0b\"\x07\x08\xff\x82\xd1\xff\xaf\x07\x32\x00\xc8\x01\x01\x12\x42\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x14\xbaH\x11\xb2\x01\x0b\"\x07\x08\xff\x82\xd1\xff\xaf\x07\x32\x00\xc8\x01\x01\x12\x38\n\x08group_by\x18\x04 \x01(\x0e\x32\x1a.healthai.v1.UsageGroupingB\n\xbaH\x07\x82\x01\x04\x10\x01 \x00\x12\x1d\n\tpage_size\x18\x05 \x01(\x05\x42\n\xbaH\x07\x1a\x05\x18\xe8\x07(\x00\x12\x1c\n\npage_token\x18\x06 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x04:\x8d\x01\xbaH\x89\x01\x1a\x86\x01\n\x10usage.time_range\x12!end_time must be after start_time\x1aO!has(this.start_time) || !has(this.end_time) || this.end_time > this.start_time\"}\n\nUsageGroup\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x10\n\x08requests\x18\x02 \x01(\x03\x12\'\n\x06tokens\x18\x03 \x01(\x0b\x32\x17.healthai.v1.TokenUsage\x12\x13\n\x0b\x63ost_micros\x18\x04 \x01(\x03\x12\x12\n\ncache_hits\x18\x05 \x01(\x03\"\x9e\x01\n\x10GetUsageResponse\x12\x10\n\x08\x61udit_id\x18\x01 \x01(\t\x12\x0e\n\x06tenant\x18\x02 \x01(\t\x12\'\n\x06groups\x18\x03 \x03(\x0b\x32\x17.healthai.v1.UsageGroup\x12&\n\x05total\x18\x04 \x01(\x0b\x32\x17.healthai.v1.UsageGroup\x12\x17\n\x0fnext_page_token\x18\x05 \x01(\t*\x84\x01\n\rUsageGrouping\x12\x1e\n\x1aUSAGE_GROUPING_UNSPECIFIED\x10\x00\x12\x18\n\x14USAGE_GROUPING_MODEL\x10\x01\x12!\n\x1dUSAGE_GROUPING_PROMPT_VERSION\x10\x02\x12\x16\n\x12USAGE_GROUPING_DAY\x10\x03\x32W\n\x0cUsageService\x12G\n\x08GetUsage\x12\x1c.healthai.v1.GetUsageRequest\x1a\x1d.healthai.v1.GetUsageResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,9 +37,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETUSAGEREQUEST'].fields_by_name['tenant']._loaded_options = None
   _globals['_GETUSAGEREQUEST'].fields_by_name['tenant']._serialized_options = b'\272H\035r\0332\031^[A-Za-z0-9._:@-]{0,128}$'
   _globals['_GETUSAGEREQUEST'].fields_by_name['start_time']._loaded_options = None
-  _globals['_GETUSAGEREQUEST'].fields_by_name['start_time']._serialized_options = b'\272H\003\310\001\001'
+  _globals['_GETUSAGEREQUEST'].fields_by_name['start_time']._serialized_options = b'\272H\021\262\001\013\"\007\010\377\202\321\377\257\0072\000\310\001\001'
   _globals['_GETUSAGEREQUEST'].fields_by_name['end_time']._loaded_options = None
-  _globals['_GETUSAGEREQUEST'].fields_by_name['end_time']._serialized_options = b'\272H\003\310\001\001'
+  _globals['_GETUSAGEREQUEST'].fields_by_name['end_time']._serialized_options = b'\272H\021\262\001\013\"\007\010\377\202\321\377\257\0072\000\310\001\001'
   _globals['_GETUSAGEREQUEST'].fields_by_name['group_by']._loaded_options = None
   _globals['_GETUSAGEREQUEST'].fields_by_name['group_by']._serialized_options = b'\272H\007\202\001\004\020\001 \000'
   _globals['_GETUSAGEREQUEST'].fields_by_name['page_size']._loaded_options = None
@@ -48,14 +48,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETUSAGEREQUEST'].fields_by_name['page_token']._serialized_options = b'\272H\005r\003\030\200\004'
   _globals['_GETUSAGEREQUEST']._loaded_options = None
   _globals['_GETUSAGEREQUEST']._serialized_options = b'\272H\211\001\032\206\001\n\020usage.time_range\022!end_time must be after start_time\032O!has(this.start_time) || !has(this.end_time) || this.end_time > this.start_time'
-  _globals['_USAGEGROUPING']._serialized_start=868
-  _globals['_USAGEGROUPING']._serialized_end=1000
+  _globals['_USAGEGROUPING']._serialized_start=896
+  _globals['_USAGEGROUPING']._serialized_end=1028
   _globals['_GETUSAGEREQUEST']._serialized_start=137
-  _globals['_GETUSAGEREQUEST']._serialized_end=577
-  _globals['_USAGEGROUP']._serialized_start=579
-  _globals['_USAGEGROUP']._serialized_end=704
-  _globals['_GETUSAGERESPONSE']._serialized_start=707
-  _globals['_GETUSAGERESPONSE']._serialized_end=865
-  _globals['_USAGESERVICE']._serialized_start=1002
-  _globals['_USAGESERVICE']._serialized_end=1089
+  _globals['_GETUSAGEREQUEST']._serialized_end=605
+  _globals['_USAGEGROUP']._serialized_start=607
+  _globals['_USAGEGROUP']._serialized_end=732
+  _globals['_GETUSAGERESPONSE']._serialized_start=735
+  _globals['_GETUSAGERESPONSE']._serialized_end=893
+  _globals['_USAGESERVICE']._serialized_start=1030
+  _globals['_USAGESERVICE']._serialized_end=1117
 # @@protoc_insertion_point(module_scope)

@@ -73,11 +73,11 @@ class GetUsageRequest(_message.Message):
     """Token from a previous response's `next_page_token`."""
     @_builtins.property
     def start_time(self) -> _timestamp_pb2.Timestamp:
-        """Start of the range (inclusive). Required."""
+        """Start of the range (inclusive). Required; 1970-01-01 to 9999-12-31."""
 
     @_builtins.property
     def end_time(self) -> _timestamp_pb2.Timestamp:
-        """End of the range (exclusive). Required; must be after start_time."""
+        """End of the range (exclusive). Required; must be after start_time; 1970-01-01 to 9999-12-31."""
 
     def __init__(
         self,

@@ -55,6 +55,7 @@ class PhiGuard(Protocol):
 class _Outbound:
     text: str  # what is sent
     to_original: Callable[[int, int], Span | None]
+    form: str  # "clear" (BAA tenant) or "surrogates" (through the PHI guard)
 
 
 def add_usage(total: TokenUsage, usage: anthropic.types.Usage | None) -> TokenUsage:
@@ -157,6 +158,9 @@ class AnthropicBackend:
         system = self._system_prompt(request)
         messages: list[MessageParam] = [{"role": "user", "content": f"<note>\n{outbound.text}\n</note>"}]
         usage = TokenUsage()
+        # Recorded before the call: once the request is on the wire the text has left,
+        # whether or not an answer comes back.
+        request.egress.record(self._name, outbound.form)
         response = await self._create(system, messages, deadline, self._max_tokens, tools=True)
         usage = add_usage(usage, response.usage)
         answer, errors, block = self._parse(response)
@@ -213,7 +217,7 @@ class AnthropicBackend:
 
     async def _outbound(self, text: str, tenant: str) -> _Outbound:
         if tenant in self._baa_tenants:
-            return _Outbound(text, lambda start, end: Span(start, end, text[start:end]))
+            return _Outbound(text, lambda start, end: Span(start, end, text[start:end]), "clear")
         if self._phi_guard is None:
             raise PhiTransferRefused(
                 "the tenant is not covered by a BAA and no PHI guard is configured: the note was not sent"
@@ -229,7 +233,7 @@ class AnthropicBackend:
                 return None
             return Span(o_start, o_end, text[o_start:o_end])
 
-        return _Outbound(guarded.text, to_original)
+        return _Outbound(guarded.text, to_original, "surrogates")
 
     def _system_prompt(self, request: BackendRequest) -> str:
         kinds = [kind for kind in EntityType if request.options.wants(kind)]
