@@ -18,7 +18,9 @@ What is kept (the engine's curated engine/data/drugs.json stays first and wins e
   ordinary English words (SCOWL, phi/data/english_words.txt: "iron", "sone", "valve"), names
   of conditions or allergens of the engine's lexicons, and names shared by two records;
 - combination records ("abacavir, dolutegravir, and lamivudine") become hyphenated generics
-  ("abacavir-dolutegravir-lamivudine"), the engine's convention.
+  ("abacavir-dolutegravir-lamivudine"), the engine's convention;
+- a record whose generic the curated lexicon already has is kept for its other names (brands
+  such as Cutivate for fluticasone): the engine adds them to the curated entry.
 
 Output, one ingredient a line, sorted: generic TAB drugbank id (or "") TAB names joined by "|".
 `--check` rebuilds in memory and exits 1 when the committed file differs (stale).
@@ -73,7 +75,7 @@ _STOP = frozenset(
      "fibrinogen", "thrombin", "antithrombin", "d-dimer", "procalcitonin", "calcitonin", "gastrin", "cortisone",
      "growth hormone", "parathyroid hormone", "thyrotropin", "thyroxine", "triiodothyronine", "immunoglobulin",
      "hyaluronic acid", "citrate", "acetate", "sulfate", "nitrate", "graft", "ethylene glycol", "methanol",
-     "carbon monoxide", "asbestos", "silica", "radon", "lead acetate", "peroxide", "bleach"}
+     "carbon monoxide", "asbestos", "silica", "radon", "lead acetate", "peroxide", "bleach", "melan a", "mart1"}
 )  # fmt: skip
 
 
@@ -118,7 +120,7 @@ def build(
         if not _notable(record):
             continue
         generic = _generic(canonical)
-        if not _NAME.match(generic) or generic in curated or generic in _STOP:
+        if not _NAME.match(generic) or generic in _STOP:
             continue
         if any(word in _NOT_IN_NAMES for word in generic.split()):
             continue

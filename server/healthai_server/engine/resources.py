@@ -135,7 +135,8 @@ def load_drugs() -> tuple[list[tuple[str, DrugConcept]], dict[str, DrugConcept]]
 def _load_drug_lexicon(by_generic: dict[str, DrugConcept], taken: set[str]) -> list[tuple[str, DrugConcept]]:
     """The breadth of the lexicon: drug_lexicon.tsv (built by scripts/engine_build_drug_lexicon.py
     from a registry package), one ingredient a line; the curated entries already in `by_generic`
-    and their names in `taken` win every clash. Empty when the file is absent."""
+    and their names in `taken` win every clash, and gain the file's other names for them.
+    Empty when the file is absent."""
     try:
         text = resources.files("healthai_server.engine").joinpath("data", "drug_lexicon.tsv").read_text("utf-8")
     except FileNotFoundError:
@@ -148,10 +149,10 @@ def _load_drug_lexicon(by_generic: dict[str, DrugConcept], taken: set[str]) -> l
         if len(fields) != 3 or not fields[0] or not fields[2]:
             raise RuleDataError(f"drug_lexicon.tsv line {number}: expected generic, drugbank id, names")
         generic, drugbank, names = fields
-        if generic in by_generic:
-            continue
-        concept = DrugConcept(generic, frozenset(), ((DRUGBANK_SYSTEM, drugbank),) if drugbank else ())
-        by_generic[generic] = concept
+        concept = by_generic.get(generic)  # a curated entry gains the source's other names
+        if concept is None:
+            concept = DrugConcept(generic, frozenset(), ((DRUGBANK_SYSTEM, drugbank),) if drugbank else ())
+            by_generic[generic] = concept
         phrases.extend((name, concept) for name in names.split("|") if name not in taken)
     return phrases
 
