@@ -42,6 +42,7 @@ from healthai_server.engine.resources import (
     ConditionConcept,
     DrugConcept,
     load_allergens,
+    load_condition_guards,
     load_conditions,
     load_drugs,
 )
@@ -125,7 +126,7 @@ class ClinicalEngine:
         self._allergen_matcher: PhraseMatcher[AllergenConcept] = PhraseMatcher(load_allergens(drug_phrases))
         # Codings are the same for every mention of a concept: built once, shared (immutable).
         self._condition_codings: dict[tuple[str, str], tuple[Coding, ...]] = {
-            (concept.code, concept.name): (Coding(ICD10CM_SYSTEM, concept.code, concept.name),)
+            (concept.code, concept.name): (Coding(ICD10CM_SYSTEM, concept.code, concept.name),) if concept.code else ()
             for _, concept in condition_phrases
         }
         self._drug_codings: dict[str, tuple[Coding, ...]] = {
@@ -133,6 +134,7 @@ class ClinicalEngine:
             for generic, concept in self._drugs.items()
         }
         self._sections = SectionDetector(is_entity=self._is_entity)
+        self._condition_guards = load_condition_guards()
         self._context = ContextAnalyzer()
         self._vitals = VitalExtractor()
         self._med_attributes = MedicationAttributeParser()
@@ -191,6 +193,20 @@ class ClinicalEngine:
                 return True
         return False
 
+    def _guarded(self, tokens: Tokens, start: int, end: int) -> bool:
+        """A generic one-word condition used as something else: "prn pain", "Pain: 3/10"."""
+        if end - start != 1:
+            return False
+        guard = self._condition_guards.get(tokens.lower[start])
+        if guard is None:
+            return False
+        before, after = guard
+        lower = tokens.lower
+        if start and lower[start - 1] in before:
+            return True
+        k = end + 1 if end < len(lower) and lower[end] == ":" else end
+        return k < len(lower) and lower[k] in after
+
     # --- public ---------------------------------------------------------------------------------
 
     def extract(self, text: str, options: ExtractionOptions | None = None) -> ClinicalData:
@@ -210,6 +226,8 @@ class ClinicalEngine:
         header_free = [m for m in self._condition_matcher.find_all(tokens, condition_words) if m.start not in in_header]
         drug_matches = [m for m in self._drug_matcher.find_all(tokens, drug_words) if m.start not in in_header]
         condition_matches, drug_matches = _resolve_overlaps(header_free, drug_matches)
+        if self._condition_guards:
+            condition_matches = [m for m in condition_matches if not self._guarded(tokens, m.start, m.end)]
 
         allergy_matches, allergy_regions = self._allergy_mentions(
             tokens, sections, in_header, condition_matches, allergen_words, allergy_words

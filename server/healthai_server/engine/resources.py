@@ -88,7 +88,48 @@ def load_conditions() -> list[tuple[str, ConditionConcept]]:
         except (KeyError, TypeError) as exc:
             raise RuleDataError(f"conditions.json entry {index}: {exc!r}") from exc
         phrases.extend((surface, concept) for surface in surfaces)
+    phrases.extend(_load_condition_lexicon({surface.lstrip("=").lower() for surface, _ in phrases}))
     return phrases
+
+
+def _load_condition_lexicon(taken: set[str]) -> list[tuple[str, ConditionConcept]]:
+    """Surface forms derived from ICD-10-CM: condition_lexicon.tsv (built by
+    scripts/engine_build_condition_lexicon.py); curated surfaces in `taken` win. One concept per
+    code; R codes (symptoms and signs) are symptoms. Empty when the file is absent."""
+    try:
+        text = resources.files("healthai_server.engine").joinpath("data", "condition_lexicon.tsv").read_text("utf-8")
+    except FileNotFoundError:
+        return []
+    concepts: dict[str, ConditionConcept] = {}
+    phrases: list[tuple[str, ConditionConcept]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line or line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        if len(fields) != 3 or not all(fields):
+            raise RuleDataError(f"condition_lexicon.tsv line {number}: expected surface, code, name")
+        surface, code, name = fields
+        if surface in taken:
+            continue
+        concept = concepts.get(code)
+        if concept is None:
+            concept = concepts[code] = ConditionConcept(name=name, code=code, symptom=code[0] == "R", chronic=False)
+        phrases.append((surface, concept))
+    return phrases
+
+
+def load_condition_guards() -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    """{one-word surface: (words before it, words after it) that make it no condition}."""
+    out: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+    for surface, entry in load_json("conditions.json").get("guards", {}).items():
+        try:
+            out[str(surface).lower()] = (
+                frozenset(str(w).lower() for w in entry.get("before", [])),
+                frozenset(str(w).lower() for w in entry.get("after", [])),
+            )
+        except AttributeError as exc:
+            raise RuleDataError(f"conditions.json guards {surface!r}: {exc!r}") from exc
+    return out
 
 
 _DRUG_ID_SYSTEMS = {"drugbank": DRUGBANK_SYSTEM, "mesh": MESH_SYSTEM}
