@@ -7,6 +7,7 @@ engine serves many threads. No note text is logged, printed or put in an excepti
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import functools
 import re
 from collections.abc import Sequence
@@ -56,6 +57,8 @@ from healthai_server.engine.text import (
     tokenize,
     word_alternation,
 )
+from healthai_server.engine.typos import MIN_LENGTH as _TYPO_MIN_LENGTH
+from healthai_server.engine.typos import TypoCorrector
 from healthai_server.engine.vitals import VitalExtractor
 
 # (lower-case letters, the same under IGNORECASE: FastPattern then scans the lower-cased note)
@@ -122,6 +125,7 @@ class ClinicalEngine:
         condition_phrases = load_conditions()
         drug_phrases, self._drugs = load_drugs()
         self._condition_matcher: PhraseMatcher[ConditionConcept] = PhraseMatcher(condition_phrases)
+        self._typos = TypoCorrector(s.lstrip("=").lower() for s, _ in condition_phrases if " " not in s.strip())
         self._drug_matcher: PhraseMatcher[DrugConcept] = PhraseMatcher(drug_phrases)
         self._allergen_matcher: PhraseMatcher[AllergenConcept] = PhraseMatcher(load_allergens(drug_phrases))
         # Codings are the same for every mention of a concept: built once, shared (immutable).
@@ -193,6 +197,24 @@ class ClinicalEngine:
                 return True
         return False
 
+    def _corrected(self, tokens: Tokens, condition_words: list[int]) -> tuple[Tokens, list[int]]:
+        """The tokens with one-edit misspellings of one-word condition names corrected (for the
+        condition lexicon only; spans stay the note's), and the condition candidates with them."""
+        known = self._word_index.known
+        correct = self._typos.correct
+        fixes: list[tuple[int, str]] = []
+        for k, word in enumerate(tokens.lower):
+            if len(word) >= _TYPO_MIN_LENGTH and word not in known:
+                fixed = correct(word)
+                if fixed is not None:
+                    fixes.append((k, fixed))
+        if not fixes:
+            return tokens, condition_words
+        lower = list(tokens.lower)
+        for k, fixed in fixes:
+            lower[k] = fixed
+        return dataclasses.replace(tokens, lower=lower), sorted({*condition_words, *(k for k, _ in fixes)})
+
     def _guarded(self, tokens: Tokens, start: int, end: int) -> bool:
         """A generic one-word condition used as something else: "prn pain", "Pain: 3/10"."""
         if end - start != 1:
@@ -223,7 +245,10 @@ class ClinicalEngine:
         )
         in_header = sections.header_tokens(tokens.starts)  # matches starting there are dropped
         starts = tokens.starts
-        header_free = [m for m in self._condition_matcher.find_all(tokens, condition_words) if m.start not in in_header]
+        condition_tokens, condition_words = self._corrected(tokens, condition_words)
+        header_free = [
+            m for m in self._condition_matcher.find_all(condition_tokens, condition_words) if m.start not in in_header
+        ]
         drug_matches = [m for m in self._drug_matcher.find_all(tokens, drug_words) if m.start not in in_header]
         condition_matches, drug_matches = _resolve_overlaps(header_free, drug_matches)
         if self._condition_guards:

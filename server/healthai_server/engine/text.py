@@ -140,6 +140,11 @@ class WordIndex:
                 self._member_of[word] = (*self._member_of.get(word, ()), index)
         self._count = len(vocabularies)
 
+    @property
+    def known(self) -> dict[str, tuple[int, ...]]:
+        """The words of any vocabulary (membership tests: `word in index.known`)."""
+        return self._member_of
+
     def find(self, words: Sequence[str]) -> list[list[int]]:
         """Per vocabulary, the indices of the words in it, in order."""
         found: list[list[int]] = [[] for _ in range(self._count)]
