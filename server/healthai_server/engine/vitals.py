@@ -49,12 +49,19 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     "rr": re.compile(
-        rf"\b(?:RR|resp(?:iratory)?(?:[ \t]+rate)?|respirations|R){_SEP}(?P<v>(?P<n>{_NUM})(?:[ \t]*(?:breaths/min|/min|bpm))?)(?![\d/])",  # noqa: E501
+        rf"\b(?:RR|resp(?:iratory)?(?:[ \t]+rate)?|respirations|respiration|R){_SEP}(?P<v>(?P<n>{_NUM})(?:[ \t]*(?:breaths/min|/min|bpm))?)(?![\d/])",  # noqa: E501
         re.IGNORECASE,
     ),
     "temp": re.compile(
-        rf"\b(?:T|temp|temperature|Tmax|T[ \t-]*max|Tm|Tcurrent|febrile[ \t]+to){_SEP}"
-        r"(?P<v>(?P<n>\d{2,3}(?:\.\d{1,2})?)[ \t]*(?:°|deg(?:rees)?\.?)?[ \t]*(?P<u>F\b|C\b|Fahrenheit|Celsius)?)",
+        rf"\b(?:T|temp|temps|temperature|temperatures|Tmax|T[ \t-]*max|Tm|Tcurrent|febrile[ \t]+to|fever[ \t]+of){_SEP}"
+        r"(?:(?:of[ \t]+)?up[ \t]+to[ \t]+)?"
+        r"(?P<v>(?P<n>\d{2,3}(?:\.\d{1,2})?)[ \t]*(?:°|deg(?:rees|\.)?)?[ \t]*(?P<u>F\b|C\b|Fahrenheit|Celsius)?)",
+        re.IGNORECASE,
+    ),
+    # Unlabelled temperatures: "96 degrees Fahrenheit", "98.6 °F", "36.1C" (a decimal then C or F).
+    "temp_bare": re.compile(
+        r"(?<![\w./])(?P<v>(?P<n>\d{2,3}(?:\.\d{1,2})?)[ \t]*(?:°|deg(?:rees|\.)?)[ \t]*(?P<u>F|C|Fahrenheit|Celsius)\b"
+        r"|(?P<n2>\d{2,3}\.\d)[ \t]*(?P<u2>F|C)\b)",
         re.IGNORECASE,
     ),
     "spo2": re.compile(
@@ -64,7 +71,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     "spo2_bare": re.compile(rf"(?<![\w.])(?P<v>(?P<n>\d{{2,3}})[ \t]*%)[ \t]*{_O2}", re.IGNORECASE),
     "weight": re.compile(
-        rf"\b(?:wt|wgt|weight|weighs|body[ \t]+weight|birth[ \t]+weight){_SEP}(?P<v>(?P<n>\d{{1,4}}(?:\.\d{{1,3}})?)[ \t]*"  # noqa: E501
+        rf"\b(?:wt|wgt|weight|weighs|weighed|weighing|body[ \t]+weight|birth[ \t]+weight){_SEP}(?P<v>(?P<n>\d{{1,4}}(?:\.\d{{1,3}})?)[ \t]*"  # noqa: E501
         r"(?P<u>kg|kgs|kilograms?|lbs?|pounds?|#|g|grams|oz|ounces?)?"
         r"(?:[ \t,]*(?:and[ \t]+)?(?P<oz>\d{1,2}(?:\.\d)?)[ \t]*(?:oz|ounces?))?)\b",
         re.IGNORECASE,
@@ -106,15 +113,17 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
 _TRIGGERS: dict[str, frozenset[str]] = {
     "bp": frozenset({"bp", "b", "blood", "nibp", "sbp"}),
     "hr": frozenset({"hr", "heart", "pulse", "p"}),
-    "rr": frozenset({"rr", "resp", "respiratory", "respirations", "r"}),
-    "temp": frozenset({"t", "temp", "temperature", "tmax", "tm", "tcurrent", "febrile"}),
+    "rr": frozenset({"rr", "resp", "respiratory", "respirations", "respiration", "r"}),
+    "temp": frozenset({"t", "temp", "temps", "temperature", "temperatures", "tmax", "tm", "tcurrent", "febrile",
+                       "fever"}),
     "spo2": frozenset({"spo2", "sao2", "o2", "sat", "sats", "saturation", "saturations", "pulse", "pox", "oxygen",
                        "satting"}),
-    "weight": frozenset({"wt", "wgt", "weight", "weighs", "body", "birth"}),
+    "weight": frozenset({"wt", "wgt", "weight", "weighs", "weighed", "weighing", "body", "birth"}),
     "height": frozenset({"ht", "hgt", "height"}),
     "bmi": frozenset({"bmi"}),
     "pain": frozenset({"pain", "rates"}),
 }  # fmt: skip
+_GLUED_LABEL = re.compile(r"\b(?:BP|HR|RR|P|T|Wt|Ht)(?=\d)", re.IGNORECASE)
 _AFTER_NUMBER: dict[str, tuple[str, ...]] = {
     "%": ("spo2_bare",),
     "/": ("bp_bare", "pain_before"),
@@ -204,6 +213,7 @@ class VitalExtractor:
         self._handlers: list[tuple[str, Callable[[re.Match[str]], list[_Found]]]] = [
             ("bp", self._bp),
             ("temp", self._temp),
+            ("temp_bare", self._temp),
             ("spo2", self._spo2),
             ("spo2_bare", self._spo2),
             ("hr", self._simple(VitalKind.HEART_RATE, "/min")),
@@ -237,6 +247,14 @@ class VitalExtractor:
                 continue
             for name in _TRIGGER_INDEX[word]:
                 candidates[name].append(starts[i])
+        # Labels glued to their number ("BP138/63 HR65 RR15") and unlabelled temperatures: found by
+        # one regex pass each over the note (C speed), not per token.
+        for glued in _GLUED_LABEL.finditer(text):
+            for name in _TRIGGER_INDEX.get(glued.group().lower(), ()):
+                candidates[name].append(glued.start())
+        candidates["temp_bare"] = [bare.start() for bare in _PATTERNS["temp_bare"].finditer(text)]
+        for positions in candidates.values():
+            positions.sort()
         found: list[_Found] = []
         taken = CharMask(len(text))
         for name, handler in self._handlers:
@@ -312,8 +330,14 @@ class VitalExtractor:
 
     @staticmethod
     def _temp(match: re.Match[str]) -> list[_Found]:
-        value = _float(match.group("n"))
-        written = (match.group("u") or "").lower()
+        groups = match.groupdict()
+        number, written_unit = groups.get("n") or groups.get("n2"), groups.get("u") or groups.get("u2")
+        if number is None:
+            return []
+        value = _float(number)
+        written = (written_unit or "").lower()
+        if "n2" in groups and not (30 <= value <= 45 if written.startswith("c") else 85 <= value <= 110):
+            return []  # an unlabelled number with a C or F must look like a body temperature
         if written.startswith("f"):
             unit = "[degF]"
         elif written.startswith("c"):

@@ -94,3 +94,21 @@ def test_one_unit_table_for_engine_and_validator(engine: ClinicalEngine) -> None
     medication = engine.extract("Tylenol 325 mg 2 tabs q6h prn pain. Insulin glargine 10 units at bedtime.").medications
     for item in medication:
         assert item.dose is not None and item.dose.unit in rules.dose_units
+
+
+def test_glued_labels_and_unlabelled_temperatures(engine: ClinicalEngine) -> None:
+    text = (
+        "EXAM:\nBP138/63 HR65 RR15 36.1C\n96 degrees Fahrenheit. She weighed 231 pounds. "
+        "Fever of 103 last night. Temperature: 97.9 degrees.\nRoute 66.5 F street."
+    )
+    assert _vitals(engine, text) == [
+        ("SYSTOLIC_BLOOD_PRESSURE", 138.0, "mm[Hg]", "138/63"),
+        ("DIASTOLIC_BLOOD_PRESSURE", 63.0, "mm[Hg]", "138/63"),
+        ("HEART_RATE", 65.0, "/min", "65"),
+        ("RESPIRATORY_RATE", 15.0, "/min", "15"),
+        ("BODY_TEMPERATURE", 36.1, "Cel", "36.1C"),
+        ("BODY_TEMPERATURE", 96.0, "[degF]", "96 degrees Fahrenheit"),
+        ("BODY_WEIGHT", 231.0, "[lb_av]", "231 pounds"),
+        ("BODY_TEMPERATURE", 103.0, "[degF]", "103"),
+        ("BODY_TEMPERATURE", 97.9, "[degF]", "97.9 degrees"),
+    ]
