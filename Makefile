@@ -5,7 +5,7 @@ VENV_STAMP := .venv/.installed
 BUF := node_modules/.bin/buf
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint gen breaking unit e2e eval eval-phi bench-rpc bench-engine bench-phi bench-llm bench-load bench-chaos bench-tls deploy-check render rules prometheusrule clean help
+.PHONY: run test lint gen breaking unit e2e eval eval-phi bench-rpc bench-engine bench-phi bench-llm drug-lexicon bench-load bench-chaos bench-tls deploy-check render rules prometheusrule clean help
 
 help:
 	@echo "make run | test | lint | gen | breaking | eval | eval-phi | bench-rpc | bench-engine | bench-phi | bench-llm | bench-load | bench-tls"
@@ -76,6 +76,12 @@ bench-phi: $(VENV_STAMP)
 bench-engine: $(VENV_STAMP)
 	bash scripts/engine_bench_venv.sh
 	.venv-bench/bin/python bench/bench_engine.py
+
+## drug-lexicon: rebuild engine/data/drug_lexicon.tsv from drug-named-entity-recognition (in .venv-bench)
+drug-lexicon: $(VENV_STAMP)
+	bash scripts/engine_bench_venv.sh
+	.venv-bench/bin/pip install -q "drug-named-entity-recognition==2.0.9"
+	.venv-bench/bin/python scripts/engine_build_drug_lexicon.py
 
 bench-rpc: $(VENV_STAMP)
 	$(PY) bench/bench_rpc.py

@@ -83,6 +83,9 @@ _UNITS = (
     "a" * 40,
     "1" * 30 + "/",
     "((((((((((((((((",
+    "lisinopril ",  # one drug name, over and over
+    "ALLERGIES:\nPenicillin.\nMEDICATIONS AT HOME:\nLisinopril.\nNeck: supple.\nSOME HEADER 7:\n",  # headers
+    "\x00\xff\x1c\ufffd\x07B\xe9:\x1f\r. A:\x0b",  # binary junk, decoded
 )
 
 
@@ -112,3 +115,39 @@ def test_one_megabyte_single_line_note() -> None:
     text = (unit * (1_000_000 // len(unit) + 1))[:1_000_000]
     assert "\n" not in text
     _check(text)
+
+
+# Bad input stays bounded (issue 10): each finishes well within a call's deadline, spans exact.
+_BOUND_S = 20.0  # a loaded shared CI box; about 3-7 s here for a megabyte
+
+
+def _timed_check(text: str) -> float:
+    started = time.perf_counter()
+    _check(text)
+    return time.perf_counter() - started
+
+
+@pytest.mark.slow
+def test_one_megabyte_of_one_drug_name() -> None:
+    text = ("lisinopril " * 100_000)[:1_000_000]
+    assert _timed_check(text) < _BOUND_S
+    assert len(ENGINE.extract(text).medications) == text.count("lisinopril")
+
+
+@pytest.mark.slow
+def test_ten_thousand_headers() -> None:
+    block = "ALLERGIES:\nPenicillin.\nMEDICATIONS AT HOME:\nLisinopril.\nNeck: supple.\nSECTION {}:\nHTN.\n"
+    text = "".join(block.format(i) for i in range(2_500))  # 10,000 headers and sub-headers
+    assert _timed_check(text) < _BOUND_S
+    data = ENGINE.extract(text)
+    assert {a.substance for a in data.allergies} == {"penicillin"} and len(data.allergies) == 2_500
+    assert {m.name for m in data.medications} == {"lisinopril"} and len(data.medications) == 2_500
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("encoding", ["latin-1", "utf-8"])
+def test_one_megabyte_of_binary_junk(encoding: str) -> None:
+    import random
+
+    junk = random.Random(20261201).randbytes(1_000_000)
+    assert _timed_check(junk.decode(encoding, errors="replace")) < _BOUND_S

@@ -177,6 +177,9 @@ class Condition:
     assertion: Assertion = field(default_factory=Assertion)
     confidence: float = 1.0
     section: NoteSection = NoteSection.UNSPECIFIED
+    # Written as over ("resolved", "as a child", "remote"): history only, never an active problem
+    # even when the condition is chronic (ANNOTATION.md, chronic versus resolved history).
+    resolved: bool = False
 
 
 @dataclass(frozen=True)

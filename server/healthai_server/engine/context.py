@@ -85,6 +85,7 @@ class ContextRule:
     relation: str = ""
     requires_next: frozenset[str] = frozenset()
     also: tuple[Category, ...] = ()
+    resolved: bool = False  # a HISTORICAL cue that also says the condition is over ("resolved")
 
 
 def parse_rules(raw: Iterable[dict[str, object]]) -> list[ContextRule]:
@@ -104,6 +105,7 @@ def parse_rules(raw: Iterable[dict[str, object]]) -> list[ContextRule]:
                     also=tuple(Category(str(c)) for c in also)
                     if isinstance(also := entry.get("also", []), list)
                     else (),
+                    resolved=entry.get("resolved") is True,
                 )
             )
         except (KeyError, ValueError) as exc:
@@ -229,6 +231,20 @@ class ContextAnalyzer:
             return _PAST if section in _PAST_SECTIONS else _CURRENT
         target = Target(start, end)
         return self.assert_target(tokens, target, modifiers.near(target), section)
+
+    @staticmethod
+    def is_resolved(modifiers: ModifierIndex, start: int, end: int) -> bool:
+        """Whether a "resolved" cue's scope covers the tokens [start, end) from outside them."""
+        if not modifiers.reaches(start, end):
+            return False
+        for modifier in modifiers.near(Target(start, end)):
+            if not modifier.rule.resolved:
+                continue
+            forward_ok = modifier.end <= start and end <= modifier.scope_end
+            backward_ok = modifier.start >= end and start >= modifier.scope_start
+            if forward_ok or backward_ok:
+                return True
+        return False
 
     @staticmethod
     def assert_target(

@@ -7,6 +7,7 @@ engine serves many threads. No note text is logged, printed or put in an excepti
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import functools
 import re
 from collections.abc import Sequence
@@ -42,6 +43,7 @@ from healthai_server.engine.resources import (
     ConditionConcept,
     DrugConcept,
     load_allergens,
+    load_condition_guards,
     load_conditions,
     load_drugs,
 )
@@ -55,6 +57,8 @@ from healthai_server.engine.text import (
     tokenize,
     word_alternation,
 )
+from healthai_server.engine.typos import MIN_LENGTH as _TYPO_MIN_LENGTH
+from healthai_server.engine.typos import TypoCorrector
 from healthai_server.engine.vitals import VitalExtractor
 
 # (lower-case letters, the same under IGNORECASE: FastPattern then scans the lower-cased note)
@@ -104,6 +108,8 @@ _UNKNOWN_STOP = frozenset(
 _POSSIBLE = (Certainty.NEUTRAL_POSSIBLE, Certainty.POSSIBLE_POSITIVE, Certainty.POSSIBLE_NEGATIVE)
 _FUTURE = Temporality.FUTURE
 _ACTIVE, _NEW = MedicationStatus.ACTIVE, MedicationStatus.NEW
+_ALLERGIES = NoteSection.ALLERGIES
+_MEDICATION_SECTIONS = (NoteSection.MEDICATIONS, NoteSection.DISCHARGE_MEDICATIONS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,18 +125,20 @@ class ClinicalEngine:
         condition_phrases = load_conditions()
         drug_phrases, self._drugs = load_drugs()
         self._condition_matcher: PhraseMatcher[ConditionConcept] = PhraseMatcher(condition_phrases)
+        self._typos = TypoCorrector(s.lstrip("=").lower() for s, _ in condition_phrases if " " not in s.strip())
         self._drug_matcher: PhraseMatcher[DrugConcept] = PhraseMatcher(drug_phrases)
         self._allergen_matcher: PhraseMatcher[AllergenConcept] = PhraseMatcher(load_allergens(drug_phrases))
         # Codings are the same for every mention of a concept: built once, shared (immutable).
         self._condition_codings: dict[tuple[str, str], tuple[Coding, ...]] = {
-            (concept.code, concept.name): (Coding(ICD10CM_SYSTEM, concept.code, concept.name),)
+            (concept.code, concept.name): (Coding(ICD10CM_SYSTEM, concept.code, concept.name),) if concept.code else ()
             for _, concept in condition_phrases
         }
         self._drug_codings: dict[str, tuple[Coding, ...]] = {
             generic: tuple(_drug_coding(system, code, generic) for system, code in concept.ids)
             for generic, concept in self._drugs.items()
         }
-        self._sections = SectionDetector()
+        self._sections = SectionDetector(is_entity=self._is_entity)
+        self._condition_guards = load_condition_guards()
         self._context = ContextAnalyzer()
         self._vitals = VitalExtractor()
         self._med_attributes = MedicationAttributeParser()
@@ -178,6 +186,49 @@ class ClinicalEngine:
         # the same, case-sensitive, for the lower-cased text of ASCII text (when exact: checked)
         self._after_cue_lower = re.compile(self._after_cue.pattern) if lower_closed(self._after_cue.pattern) else None
 
+    def _is_entity(self, header: str) -> bool:
+        """Whether all of a header-shaped text is one condition or drug ("HYPERTENSION:")."""
+        tokens = tokenize(header.strip(" .,"))
+        if not len(tokens):
+            return False
+        for matcher in (self._condition_matcher, self._drug_matcher):
+            match = matcher.match_at(tokens, 0)
+            if match is not None and match.end == len(tokens):
+                return True
+        return False
+
+    def _corrected(self, tokens: Tokens, condition_words: list[int]) -> tuple[Tokens, list[int]]:
+        """The tokens with one-edit misspellings of one-word condition names corrected (for the
+        condition lexicon only; spans stay the note's), and the condition candidates with them."""
+        known = self._word_index.known
+        correct = self._typos.correct
+        fixes: list[tuple[int, str]] = []
+        for k, word in enumerate(tokens.lower):
+            if len(word) >= _TYPO_MIN_LENGTH and word not in known:
+                fixed = correct(word)
+                if fixed is not None:
+                    fixes.append((k, fixed))
+        if not fixes:
+            return tokens, condition_words
+        lower = list(tokens.lower)
+        for k, fixed in fixes:
+            lower[k] = fixed
+        return dataclasses.replace(tokens, lower=lower), sorted({*condition_words, *(k for k, _ in fixes)})
+
+    def _guarded(self, tokens: Tokens, start: int, end: int) -> bool:
+        """A generic one-word condition used as something else: "prn pain", "Pain: 3/10"."""
+        if end - start != 1:
+            return False
+        guard = self._condition_guards.get(tokens.lower[start])
+        if guard is None:
+            return False
+        before, after = guard
+        lower = tokens.lower
+        if start and lower[start - 1] in before:
+            return True
+        k = end + 1 if end < len(lower) and lower[end] == ":" else end
+        return k < len(lower) and lower[k] in after
+
     # --- public ---------------------------------------------------------------------------------
 
     def extract(self, text: str, options: ExtractionOptions | None = None) -> ClinicalData:
@@ -194,9 +245,14 @@ class ClinicalEngine:
         )
         in_header = sections.header_tokens(tokens.starts)  # matches starting there are dropped
         starts = tokens.starts
-        header_free = [m for m in self._condition_matcher.find_all(tokens, condition_words) if m.start not in in_header]
+        condition_tokens, condition_words = self._corrected(tokens, condition_words)
+        header_free = [
+            m for m in self._condition_matcher.find_all(condition_tokens, condition_words) if m.start not in in_header
+        ]
         drug_matches = [m for m in self._drug_matcher.find_all(tokens, drug_words) if m.start not in in_header]
         condition_matches, drug_matches = _resolve_overlaps(header_free, drug_matches)
+        if self._condition_guards:
+            condition_matches = [m for m in condition_matches if not self._guarded(tokens, m.start, m.end)]
 
         allergy_matches, allergy_regions = self._allergy_mentions(
             tokens, sections, in_header, condition_matches, allergen_words, allergy_words
@@ -204,7 +260,13 @@ class ClinicalEngine:
         allergy_tokens: set[int] = set()
         for match in allergy_matches:
             allergy_tokens.update(range(match.start, match.end))
-        drug_matches = [m for m in drug_matches if allergy_tokens.isdisjoint(range(m.start, m.end))]
+        # A drug under an allergy header is an allergen, never a medication, whether or not it
+        # was read as an allergy statement: reporting an allergen as active is the worse error.
+        drug_matches = [
+            m
+            for m in drug_matches
+            if allergy_tokens.isdisjoint(range(m.start, m.end)) and sections.at(starts[m.start]) is not _ALLERGIES
+        ]
         condition_matches = [
             m
             for m in condition_matches
@@ -307,6 +369,7 @@ class ClinicalEngine:
             assertion=assertion,
             confidence=_round3(confidence),
             section=section,
+            resolved=assertion.temporality is _PAST and self._context.is_resolved(modifiers, start, end),
         )
 
     def _unknown_conditions(  # noqa: PLR0917 - private helper, called in one place
@@ -483,6 +546,8 @@ class ClinicalEngine:
         for match in self._allergen_matcher.find_all(tokens, allergen_words):
             if match.start in in_header:
                 continue
+            if sections.at(tokens.starts[match.start]) in _MEDICATION_SECTIONS:
+                continue  # a medication list never yields allergies ("allergy pills", "Allegra for allergies")
             if not mask.covers(tokens.starts[match.start]):
                 continue
             if _overlaps(conditions, match.start, match.end):  # a condition's words, not an allergen
@@ -666,7 +731,7 @@ def _problem_list(conditions: Sequence[Condition]) -> list[ProblemListEntry]:
         coded = bool(condition.codings)
         key = condition.codings[0].code if coded else condition.name
         chronic = _CHRONIC.get(key, False)
-        if a.temporality is _PAST and not chronic:
+        if a.temporality is _PAST and (condition.resolved or not chronic):
             continue
         if condition.section in _NOT_PROBLEM_SECTIONS:
             continue

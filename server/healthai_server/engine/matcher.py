@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from healthai_server.engine.text import Tokens, tokenize
+from healthai_server.engine.text import Tokens, token_texts
 
 P = TypeVar("P")
 
@@ -34,7 +34,7 @@ class PhraseMatch(Generic[P]):
 
 
 def phrase_tokens(phrase: str) -> list[str]:
-    return [token for token in tokenize(phrase).raw if token not in _SKIPPABLE]
+    return [token for token in token_texts(phrase) if token not in _SKIPPABLE]
 
 
 class PhraseMatcher(Generic[P]):
@@ -50,7 +50,10 @@ class PhraseMatcher(Generic[P]):
                 continue
             node = self._root
             for token in tokens:
-                node = node.children.setdefault(token.lower(), _Node())
+                child = node.children.get(token.lower())
+                if child is None:  # (setdefault would build a node per token to throw away)
+                    child = node.children[token.lower()] = _Node()
+                node = child
             node.terminals.append((payload, tuple(tokens) if exact else None))
             self.size += 1
         stack = [self._root]

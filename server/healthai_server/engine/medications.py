@@ -14,6 +14,7 @@ from typing import Any
 from healthai_server.domain.clinical import Frequency, MedicationStatus, Quantity, Route
 from healthai_server.engine.resources import load_json
 from healthai_server.engine.text import FastPattern, first_char_alternation, matches_ascii_ignoring_case
+from healthai_server.engine.units import UnitTable, load_units
 
 _WINDOW = 120
 _WORD_NUMBERS = {
@@ -45,10 +46,11 @@ class _FrequencyRule:
 
 
 class MedicationAttributeParser:
-    def __init__(self, data: dict[str, Any] | None = None) -> None:
+    def __init__(self, data: dict[str, Any] | None = None, unit_table: UnitTable | None = None) -> None:
         data = data if data is not None else load_json("medication_attributes.json")
-        self.units: dict[str, str] = {str(k).lower(): str(v) for k, v in data["units"].items()}
-        self.count_units = frozenset(str(u) for u in data["count_units"])
+        units_table = unit_table if unit_table is not None else load_units()
+        self.units: dict[str, str] = units_table.dose
+        self.count_units = units_table.count_units
         units = sorted(self.units, key=len, reverse=True)
         quantity = (
             r"(?<![\w./-])(?P<n>\d{1,5}(?:[.,]\d{1,3})?|\.\d{1,3}|one|two|three|four|half)[ \t]*-?[ \t]*"

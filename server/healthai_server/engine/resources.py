@@ -45,11 +45,22 @@ class AllergenConcept:
 
 
 @dataclass(frozen=True, slots=True)
+class AgeBand:
+    """Paediatric bounds for ages below `below_age_years` (and at or above the previous band's)."""
+
+    below_age_years: float
+    critical_low: float | None
+    low: float | None
+    high: float | None
+    critical_high: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class VitalDefinition:
     kind: VitalKind
     loinc: str
     display: str
-    unit: str
+    units: dict[str, tuple[float, float]]  # UCUM unit -> (scale, shift) to the canonical unit (the first)
     implausible_low: float
     implausible_high: float
     critical_low: float | None
@@ -57,6 +68,12 @@ class VitalDefinition:
     high: float | None
     critical_high: float | None
     interpret: bool
+    paediatric: tuple[AgeBand, ...] = ()
+
+    @property
+    def unit(self) -> str:
+        """The canonical unit."""
+        return next(iter(self.units))
 
 
 def load_conditions() -> list[tuple[str, ConditionConcept]]:
@@ -71,7 +88,48 @@ def load_conditions() -> list[tuple[str, ConditionConcept]]:
         except (KeyError, TypeError) as exc:
             raise RuleDataError(f"conditions.json entry {index}: {exc!r}") from exc
         phrases.extend((surface, concept) for surface in surfaces)
+    phrases.extend(_load_condition_lexicon({surface.lstrip("=").lower() for surface, _ in phrases}))
     return phrases
+
+
+def _load_condition_lexicon(taken: set[str]) -> list[tuple[str, ConditionConcept]]:
+    """Surface forms derived from ICD-10-CM: condition_lexicon.tsv (built by
+    scripts/engine_build_condition_lexicon.py); curated surfaces in `taken` win. One concept per
+    code; R codes (symptoms and signs) are symptoms. Empty when the file is absent."""
+    try:
+        text = resources.files("healthai_server.engine").joinpath("data", "condition_lexicon.tsv").read_text("utf-8")
+    except FileNotFoundError:
+        return []
+    concepts: dict[str, ConditionConcept] = {}
+    phrases: list[tuple[str, ConditionConcept]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line or line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        if len(fields) != 3 or not all(fields):
+            raise RuleDataError(f"condition_lexicon.tsv line {number}: expected surface, code, name")
+        surface, code, name = fields
+        if surface in taken:
+            continue
+        concept = concepts.get(code)
+        if concept is None:
+            concept = concepts[code] = ConditionConcept(name=name, code=code, symptom=code[0] == "R", chronic=False)
+        phrases.append((surface, concept))
+    return phrases
+
+
+def load_condition_guards() -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    """{one-word surface: (words before it, words after it) that make it no condition}."""
+    out: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+    for surface, entry in load_json("conditions.json").get("guards", {}).items():
+        try:
+            out[str(surface).lower()] = (
+                frozenset(str(w).lower() for w in entry.get("before", [])),
+                frozenset(str(w).lower() for w in entry.get("after", [])),
+            )
+        except AttributeError as exc:
+            raise RuleDataError(f"conditions.json guards {surface!r}: {exc!r}") from exc
+    return out
 
 
 _DRUG_ID_SYSTEMS = {"drugbank": DRUGBANK_SYSTEM, "mesh": MESH_SYSTEM}
@@ -111,7 +169,33 @@ def load_drugs() -> tuple[list[tuple[str, DrugConcept]], dict[str, DrugConcept]]
             raise RuleDataError(f"drugs.json entry {index}: duplicate generic")
         by_generic[generic] = concept
         phrases.extend((surface, concept) for surface in surfaces)
+    phrases.extend(_load_drug_lexicon(by_generic, {surface.lstrip("=").lower() for surface, _ in phrases}))
     return phrases, by_generic
+
+
+def _load_drug_lexicon(by_generic: dict[str, DrugConcept], taken: set[str]) -> list[tuple[str, DrugConcept]]:
+    """The breadth of the lexicon: drug_lexicon.tsv (built by scripts/engine_build_drug_lexicon.py
+    from a registry package), one ingredient a line; the curated entries already in `by_generic`
+    and their names in `taken` win every clash, and gain the file's other names for them.
+    Empty when the file is absent."""
+    try:
+        text = resources.files("healthai_server.engine").joinpath("data", "drug_lexicon.tsv").read_text("utf-8")
+    except FileNotFoundError:
+        return []
+    phrases: list[tuple[str, DrugConcept]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line or line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        if len(fields) != 3 or not fields[0] or not fields[2]:
+            raise RuleDataError(f"drug_lexicon.tsv line {number}: expected generic, drugbank id, names")
+        generic, drugbank, names = fields
+        concept = by_generic.get(generic)  # a curated entry gains the source's other names
+        if concept is None:
+            concept = DrugConcept(generic, frozenset(), ((DRUGBANK_SYSTEM, drugbank),) if drugbank else ())
+            by_generic[generic] = concept
+        phrases.extend((name, concept) for name in names.split("|") if name not in taken)
+    return phrases
 
 
 def load_allergens(drug_phrases: list[tuple[str, DrugConcept]]) -> list[tuple[str, AllergenConcept]]:
@@ -144,6 +228,48 @@ def load_sections() -> list[tuple[str, NoteSection]]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class Subsection:
+    """Sub-headings ("Neck:", "BP:") that continue an enclosing section of `within`, else open `default`."""
+
+    default: NoteSection
+    within: frozenset[NoteSection]
+    names: frozenset[str]
+
+
+def _section(name: object) -> NoteSection:
+    try:
+        return NoteSection[str(name)]
+    except KeyError as exc:
+        raise RuleDataError(f"sections.json: unknown section {name}") from exc
+
+
+def load_section_keywords() -> list[tuple[tuple[str, ...], NoteSection]]:
+    """Rules for headers not in the vocabulary: (keywords that must each start a word, section), in order."""
+    rules: list[tuple[tuple[str, ...], NoteSection]] = []
+    for index, entry in enumerate(load_json("sections.json").get("keywords", [])):
+        if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], list) and entry[0]):
+            raise RuleDataError(f"sections.json keyword rule {index}: expected [[words...], SECTION]")
+        rules.append((tuple(str(word).lower() for word in entry[0]), _section(entry[1])))
+    return rules
+
+
+def load_subsections() -> list[Subsection]:
+    out: list[Subsection] = []
+    for index, entry in enumerate(load_json("sections.json").get("subsections", [])):
+        try:
+            out.append(
+                Subsection(
+                    default=_section(entry["default"]),
+                    within=frozenset(_section(name) for name in entry["within"]),
+                    names=frozenset(" ".join(str(name).lower().split()) for name in entry["names"]),
+                )
+            )
+        except (KeyError, TypeError) as exc:
+            raise RuleDataError(f"sections.json subsection {index}: {exc!r}") from exc
+    return out
+
+
 def load_vitals() -> dict[VitalKind, VitalDefinition]:
     data = load_json("vitals.json")
     out: dict[VitalKind, VitalDefinition] = {}
@@ -154,11 +280,21 @@ def load_vitals() -> dict[VitalKind, VitalDefinition]:
             value = entry.get(key)
             return None if value is None else float(value)
 
+        try:
+            units = {str(unit): (float(scale), float(shift)) for unit, (scale, shift) in entry["units"].items()}
+            bands = tuple(
+                AgeBand(float(age), *(None if b is None else float(b) for b in bounds))
+                for age, *bounds in entry.get("paediatric", [])
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RuleDataError(f"vitals.json {name}: {exc!r}") from exc
+        if not units:
+            raise RuleDataError(f"vitals.json {name}: needs at least its canonical unit")
         out[kind] = VitalDefinition(
             kind=kind,
             loinc=str(entry["loinc"]),
             display=str(entry["display"]),
-            unit=str(entry["unit"]),
+            units=units,
             implausible_low=float(entry["implausible_low"]),
             implausible_high=float(entry["implausible_high"]),
             critical_low=bound("critical_low"),
@@ -166,6 +302,7 @@ def load_vitals() -> dict[VitalKind, VitalDefinition]:
             high=bound("high"),
             critical_high=bound("critical_high"),
             interpret=bool(entry.get("interpret", True)),
+            paediatric=tuple(sorted(bands, key=lambda band: band.below_age_years)),
         )
     missing = set(VitalKind) - set(out)
     if missing:

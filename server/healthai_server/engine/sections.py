@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from healthai_server.domain.clinical import NoteSection
-from healthai_server.engine.resources import load_sections
+from healthai_server.engine.resources import Subsection, load_section_keywords, load_sections, load_subsections
 from healthai_server.engine.text import first_char_alternation
 
 
@@ -21,8 +22,24 @@ class SectionSpan:
 
 
 class SectionDetector:
-    def __init__(self, rules: list[tuple[str, NoteSection]] | None = None) -> None:
+    """Known headers (the vocabulary of sections.json) and any other header-shaped text.
+
+    `is_entity(header)`: whether a header-shaped text is really a clinical entity written as a
+    heading ("HYPERTENSION: controlled."), which then stays text; the engine passes its lexicons.
+    """
+
+    def __init__(
+        self,
+        rules: list[tuple[str, NoteSection]] | None = None,
+        is_entity: Callable[[str], bool] | None = None,
+    ) -> None:
         rules = rules if rules is not None else load_sections()
+        self._keywords = load_section_keywords()
+        self._subsections: dict[str, Subsection] = {}
+        for subsection in load_subsections():
+            for name in subsection.names:
+                self._subsections[name] = subsection
+        self._is_entity = is_entity
         self._by_name: dict[str, NoteSection] = {}
         for header, section in rules:
             self._by_name[self._key(header)] = section
@@ -84,15 +101,112 @@ class SectionDetector:
                 start = match.start("h")
                 if start not in found:
                     found[start] = (start, match.end(), section)
-        headers = sorted(found.values())
+        events: list[tuple[int, int, NoteSection | Subsection]] = list(found.values())
+        events += self._generic_headers(text, line_starts, after_sentence, found)
+        events.sort(key=_event_start)
+        headers: list[tuple[int, int, NoteSection]] = []
+        current = NoteSection.UNSPECIFIED
+        for start, end, kind in events:
+            if isinstance(kind, Subsection):
+                if current in kind.within:
+                    continue  # "Neck:" inside the exam: the exam goes on
+                opened = kind.default
+            else:
+                opened = kind
+            headers.append((start, end, opened))
+            current = opened
         spans: list[SectionSpan] = []
         for index, (start, end, section) in enumerate(headers):
             body_end = headers[index + 1][0] if index + 1 < len(headers) else len(text)
             spans.append(SectionSpan(section, start, end, end, body_end))
         return spans
 
+    def _generic_headers(
+        self,
+        text: str,
+        line_starts: list[int],
+        after_sentence: list[int],
+        known: dict[int, tuple[int, int, NoteSection]],
+    ) -> list[tuple[int, int, NoteSection | Subsection]]:
+        """Header-shaped text the vocabulary does not name: UPPER or Title Case words and a colon.
+        At a line start any such header counts; after a sentence end (dictation) only UPPER case
+        ones and known sub-headings, and not after a list number ("1. DIABETES: ...")."""
+        out: list[tuple[int, int, NoteSection | Subsection]] = []
+        covered_to = -1
+        mid_line = set(after_sentence) - set(line_starts)
+        for position in sorted({*line_starts, *after_sentence}):
+            if position < covered_to:
+                continue
+            match = _GENERIC.match(text, position)
+            if match is None:
+                continue
+            start = match.start("h")
+            if start in known:
+                covered_to = known[start][1]
+                continue
+            header = match.group("h")
+            kind = self._classify(header, after_number=position in mid_line and _after_list_number(text, position))
+            if kind is None:
+                continue
+            if position in mid_line and not isinstance(kind, Subsection) and not _upper(header):
+                continue
+            out.append((start, match.end(), kind))
+            covered_to = match.end()
+        return out
+
+    def _classify(self, header: str, *, after_number: bool) -> NoteSection | Subsection | None:
+        key = self._key(header.strip(" .,"))
+        subsection = self._subsections.get(key)
+        upper, title = _upper(header), _title(header)
+        if subsection is not None and (upper or title):
+            return subsection
+        if after_number or not (upper or title):
+            return None
+        words = _WORD.findall(key)
+        if not words or (not upper and len(words) < 2):  # "Lisinopril: 10 mg" is a list line
+            return None
+        if self._is_entity is not None and self._is_entity(header):
+            return None
+        for keywords, section in self._keywords:
+            if all(any(word.startswith(keyword) for word in words) for keyword in keywords):
+                return section
+        return NoteSection.OTHER
+
 
 _SENTENCE_END = re.compile(r"[.!?][ \t]")
+# Up to 8 words of letters, digits and the punctuation of headers, then a colon (not "http://").
+# Words are capped in length so that a megabyte without blanks costs one bounded scan.
+_GENERIC = re.compile(
+    r"[ \t]*(?P<h>[A-Za-z][\w'’/&().,+-]{0,39}(?:[ \t]{1,3}[\w(&/][\w'’/&().,+-]{0,39}){0,7}?)[ \t]*:(?!//)"
+)
+_WORD = re.compile(r"[a-z0-9]+")
+_SMALL_WORDS = frozenset({"of", "and", "or", "to", "for", "the", "on", "at", "in", "with", "a", "an", "by", "from"})
+
+
+def _upper(header: str) -> bool:
+    letters = [c for c in header if c.isalpha()]
+    return len(letters) >= 2 and all(c.isupper() for c in letters)
+
+
+def _title(header: str) -> bool:
+    words = header.split()
+    return (
+        bool(words)
+        and words[0][:1].isupper()
+        and all(not w[:1].isalpha() or w[:1].isupper() or w.lower() in _SMALL_WORDS for w in words)
+    )
+
+
+def _after_list_number(text: str, position: int) -> bool:
+    """Whether the sentence end before `position` closes a list number ("1. ", "12. ")."""
+    k = position - 2
+    while k >= 0 and text[k] in " \t":
+        k -= 1
+    return k >= 1 and text[k] == "." and text[k - 1].isdigit()
+
+
+def _event_start(event: tuple[int, int, object]) -> int:
+    return event[0]
 
 
 def _anchored_matches(regex: re.Pattern[str], text: str, candidates: list[int]) -> list[re.Match[str]]:

@@ -80,6 +80,12 @@ def _run_last(bounds: list[int], i: int, n: int) -> int:
     return (bounds[run] if run < len(bounds) else n) - 1
 
 
+def token_texts(text: str) -> list[str]:
+    """tokenize(text).raw without the offsets and boundaries: for lexicon phrases, 10x faster."""
+    ascii_ok = text.isascii() and _UNICODE_ONLY_SPACE.search(text) is None
+    return (_TOKEN_SPLIT_ASCII if ascii_ok else _TOKEN_SPLIT).split(text)[1::2]
+
+
 def tokenize(text: str) -> Tokens:
     """One regex pass for the tokens; boundaries from the (few) newlines and punctuation tokens."""
     # [gap, token, gap, token, ..., gap]: offsets are running sums of the lengths, all in C
@@ -133,6 +139,11 @@ class WordIndex:
             for word in vocabulary:
                 self._member_of[word] = (*self._member_of.get(word, ()), index)
         self._count = len(vocabularies)
+
+    @property
+    def known(self) -> dict[str, tuple[int, ...]]:
+        """The words of any vocabulary (membership tests: `word in index.known`)."""
+        return self._member_of
 
     def find(self, words: Sequence[str]) -> list[list[int]]:
         """Per vocabulary, the indices of the words in it, in order."""

@@ -21,11 +21,15 @@ from healthai_server.domain.clinical import (
     VitalKind,
     VitalSign,
 )
-from healthai_server.engine.resources import VitalDefinition, load_vitals
+from healthai_server.engine.resources import VitalDefinition
 from healthai_server.engine.sections import SectionIndex
 from healthai_server.engine.text import CharMask, Tokens, tokenize
+from healthai_server.engine.vital_ranges import VitalRanges, stated_age_years
 
-_SEP = r"[ \t]*(?:[:=]|-|of|was|is|at|were)?[ \t]*(?:of[ \t]+|was[ \t]+|is[ \t]+)?"
+_SEP = (
+    r"\.?[ \t]*(?:(?:today|now|currently|on[ \t]+admission|this[ \t]+morning)[ \t]+)?"
+    r"(?:[:=]|-|of|was|is|at|were)?[ \t]*(?:of[ \t]+|was[ \t]+|is[ \t]+)?"
+)
 _NUM = r"\d{1,4}(?:\.\d{1,2})?"
 _O2 = (
     r"(?P<ctx>(?:(?:on|via|w/|with)[ \t]+)?(?:room[ \t]+air|RA\b|(?:\d{1,2}(?:\.\d)?|one|two|three|four|five|six)[ \t]*"
@@ -45,12 +49,19 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     "rr": re.compile(
-        rf"\b(?:RR|resp(?:iratory)?(?:[ \t]+rate)?|respirations|R){_SEP}(?P<v>(?P<n>{_NUM})(?:[ \t]*(?:breaths/min|/min|bpm))?)(?![\d/])",  # noqa: E501
+        rf"\b(?:RR|resp(?:iratory)?(?:[ \t]+rate)?|respirations|respiration|R){_SEP}(?P<v>(?P<n>{_NUM})(?:[ \t]*(?:breaths/min|/min|bpm))?)(?![\d/])",  # noqa: E501
         re.IGNORECASE,
     ),
     "temp": re.compile(
-        rf"\b(?:T|temp|temperature|Tmax|T[ \t]*max|Tm|Tcurrent|febrile[ \t]+to){_SEP}"
-        r"(?P<v>(?P<n>\d{2,3}(?:\.\d{1,2})?)[ \t]*(?:°|deg(?:rees)?\.?)?[ \t]*(?P<u>F\b|C\b|Fahrenheit|Celsius)?)",
+        rf"\b(?:T|temp|temps|temperature|temperatures|Tmax|T[ \t-]*max|Tm|Tcurrent|febrile[ \t]+to|fever[ \t]+of){_SEP}"
+        r"(?:(?:of[ \t]+)?up[ \t]+to[ \t]+)?"
+        r"(?P<v>(?P<n>\d{2,3}(?:\.\d{1,2})?)[ \t]*(?:°|deg(?:rees|\.)?)?[ \t]*(?P<u>F\b|C\b|Fahrenheit|Celsius)?)",
+        re.IGNORECASE,
+    ),
+    # Unlabelled temperatures: "96 degrees Fahrenheit", "98.6 °F", "36.1C" (a decimal then C or F).
+    "temp_bare": re.compile(
+        r"(?<![\w./])(?P<v>(?P<n>\d{2,3}(?:\.\d{1,2})?)[ \t]*(?:°|deg(?:rees|\.)?)[ \t]*(?P<u>F|C|Fahrenheit|Celsius)\b"
+        r"|(?P<n2>\d{2,3}\.\d)[ \t]*(?P<u2>F|C)\b)",
         re.IGNORECASE,
     ),
     "spo2": re.compile(
@@ -60,12 +71,25 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     "spo2_bare": re.compile(rf"(?<![\w.])(?P<v>(?P<n>\d{{2,3}})[ \t]*%)[ \t]*{_O2}", re.IGNORECASE),
     "weight": re.compile(
-        rf"\b(?:wt|weight|weighs|body[ \t]+weight){_SEP}(?P<v>(?P<n>{_NUM})[ \t]*(?P<u>kg|kgs|kilograms?|lbs?|pounds?|#|g|grams)?)\b",  # noqa: E501
+        rf"\b(?:wt|wgt|weight|weighs|weighed|weighing|body[ \t]+weight|birth[ \t]+weight){_SEP}(?P<v>(?P<n>\d{{1,4}}(?:\.\d{{1,3}})?)[ \t]*"  # noqa: E501
+        r"(?P<u>kg|kgs|kilograms?|lbs?|pounds?|#|g|grams|oz|ounces?)?"
+        r"(?:[ \t,]*(?:and[ \t]+)?(?P<oz>\d{1,2}(?:\.\d)?)[ \t]*(?:oz|ounces?))?)\b",
+        re.IGNORECASE,
+    ),
+    # "7 pounds 8 ounces" without a label: the pair of units is the cue.
+    "weight_lb_oz": re.compile(
+        r"(?<![\w.])(?P<v>(?P<n>\d{1,2})[ \t]*(?P<u>lbs?|pounds?)[ \t,]*(?:and[ \t]+)?(?P<oz>\d{1,2}(?:\.\d)?)[ \t]*(?:oz|ounces?))\b",  # noqa: E501
         re.IGNORECASE,
     ),
     "height": re.compile(
-        rf"\b(?:ht|height){_SEP}(?P<v>(?:(?P<ft>\d)[ \t]*(?:'|ft|feet|foot)[ \t]*(?P<inch>\d{{1,2}})?[ \t]*(?:\"|''|in\b|inches)?)"  # noqa: E501
+        rf"\b(?:ht|hgt|height){_SEP}(?P<v>(?:(?P<ft>\d)[ \t]*(?:'|ft|feet|foot)[ \t]*(?P<inch>\d{{1,2}})?[ \t]*(?:\"|''|in\b|inches)?)"  # noqa: E501
         r"|(?:(?P<n>\d{1,3}(?:\.\d{1,2})?)[ \t]*(?P<u>cm|in|inches|m)\b))",
+        re.IGNORECASE,
+    ),
+    # "5 feet 4 inches", "5 foot, 2 inches tall", "6 feet 1 inch tall", "178 cm tall" without a label.
+    "height_bare": re.compile(
+        r"(?<![\w.])(?P<v>(?:(?P<ft>[3-7])[ \t]*(?:feet|foot|ft)[ \t,]*(?:and[ \t]+)?(?P<inch>\d{1,2})[ \t]*(?:inches|inch|in)\b)"  # noqa: E501
+        r"|(?:(?P<n>\d{2,3}(?:\.\d)?)[ \t]*(?P<u>cm|inches)(?=[ \t]+tall\b)))",
         re.IGNORECASE,
     ),
     "bmi": re.compile(
@@ -89,16 +113,30 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
 _TRIGGERS: dict[str, frozenset[str]] = {
     "bp": frozenset({"bp", "b", "blood", "nibp", "sbp"}),
     "hr": frozenset({"hr", "heart", "pulse", "p"}),
-    "rr": frozenset({"rr", "resp", "respiratory", "respirations", "r"}),
-    "temp": frozenset({"t", "temp", "temperature", "tmax", "tm", "tcurrent", "febrile"}),
+    "rr": frozenset({"rr", "resp", "respiratory", "respirations", "respiration", "r"}),
+    "temp": frozenset({"t", "temp", "temps", "temperature", "temperatures", "tmax", "tm", "tcurrent", "febrile",
+                       "fever"}),
     "spo2": frozenset({"spo2", "sao2", "o2", "sat", "sats", "saturation", "saturations", "pulse", "pox", "oxygen",
                        "satting"}),
-    "weight": frozenset({"wt", "weight", "weighs", "body"}),
-    "height": frozenset({"ht", "height"}),
+    "weight": frozenset({"wt", "wgt", "weight", "weighs", "weighed", "weighing", "body", "birth"}),
+    "height": frozenset({"ht", "hgt", "height"}),
     "bmi": frozenset({"bmi"}),
     "pain": frozenset({"pain", "rates"}),
 }  # fmt: skip
-_AFTER_NUMBER: dict[str, tuple[str, ...]] = {"%": ("spo2_bare",), "/": ("bp_bare", "pain_before")}
+_GLUED_LABEL = re.compile(r"\b(?:BP|HR|RR|P|T|Wt|Ht)(?=\d)", re.IGNORECASE)
+_AFTER_NUMBER: dict[str, tuple[str, ...]] = {
+    "%": ("spo2_bare",),
+    "/": ("bp_bare", "pain_before"),
+    "pounds": ("weight_lb_oz",),
+    "pound": ("weight_lb_oz",),
+    "lbs": ("weight_lb_oz",),
+    "lb": ("weight_lb_oz",),
+    "feet": ("height_bare",),
+    "foot": ("height_bare",),
+    "ft": ("height_bare",),
+    "cm": ("height_bare",),
+    "inches": ("height_bare",),
+}
 # word -> the patterns it can start, in _TRIGGERS order; "%" and "/" mark the number before them
 _TRIGGER_INDEX: dict[str, tuple[str, ...]] = {
     **{
@@ -127,6 +165,33 @@ _IMPLAUSIBLE = VitalInterpretation.IMPLAUSIBLE
 _VITAL_SIGNS = NoteSection.VITAL_SIGNS
 
 
+_POSITION = re.compile(
+    r"\b(?:sitting|seated|standing|supine|lying(?:[ \t]+down)?|recumbent|orthostatic)\b", re.IGNORECASE
+)
+_ARM = re.compile(r"\b(?:left|right)[ \t]+arm\b", re.IGNORECASE)
+_POSITION_REACH = 30  # characters either side of a reading, within its line and sentence
+
+
+def _bp_position(text: str, start: int, end: int) -> str:
+    """The body position and arm written beside a blood pressure ("sitting BP 112/84", "105/68
+    in the left arm sitting"), as the reading's context; "" when none is."""
+    before = max(text.rfind("\n", 0, start), text.rfind(". ", 0, start), start - _POSITION_REACH)
+    after = min(end + _POSITION_REACH, len(text))
+    for stop in (text.find("\n", end, after), text.find(". ", end, after), text.find(";", end, after)):
+        if stop >= 0:
+            after = min(after, stop)
+    found: list[str] = []
+    for pattern in (_POSITION, _ARM):
+        # the nearest mention, before the label or after the reading
+        following = pattern.search(text, end, after)
+        preceding = list(pattern.finditer(text, before + 1, start))
+        candidates = [(m.start() - end, m) for m in ([following] if following else [])]
+        candidates += [(start - m.end(), m) for m in preceding[-1:]]
+        if candidates:
+            found.append(" ".join(min(candidates, key=lambda c: c[0])[1].group().lower().split()))
+    return ", ".join(found)
+
+
 def _float(text: str) -> float:
     return float(text)
 
@@ -136,23 +201,27 @@ class VitalExtractor:
     trigger_words: frozenset[str] = frozenset(_TRIGGER_INDEX)
 
     def __init__(self, definitions: dict[VitalKind, VitalDefinition] | None = None) -> None:
-        self.definitions = definitions if definitions is not None else load_vitals()
+        self.ranges = VitalRanges(definitions)
+        self.definitions = self.ranges.definitions
         # Per kind, its definition and LOINC coding (the same for every reading: built once,
         # shared, immutable), in one lookup: hashing an Enum member runs Python code.
         self._by_kind = {
-            kind: (definition, Coding(LOINC_SYSTEM, definition.loinc, definition.display))
+            kind: Coding(LOINC_SYSTEM, definition.loinc, definition.display)
             for kind, definition in self.definitions.items()
         }
         # pattern name -> parser, in the order patterns claim text
         self._handlers: list[tuple[str, Callable[[re.Match[str]], list[_Found]]]] = [
             ("bp", self._bp),
             ("temp", self._temp),
+            ("temp_bare", self._temp),
             ("spo2", self._spo2),
             ("spo2_bare", self._spo2),
             ("hr", self._simple(VitalKind.HEART_RATE, "/min")),
             ("rr", self._simple(VitalKind.RESPIRATORY_RATE, "/min")),
             ("weight", self._weight),
+            ("weight_lb_oz", self._weight),
             ("height", self._height),
+            ("height_bare", self._height),
             ("bmi", self._simple(VitalKind.BODY_MASS_INDEX, "kg/m2")),
             ("pain", self._simple(VitalKind.PAIN_SCORE, "{score}")),
             ("pain_before", self._simple(VitalKind.PAIN_SCORE, "{score}")),
@@ -178,6 +247,14 @@ class VitalExtractor:
                 continue
             for name in _TRIGGER_INDEX[word]:
                 candidates[name].append(starts[i])
+        # Labels glued to their number ("BP138/63 HR65 RR15") and unlabelled temperatures: found by
+        # one regex pass each over the note (C speed), not per token.
+        for glued in _GLUED_LABEL.finditer(text):
+            for name in _TRIGGER_INDEX.get(glued.group().lower(), ()):
+                candidates[name].append(glued.start())
+        candidates["temp_bare"] = [bare.start() for bare in _PATTERNS["temp_bare"].finditer(text)]
+        for positions in candidates.values():
+            positions.sort()
         found: list[_Found] = []
         taken = CharMask(len(text))
         for name, handler in self._handlers:
@@ -206,12 +283,14 @@ class VitalExtractor:
             found.extend(_Found(f.kind, f.value, f.unit, f.start, f.end, f.context, 0.8) for f in items)
             taken.mark(start, end)
         found.sort(key=lambda f: (f.start, f.kind is not _SYSTOLIC))
+        age = stated_age_years(text) if found else None
+        interpret = self.ranges.interpret
         out: list[VitalSign] = []
         span = Span(-1, -1, "")
         section = NoteSection.UNSPECIFIED
         for item in found:
-            definition, loinc = self._by_kind[item.kind]
-            interpretation = _interpret(definition, item.value, item.unit)
+            loinc = self._by_kind[item.kind]
+            interpretation = interpret(item.kind, item.value, item.unit, age)
             confidence = item.confidence if interpretation is not _IMPLAUSIBLE else 0.5
             if item.start != span.start or item.end != span.end:  # (a blood pressure's two share it)
                 span = Span(item.start, item.end, text[item.start : item.end])
@@ -235,9 +314,10 @@ class VitalExtractor:
     @staticmethod
     def _bp(match: re.Match[str]) -> list[_Found]:
         start, end = match.span("v")
+        context = _bp_position(match.string, match.start(), end)
         return [
-            _Found(VitalKind.SYSTOLIC_BLOOD_PRESSURE, _float(match.group("s")), "mm[Hg]", start, end),
-            _Found(VitalKind.DIASTOLIC_BLOOD_PRESSURE, _float(match.group("d")), "mm[Hg]", start, end),
+            _Found(VitalKind.SYSTOLIC_BLOOD_PRESSURE, _float(match.group("s")), "mm[Hg]", start, end, context),
+            _Found(VitalKind.DIASTOLIC_BLOOD_PRESSURE, _float(match.group("d")), "mm[Hg]", start, end, context),
         ]
 
     @staticmethod
@@ -250,8 +330,14 @@ class VitalExtractor:
 
     @staticmethod
     def _temp(match: re.Match[str]) -> list[_Found]:
-        value = _float(match.group("n"))
-        written = (match.group("u") or "").lower()
+        groups = match.groupdict()
+        number, written_unit = groups.get("n") or groups.get("n2"), groups.get("u") or groups.get("u2")
+        if number is None:
+            return []
+        value = _float(number)
+        written = (written_unit or "").lower()
+        if "n2" in groups and not (30 <= value <= 45 if written.startswith("c") else 85 <= value <= 110):
+            return []  # an unlabelled number with a C or F must look like a body temperature
         if written.startswith("f"):
             unit = "[degF]"
         elif written.startswith("c"):
@@ -272,15 +358,21 @@ class VitalExtractor:
     @staticmethod
     def _weight(match: re.Match[str]) -> list[_Found]:
         written = (match.group("u") or "").lower()
+        value = _float(match.group("n"))
+        ounces = match.group("oz")
         if written.startswith(("lb", "pound")) or written == "#":
             unit = "[lb_av]"
-        elif written in ("g", "grams"):
+            if ounces:  # "7 lb 8 oz" = 7.5 [lb_av]
+                value = round(value + _float(ounces) / 16.0, 3)
+        elif written.startswith(("oz", "ounce")):
+            unit = "[oz_av]"
+        elif written in ("g", "grams") or (not written and value >= 500):  # "birth weight 1102": grams
             unit = "g"
         else:
             unit = "kg"
         start, end = match.span("v")
         end = start + len(match.group("v").rstrip())
-        return [_Found(VitalKind.BODY_WEIGHT, _float(match.group("n")), unit, start, end)]
+        return [_Found(VitalKind.BODY_WEIGHT, value, unit, start, end)]
 
     @staticmethod
     def _height(match: re.Match[str]) -> list[_Found]:
@@ -298,35 +390,7 @@ class VitalExtractor:
 
     # --- interpretation ------------------------------------------------------------------------
 
-    def interpret(self, kind: VitalKind, value: float, unit: str) -> VitalInterpretation:
-        return _interpret(self.definitions[kind], value, unit)
-
-
-def _interpret(d: VitalDefinition, value: float, unit: str) -> VitalInterpretation:
-    """The reading against the kind's ranges (in the kind's canonical unit)."""
-    canonical = _to_canonical(value, unit)
-    if canonical < d.implausible_low or canonical > d.implausible_high:
-        return VitalInterpretation.IMPLAUSIBLE
-    if not d.interpret:
-        return VitalInterpretation.UNSPECIFIED
-    if d.critical_low is not None and canonical < d.critical_low:
-        return VitalInterpretation.CRITICAL_LOW
-    if d.critical_high is not None and canonical > d.critical_high:
-        return VitalInterpretation.CRITICAL_HIGH
-    if d.low is not None and canonical < d.low:
-        return VitalInterpretation.LOW
-    if d.high is not None and canonical > d.high:
-        return VitalInterpretation.HIGH
-    return VitalInterpretation.NORMAL
-
-
-def _to_canonical(value: float, unit: str) -> float:
-    if unit == "[degF]":
-        return (value - 32.0) * 5.0 / 9.0
-    if unit == "[lb_av]":
-        return value * 0.45359237
-    if unit == "g":
-        return value / 1000.0
-    if unit == "[in_i]":
-        return value * 2.54
-    return value
+    def interpret(
+        self, kind: VitalKind, value: float, unit: str, age_years: float | None = None
+    ) -> VitalInterpretation:
+        return self.ranges.interpret(kind, value, unit, age_years)

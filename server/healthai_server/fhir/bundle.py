@@ -38,6 +38,7 @@ from healthai_server.domain.clinical import (
     VitalKind,
     VitalSign,
 )
+from healthai_server.engine.units import load_units
 
 SNOMED = "http://snomed.info/sct"
 _CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
@@ -65,11 +66,7 @@ _VS: dict[str, frozenset[str]] = {
     "allergy-verification": frozenset({"unconfirmed", "confirmed", "refuted", "entered-in-error"}),
     "allergy-criticality": frozenset({"low", "high", "unable-to-assess"}),
     "reaction-severity": frozenset({"mild", "moderate", "severe"}),
-    "ucum": frozenset(
-        {"mm[Hg]", "/min", "Cel", "[degF]", "%", "kg", "g", "[lb_av]", "cm", "[in_i]", "kg/m2", "{score}", "mg", "ug",
-         "mL", "L", "[iU]", "meq", "mmol", "mg/kg", "ug/kg/min", "mg/h", "[iU]/h", "[iU]/kg", "{puff}", "{tbl}",
-         "{capsule}", "[drp]", "{spray}", "{patch}", "{application}", "{neb}", "{vial}"}
-    ),
+    "ucum": load_units().codes,  # the one unit table (engine/data/units.json)
 }  # fmt: skip
 
 _ROUTE_SNOMED: dict[Route, tuple[str, str]] = {
@@ -179,6 +176,9 @@ class _Builder:
         }
         if a.certainty is not Certainty.NEGATIVE and a.temporality is Temporality.CURRENT:
             data["clinicalStatus"] = {"coding": [_coding(_CONDITION_CLINICAL, _check("active", "condition-clinical"))]}
+        elif a.certainty is not Certainty.NEGATIVE and item.resolved:
+            resolved = _check("resolved", "condition-clinical")
+            data["clinicalStatus"] = {"coding": [_coding(_CONDITION_CLINICAL, resolved)]}
         if not item.codings:
             data["code"].pop("coding")
         self.add(self.full_url("condition", index), FhirCondition.model_validate(data))

@@ -53,7 +53,7 @@ class OutputValidator:
 
     def check(self, note: str, data: ClinicalData) -> ValidationOutcome:
         grounded, grounding = ground_spans(note, data)
-        checked, rules = self._rules.apply(grounded)
+        checked, rules = self._rules.apply(grounded, note)
         return ValidationOutcome(checked, grounding, rules)
 
 

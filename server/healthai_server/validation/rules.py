@@ -20,7 +20,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 from healthai_server.domain.clinical import (
     ICD10CM_SYSTEM,
@@ -35,54 +34,13 @@ from healthai_server.domain.clinical import (
     VitalKind,
     VitalSign,
 )
+from healthai_server.engine.units import UnitTable, load_units
+from healthai_server.engine.vital_ranges import VitalRanges, stated_age_years
 
 RULES_FILE = Path(__file__).resolve().parent / "clinical_rules.toml"
 IMPLAUSIBLE_CONFIDENCE = 0.3
 _WORD = re.compile(r"[a-z]+")
 _ICD_SHAPE = re.compile(r"^[A-Z][0-9][0-9A-Z](?:\.?[0-9A-Z]{1,4})?$")
-
-
-@dataclass(frozen=True, slots=True)
-class UnitConversion:
-    scale: float
-    shift: float
-
-    def to_canonical(self, value: float) -> float:
-        return (value + self.shift) * self.scale
-
-
-@dataclass(frozen=True, slots=True)
-class VitalRule:
-    kind: VitalKind
-    loinc: str
-    display: str
-    units: Mapping[str, UnitConversion]  # first entry is the canonical unit
-    implausible_low: float
-    implausible_high: float
-    critical_low: float | None = None
-    low: float | None = None
-    high: float | None = None
-    critical_high: float | None = None
-    interpret: bool = True
-
-    @property
-    def canonical_unit(self) -> str:
-        return next(iter(self.units))
-
-    def interpretation(self, canonical_value: float) -> VitalInterpretation:
-        if canonical_value < self.implausible_low or canonical_value > self.implausible_high:
-            return VitalInterpretation.IMPLAUSIBLE
-        if not self.interpret:
-            return VitalInterpretation.UNSPECIFIED
-        if self.critical_low is not None and canonical_value < self.critical_low:
-            return VitalInterpretation.CRITICAL_LOW
-        if self.low is not None and canonical_value < self.low:
-            return VitalInterpretation.LOW
-        if self.critical_high is not None and canonical_value > self.critical_high:
-            return VitalInterpretation.CRITICAL_HIGH
-        if self.high is not None and canonical_value > self.high:
-            return VitalInterpretation.HIGH
-        return VitalInterpretation.NORMAL
 
 
 class IcdCodeSet:
@@ -151,9 +109,12 @@ class RuleReport:
 
 @dataclass
 class ClinicalRules:
-    vitals: Mapping[VitalKind, VitalRule]
-    unit_aliases: Mapping[str, str]
-    dose_units: frozenset[str]
+    """Vital ranges and units come from the engine's one reference (engine/data/vitals.json and
+    units.json, through VitalRanges and UnitTable), so the engine and this stage never disagree;
+    clinical_rules.toml keeps only what is the validator's own (ICD-10-CM fit)."""
+
+    vitals: VitalRanges
+    units: UnitTable
     abbreviations: Mapping[str, str]
     stopwords: frozenset[str]
     codes: IcdCodeSet = field(default_factory=IcdCodeSet)
@@ -161,30 +122,9 @@ class ClinicalRules:
     @classmethod
     def load(cls, path: Path = RULES_FILE, codes: IcdCodeSet | None = None) -> ClinicalRules:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        vitals: dict[VitalKind, VitalRule] = {}
-        for name, spec in raw["vitals"].items():
-            kind = VitalKind[name]
-            units = {unit: UnitConversion(float(c["scale"]), float(c["shift"])) for unit, c in spec["units"].items()}
-            vitals[kind] = VitalRule(
-                kind=kind,
-                loinc=spec["loinc"],
-                display=spec["display"],
-                units=units,
-                implausible_low=float(spec["implausible_low"]),
-                implausible_high=float(spec["implausible_high"]),
-                critical_low=_opt(spec, "critical_low"),
-                low=_opt(spec, "low"),
-                high=_opt(spec, "high"),
-                critical_high=_opt(spec, "critical_high"),
-                interpret=bool(spec.get("interpret", True)),
-            )
-        missing = set(VitalKind) - set(vitals)
-        if missing:
-            raise ValueError(f"{path}: no rule for vital kinds {sorted(k.name for k in missing)}")
         return cls(
-            vitals=vitals,
-            unit_aliases={k.lower(): v for k, v in raw["unit_aliases"].items()},
-            dose_units=frozenset(raw["doses"]["units"]),
+            vitals=VitalRanges(),
+            units=load_units(),
             abbreviations=dict(raw["icd10cm"]["abbreviations"]),
             stopwords=frozenset(raw["icd10cm"]["stopwords"]),
             codes=codes or IcdCodeSet(),
@@ -193,19 +133,24 @@ class ClinicalRules:
     def warm(self) -> None:
         self.codes.warm()
 
+    @property
+    def dose_units(self) -> frozenset[str]:
+        return self.units.dose_codes
+
     def normalize_unit(self, unit: str) -> str:
-        stripped = unit.strip()
-        return self.unit_aliases.get(stripped.lower(), stripped)
+        return self.units.normalize(unit)
 
     def loinc(self, kind: VitalKind) -> Coding:
-        rule = self.vitals[kind]
-        return Coding(LOINC_SYSTEM, rule.loinc, rule.display)
+        definition = self.vitals.definitions[kind]
+        return Coding(LOINC_SYSTEM, definition.loinc, definition.display)
 
     # -- the stage ---------------------------------------------------------------------------
 
-    def apply(self, data: ClinicalData) -> tuple[ClinicalData, RuleReport]:
+    def apply(self, data: ClinicalData, note: str = "") -> tuple[ClinicalData, RuleReport]:
+        """`note`: the note the data came from; its stated age picks paediatric vital ranges."""
         report: dict[str, int] = {"implausible": 0, "dropped_vitals": 0, "codes": 0, "doses": 0}
-        vitals = [v for v in (self._vital(v, report) for v in data.vital_signs) if v is not None]
+        age = stated_age_years(note) if note and data.vital_signs else None
+        vitals = [v for v in (self._vital(v, report, age) for v in data.vital_signs) if v is not None]
         conditions = [self._condition(c, report) for c in data.conditions]
         medications = [self._medication(m, report) for m in data.medications]
         problems = [self._problem(p, report) for p in data.problem_list]
@@ -218,14 +163,13 @@ class ClinicalRules:
         )
         return checked, RuleReport(report["implausible"], report["dropped_vitals"], report["codes"], report["doses"])
 
-    def _vital(self, vital: VitalSign, report: dict[str, int]) -> VitalSign | None:
-        rule = self.vitals[vital.kind]
-        unit = self.normalize_unit(vital.quantity.unit) or rule.canonical_unit
-        conversion = rule.units.get(unit)
-        if conversion is None:
+    def _vital(self, vital: VitalSign, report: dict[str, int], age_years: float | None) -> VitalSign | None:
+        definition = self.vitals.definitions[vital.kind]
+        unit = self.normalize_unit(vital.quantity.unit) or definition.unit
+        if unit not in definition.units:
             report["dropped_vitals"] += 1
             return None
-        interpretation = rule.interpretation(conversion.to_canonical(vital.quantity.value))
+        interpretation = self.vitals.interpret(vital.kind, vital.quantity.value, unit, age_years)
         confidence = vital.confidence
         if interpretation is VitalInterpretation.IMPLAUSIBLE:
             report["implausible"] += 1
@@ -291,8 +235,3 @@ class ClinicalRules:
 
     def _stems(self, text: str) -> set[str]:
         return {w[:5] for w in _WORD.findall(text.lower()) if len(w) >= 3 and w not in self.stopwords}
-
-
-def _opt(spec: Mapping[str, Any], key: str) -> float | None:
-    value = spec.get(key)
-    return None if value is None else float(value)

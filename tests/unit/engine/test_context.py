@@ -61,3 +61,38 @@ def test_temporality(engine: ClinicalEngine) -> None:
     assert _assertion(engine, "PMH: HTN\n", "HTN").temporality is Temporality.PAST
     a = _assertion(engine, "No history of stroke.", "stroke")
     assert a.temporality is Temporality.PAST and a.certainty is Certainty.NEGATIVE
+
+
+def _conditions(engine: ClinicalEngine, text: str) -> dict[str, Assertion]:
+    return {c.span.text: c.assertion for c in engine.extract(text).conditions}
+
+
+def test_risk_and_consent_lists_are_hypothetical(engine: ClinicalEngine) -> None:
+    text = (
+        "The risks including bleeding, infection, deep vein thrombosis, MI, stroke and death were discussed. "
+        "Toxicities were discussed with her including mucositis, diarrhea, nausea and neuropathy.\n"
+    )
+    found = _conditions(engine, text)
+    for name in ("deep vein thrombosis", "MI", "stroke", "mucositis", "diarrhea", "nausea", "neuropathy"):
+        assert found[name].conditionality is Conditionality.HYPOTHETICAL, name
+
+
+def test_instructions_and_prevention_are_hypothetical(engine: ClinicalEngine) -> None:
+    text = "Coumadin to prevent stroke. Return to the emergency room if fever or chest pain. Watch for signs of sepsis."
+    found = _conditions(engine, text)
+    for name in ("stroke", "fever", "chest pain", "sepsis"):
+        assert found[name].conditionality is Conditionality.HYPOTHETICAL, name
+
+
+def test_screening_and_rule_out_are_possible_not_present(engine: ClinicalEngine) -> None:
+    found = _conditions(engine, "Colonoscopy to screen for colon cancer. CT to rule out pulmonary embolism.")
+    assert found["colon cancer"].certainty is Certainty.NEUTRAL_POSSIBLE
+    assert found["pulmonary embolism"].certainty is Certainty.NEUTRAL_POSSIBLE
+
+
+def test_resolved_history_is_not_an_active_problem_but_chronic_history_is(engine: ClinicalEngine) -> None:
+    text = "PAST MEDICAL HISTORY:\nHypertension. Asthma as a child. Depression, now resolved.\n"
+    data = engine.extract(text)
+    resolved = {c.span.text: c.resolved for c in data.conditions}
+    assert resolved == {"Hypertension": False, "Asthma": True, "Depression": True}
+    assert [p.name for p in data.problem_list] == ["hypertension"]

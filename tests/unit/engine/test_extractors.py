@@ -13,7 +13,7 @@ from healthai_server.engine import ClinicalEngine
 
 
 def test_conditions_coded_and_uncoded(engine: ClinicalEngine) -> None:
-    data = engine.extract("Dx: HTN, DM2, CHF, CKD 3, AFib, UTI, BPH. Also histoplasmosis, sarcoidosis.")
+    data = engine.extract("Dx: HTN, DM2, CHF, CKD 3, AFib, UTI, BPH. Also histoplasmosis, sarcoidosis, quorbitis.")
     codes = {c.span.text: (c.codings[0].code if c.codings else None) for c in data.conditions}
     assert codes["HTN"] == "I10"
     assert codes["DM2"] == "E11.9"
@@ -22,7 +22,8 @@ def test_conditions_coded_and_uncoded(engine: ClinicalEngine) -> None:
     assert codes["AFib"] == "I48.91"
     assert codes["UTI"] == "N39.0"
     assert codes["BPH"] == "N40.0"
-    assert codes["histoplasmosis"] is None  # clinical suffix, not in the lexicon: kept uncoded
+    assert codes["histoplasmosis"] == "B39.9"  # from the ICD-10-CM derived surfaces
+    assert codes["quorbitis"] is None  # clinical suffix, in no lexicon: kept uncoded
     assert codes["sarcoidosis"] == "D86.9"
 
 

@@ -39,3 +39,53 @@ def test_ros_subheader_is_not_a_section() -> None:
 def test_lowercase_single_letter_is_not_soap_header() -> None:
     assert _sections("a: something\n") == []
     assert [k for k, _ in _sections("A: HTN\n")] == [NoteSection.ASSESSMENT_AND_PLAN]
+
+
+def test_unknown_header_ends_the_section_above() -> None:
+    text = "ALLERGIES:\nPenicillin.\nMEDICATIONS AT HOME THAT SHE TAKES:\nLisinopril.\n"
+    index = SectionIndex(SectionDetector().detect(text))
+    assert index.at(text.index("Penicillin")) is NoteSection.ALLERGIES
+    assert index.at(text.index("Lisinopril")) is NoteSection.MEDICATIONS  # by its keyword
+    text = "ALLERGIES:\nPenicillin.\nPATIENT'S GOAL:\nTo eat again.\n"
+    index = SectionIndex(SectionDetector().detect(text))
+    assert index.at(text.index("To eat")) is NoteSection.OTHER
+
+
+def test_header_variants_by_keyword() -> None:
+    cases = {
+        "ALLERGIES TO MEDICATIONS:": NoteSection.ALLERGIES,
+        "Drug Allergies:": NoteSection.ALLERGIES,
+        "HOME MEDICATIONS:": NoteSection.MEDICATIONS,
+        "Current Medications:": NoteSection.MEDICATIONS,
+        "DISCHARGE MEDICATIONS:": NoteSection.DISCHARGE_MEDICATIONS,
+        "MEDICATIONS ON DISCHARGE FROM THE WARD:": NoteSection.DISCHARGE_MEDICATIONS,
+        "ADMISSION MEDICATIONS:": NoteSection.MEDICATIONS,
+        "REASON FOR VISIT:": NoteSection.CHIEF_COMPLAINT,
+        "DIAGNOSTIC IMPRESSION:": NoteSection.ASSESSMENT_AND_PLAN,
+        "PREVIOUS MEDICAL HISTORY:": NoteSection.PAST_MEDICAL_HISTORY,
+        "HISTORY OF PRESENTING ILLNESS:": NoteSection.HISTORY_OF_PRESENT_ILLNESS,
+    }
+    for header, section in cases.items():
+        assert [k for k, _ in _sections(f"{header}\nsomething.\n")] == [section], header
+
+
+def test_sub_headings_continue_the_exam_but_end_other_sections() -> None:
+    text = "PHYSICAL EXAMINATION:\nNeck: Supple.\nHEENT: Normal.\nALLERGIES: Sulfa.\nGeneral: Well.\n"
+    kinds = [k for k, _ in _sections(text)]
+    assert kinds == [NoteSection.PHYSICAL_EXAM, NoteSection.ALLERGIES, NoteSection.PHYSICAL_EXAM]
+
+
+def test_what_is_not_a_header() -> None:
+    assert _sections("The patient's medications on admission include: aspirin.\n") == []
+    assert _sections("Lisinopril: 10 mg daily.\n") == []  # one Title Case word: a list line
+    assert _sections("Seen today. General: well. 1. DIABETES: controlled.\n") == [
+        (NoteSection.PHYSICAL_EXAM, "General:")
+    ]
+    assert _sections("See http://example.org: x\n") == []
+
+
+def test_header_is_not_a_lexicon_entity_when_the_engine_says_so() -> None:
+    detector = SectionDetector(is_entity=lambda header: header.strip() == "HYPERTENSION")
+    text = "ASSESSMENT:\nHYPERTENSION: controlled.\nMYSTERY HEADER: x\n"
+    kinds = [s.section for s in detector.detect(text)]
+    assert kinds == [NoteSection.ASSESSMENT_AND_PLAN, NoteSection.OTHER]

@@ -175,7 +175,7 @@ class AnthropicBackend:
         assert answer is not None
         mapper = AnswerMapper(outbound.text, outbound.to_original, self._rules)
         mapped = mapper.map(answer, request.options)
-        data, _report = self._rules.apply(mapped.data)
+        data, _report = self._rules.apply(mapped.data, request.text)
         model = response.model or self._model
         return BackendResult(
             data=data,

@@ -84,7 +84,7 @@ def clinical_data_schema() -> dict[str, Any]:
                     "instruction_evidence": _string("Exact quote of the whole instruction (name through frequency)."),
                     "name": _string("Generic drug name in lower case."),
                     "dose_value": _number("Dose per administration."),
-                    "dose_unit": _string("UCUM unit of the dose (mg, ug, mL, U, {puff}, {tab}).", 30),
+                    "dose_unit": _string("UCUM unit of the dose (mg, ug, mL, [iU], {puff}, {tbl}).", 30),
                     "strength_value": _number("Product strength when written apart from the dose."),
                     "strength_unit": _string("UCUM unit of the strength.", 30),
                     "form": _string("Dose form (tablet, capsule, inhaler, solution) or empty.", 50),
