@@ -105,6 +105,10 @@ class Report:
     assertion: Accuracy = field(default_factory=Accuracy)
     assertion_axes: dict[str, Accuracy] = field(default_factory=lambda: {a: Accuracy() for a in _ASSERTION_AXES})
     nka: Accuracy = field(default_factory=Accuracy)
+    # The two dangerous confusions: a medication the patient takes reported as an allergy,
+    # and an allergen reported as a medication (gold of one type found as the other).
+    medication_as_allergy: int = 0
+    allergen_as_medication: int = 0
     errors: dict[str, list[str]] = field(default_factory=dict)
 
     def attribute(self, name: str, ok: bool) -> None:
@@ -126,6 +130,8 @@ class Report:
             "assertion_n": self.assertion.total,
             "assertion_axes": {k: round(v.value, 4) for k, v in self.assertion_axes.items()},
             "no_known_allergies_accuracy": round(self.nka.value, 4),
+            "medication_as_allergy": self.medication_as_allergy,
+            "allergen_as_medication": self.allergen_as_medication,
         }  # fmt: skip
 
 
@@ -223,8 +229,22 @@ def _score_attributes(kind: str, gold: _Gold, item: Any, report: Report, errors:
         check("substance", item.substance == attrs["substance"], item.substance)
 
 
+def _spans(text: str, items: list[Any]) -> list[tuple[int, int]]:
+    return [_locate(text, first, int(second)) for first, second, _attrs in items]
+
+
+def _overlapping(gold_spans: list[tuple[int, int]], predicted: list[tuple[int, int, Any]]) -> int:
+    return sum(1 for g_start, g_end in gold_spans if any(p < g_end and q > g_start for p, q, _ in predicted))
+
+
 def evaluate_note(text: str, gold: dict[str, Any], data: ClinicalData, report: Report, note_id: str) -> None:
     errors: list[str] = []
+    report.medication_as_allergy += _overlapping(
+        _spans(text, gold.get("medications", [])), _predicted(data, "allergies")
+    )
+    report.allergen_as_medication += _overlapping(
+        _spans(text, gold.get("allergies", [])), _predicted(data, "medications")
+    )
     for kind in TYPES:
         golds = []
         for first, second, attrs in gold.get(kind, []):
@@ -295,6 +315,11 @@ def regressions(report: Report, baseline: dict[str, Any], tolerance: float = 0.0
     for kind, entry in baseline.get("types", {}).items():
         if kind in current and current[kind] < float(entry["f1"]) - tolerance:
             failures.append(f"{kind} F1 {current[kind]:.4f} < baseline {float(entry['f1']):.4f} - {tolerance}")
+    for confusion in ("medication_as_allergy", "allergen_as_medication"):
+        allowed = baseline.get(confusion)
+        found = getattr(report, confusion)
+        if allowed is not None and found > int(allowed):
+            failures.append(f"{confusion.replace('_', ' ')}: {found} > baseline {allowed}")
     base_assertion = baseline.get("assertion_accuracy")
     if base_assertion is not None and report.assertion.value < float(base_assertion) - tolerance:
         failures.append(f"assertion accuracy {report.assertion.value:.4f} < baseline {float(base_assertion):.4f}")
@@ -313,6 +338,10 @@ def _print_text(report: Report, verbose: bool) -> None:
     for name, acc in sorted(report.attributes.items()):
         print(f"  {name:<28} {acc.value:.3f} (n={acc.total})")
     print(f"no-known-allergies accuracy: {report.nka.value:.3f}")
+    print(
+        f"medications reported as allergies: {report.medication_as_allergy}; "
+        f"allergens reported as medications: {report.allergen_as_medication}"
+    )
     if verbose:
         for note_id, errors in sorted(report.errors.items()):
             print(f"note {note_id}:")

@@ -116,3 +116,13 @@ def test_real_set_does_not_regress(part: str) -> None:
     report = run_real(ClinicalEngine(), real_dir, corpus, part)
     assert report.notes == json.loads(baseline_path.read_text(encoding="utf-8"))["notes"]
     assert regressions(report, json.loads(baseline_path.read_text(encoding="utf-8")), tolerance=0.02) == []
+
+
+def test_a_new_dangerous_confusion_is_a_regression(tmp_path: Path) -> None:
+    """A medication reported as an allergy (or an allergen as a medication) may never grow."""
+    real_dir, corpus = _make_set(tmp_path, _gold())
+    report = run_real(ClinicalEngine(), real_dir, corpus, "dev")
+    baseline = report.to_dict()
+    assert regressions(report, baseline) == []
+    report.medication_as_allergy += 1
+    assert regressions(report, baseline) == ["medication as allergy: 1 > baseline 0"]
