@@ -69,3 +69,13 @@ def test_every_domain_error_reason_is_in_the_contract() -> None:
     }
     domain_reasons |= {"TOKEN_MISSING", "TOKEN_INVALID", "TOKEN_EXPIRED", "TOKEN_WRONG_AUDIENCE", "CANCELLED"}
     assert domain_reasons <= reasons
+
+
+def test_vendored_google_rpc_protos_match_the_installed_wheel() -> None:
+    # third_party/protos/SOURCES.md: copied from googleapis-common-protos; a bump must re-copy.
+    import google.rpc
+
+    wheel = Path(google.rpc.__path__[0])
+    for name in ("status.proto", "error_details.proto"):
+        vendored = ROOT / "third_party/protos/google/rpc" / name
+        assert vendored.read_bytes() == (wheel / name).read_bytes(), f"{name} differs from the wheel's copy"
