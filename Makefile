@@ -45,11 +45,12 @@ clients: $(BUF) $(TS_DEPS)
 run: $(VENV_STAMP) build/proto-deps/buf/validate/validate.proto
 	.venv/bin/healthai-server serve
 
-lint: $(VENV_STAMP) $(BUF) build/proto-deps/buf/validate/validate.proto
+lint: $(VENV_STAMP) $(BUF) $(TS_DEPS) build/proto-deps/buf/validate/validate.proto
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
 	$(BUF) lint
+	cd clients/typescript && node_modules/.bin/tsc -p tsconfig.json --noEmit
 	.venv/bin/hadolint Dockerfile
 
 ## breaking: buf breaking-change check against the previous commit (BASE=<rev> to choose)

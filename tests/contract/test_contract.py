@@ -104,3 +104,16 @@ def test_generated_clients_are_fresh(tmp_path: Path) -> None:
         assert fresh.keys() == committed.keys(), f"{tree}: files differ (run `make clients`)"
         stale = [name for name in fresh if fresh[name] != committed[name]]
         assert not stale, f"stale generated client files (run `make clients`): {stale}"
+
+
+@pytest.mark.parametrize(
+    ("language", "example"),
+    [("typescript", "clients/typescript/examples/extract.ts"), ("go", "clients/go/examples/extract/main.go")],
+)
+def test_readme_client_examples_are_the_files_ci_runs(language: str, example: str) -> None:
+    # tests/e2e/test_clients_e2e.py runs these files against the live server and checks their output.
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(rf"^```{language}\n(.*?)^```$", readme, re.M | re.S)
+    assert (ROOT / example).read_text() in blocks, f"README's {language} example differs from {example}"
