@@ -3,12 +3,13 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 VENV_STAMP := .venv/.installed
 BUF := node_modules/.bin/buf
+TS_DEPS := clients/typescript/node_modules/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint gen breaking unit e2e eval eval-phi bench-rpc bench-engine bench-phi bench-llm drug-lexicon bench-load bench-chaos bench-tls deploy-check render rules prometheusrule clean help
+.PHONY: run test lint gen clients clients-deps breaking unit e2e eval eval-phi bench-rpc bench-engine bench-phi bench-llm drug-lexicon bench-load bench-chaos bench-tls deploy-check render rules prometheusrule clean help
 
 help:
-	@echo "make run | test | lint | gen | breaking | eval | eval-phi | bench-rpc | bench-engine | bench-phi | bench-llm | bench-load | bench-tls"
+	@echo "make run | test | lint | gen | clients | breaking | eval | eval-phi | bench-rpc | bench-engine | bench-phi | bench-llm | bench-load | bench-chaos | bench-tls"
 
 $(VENV_STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -27,6 +28,19 @@ build/proto-deps/buf/validate/validate.proto: | $(VENV_STAMP)
 gen: $(VENV_STAMP)
 	PY=$(PY) bash scripts/gen.sh
 
+$(TS_DEPS): clients/typescript/package.json clients/typescript/package-lock.json
+	cd clients/typescript && npm ci --no-audit --no-fund --silent
+	touch $@
+
+## clients-deps: the TypeScript client's pinned packages (npm ci in clients/typescript)
+clients-deps: $(TS_DEPS)
+
+## clients: regenerate the TypeScript and Go clients (buf.gen.yaml; committed, CI checks they are fresh)
+# Needs no Python venv: fetching validate.proto takes only pip. Go plugins: Debian (clients/go/README.md).
+clients: $(BUF) $(TS_DEPS)
+	$(or $(wildcard $(PY)),python3) scripts/fetch_proto_deps.py
+	bash scripts/gen_clients.sh
+
 ## run: serve on 127.0.0.1:50051 (plaintext, loopback) with SQLite, the local engine and auth on (dev token under .healthai/)
 run: $(VENV_STAMP) build/proto-deps/buf/validate/validate.proto
 	# Plaintext on loopback (127.0.0.1:50051), and said so: the server logs "serving without TLS".
@@ -34,11 +48,12 @@ run: $(VENV_STAMP) build/proto-deps/buf/validate/validate.proto
 	if [ -z "$$HEALTHAI_TLS_CERT_FILE" ]; then export HEALTHAI_PLAINTEXT=$${HEALTHAI_PLAINTEXT-true}; fi; \
 	.venv/bin/healthai-server serve
 
-lint: $(VENV_STAMP) $(BUF) build/proto-deps/buf/validate/validate.proto
+lint: $(VENV_STAMP) $(BUF) $(TS_DEPS) build/proto-deps/buf/validate/validate.proto
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
 	$(BUF) lint
+	cd clients/typescript && node_modules/.bin/tsc -p tsconfig.json --noEmit
 	.venv/bin/hadolint Dockerfile
 
 ## breaking: buf breaking-change check against the previous commit (BASE=<rev> to choose)
@@ -46,7 +61,7 @@ breaking: $(BUF) build/proto-deps/buf/validate/validate.proto
 	bash scripts/buf_breaking.sh $(BASE)
 
 ## test: lint, then every test (unit, contract, property, e2e, deploy) on SQLite and PostgreSQL
-test: lint
+test: lint $(TS_DEPS)
 	$(PY) -m pytest
 
 unit: $(VENV_STAMP)
@@ -115,4 +130,4 @@ prometheusrule: $(VENV_STAMP)
 	$(PY) scripts/deploy_prometheusrule.py
 
 clean:
-	rm -rf .venv .venv-bench node_modules build .mypy_cache .ruff_cache .pytest_cache
+	rm -rf .venv .venv-bench node_modules clients/typescript/node_modules clients/typescript/dist build .mypy_cache .ruff_cache .pytest_cache

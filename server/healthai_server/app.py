@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2
 from healthai.v1 import (
     analysis_service_pb2,
     analysis_service_pb2_grpc,
@@ -304,10 +305,7 @@ async def build_application(
 
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
-        server,
-    )
+    enable_reflection(server, (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name))
     binding = bind_main_port(server, settings, certificates)
     port = binding.port
     await server.start()
@@ -376,6 +374,31 @@ async def build_application(
 
 class StartupError(Exception):
     """The server could not start (port taken, key file unreadable, database unreachable)."""
+
+
+REFLECTION_V1_SERVICE = "grpc.reflection.v1.ServerReflection"
+
+
+def enable_reflection(server: aio.Server, service_names: tuple[str, ...]) -> None:
+    """Serve reflection as v1alpha and as v1, so tools that speak only one of them both work.
+
+    grpcio-reflection implements only v1alpha (grpc/grpc#38576). v1 has the same messages
+    on the wire, so the same servicer also answers under the v1 service name (for
+    `buf curl --reflect-protocol grpc-v1` and other v1-only tools). The list it returns names
+    v1alpha only: the v1 descriptor is not in our pool, and a listed service that cannot be
+    described would break `grpcurl describe`.
+    """
+    names = (*service_names, reflection.SERVICE_NAME)
+    reflection.enable_server_reflection(names, server)
+    servicer = reflection.aio.ReflectionServicer(names)
+    handlers = {
+        "ServerReflectionInfo": grpc.stream_stream_rpc_method_handler(
+            servicer.ServerReflectionInfo,
+            request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
+            response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
+        )
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(REFLECTION_V1_SERVICE, handlers),))
 
 
 async def serve(settings: Settings) -> None:

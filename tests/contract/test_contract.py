@@ -69,3 +69,51 @@ def test_every_domain_error_reason_is_in_the_contract() -> None:
     }
     domain_reasons |= {"TOKEN_MISSING", "TOKEN_INVALID", "TOKEN_EXPIRED", "TOKEN_WRONG_AUDIENCE", "CANCELLED"}
     assert domain_reasons <= reasons
+
+
+def test_vendored_google_rpc_protos_match_the_installed_wheel() -> None:
+    # third_party/protos/SOURCES.md: copied from googleapis-common-protos; a bump must re-copy.
+    import google.rpc
+
+    wheel = Path(google.rpc.__path__[0])
+    for name in ("status.proto", "error_details.proto"):
+        vendored = ROOT / "third_party/protos/google/rpc" / name
+        assert vendored.read_bytes() == (wheel / name).read_bytes(), f"{name} differs from the wheel's copy"
+
+
+GENERATED_CLIENT_TREES = ("clients/typescript/src/gen", "clients/go/healthai/v1", "clients/go/buf")
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_generated_clients_are_fresh(tmp_path: Path) -> None:
+    _need_buf()
+    if not shutil.which("protoc-gen-go") or not shutil.which("protoc-gen-go-grpc"):
+        if os.environ.get("CI"):
+            pytest.fail("CI installs protoc-gen-go and protoc-gen-go-grpc from Debian (.ci/run)")
+        pytest.skip("Go plugins not installed (apt-get install protoc-gen-go protoc-gen-go-grpc)")
+    env = {**os.environ, "OUT": str(tmp_path)}
+    result = subprocess.run(
+        ["bash", "scripts/gen_clients.sh"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    for tree in GENERATED_CLIENT_TREES:
+        fresh, committed = _tree(tmp_path / tree), _tree(ROOT / tree)
+        assert fresh.keys() == committed.keys(), f"{tree}: files differ (run `make clients`)"
+        stale = [name for name in fresh if fresh[name] != committed[name]]
+        assert not stale, f"stale generated client files (run `make clients`): {stale}"
+
+
+@pytest.mark.parametrize(
+    ("language", "example"),
+    [("typescript", "clients/typescript/examples/extract.ts"), ("go", "clients/go/examples/extract/main.go")],
+)
+def test_readme_client_examples_are_the_files_ci_runs(language: str, example: str) -> None:
+    # tests/e2e/test_clients_e2e.py runs these files against the live server and checks their output.
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(rf"^```{language}\n(.*?)^```$", readme, re.M | re.S)
+    assert (ROOT / example).read_text() in blocks, f"README's {language} example differs from {example}"

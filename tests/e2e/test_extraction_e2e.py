@@ -175,3 +175,47 @@ def test_cli_analyze_returns_problems_and_alerts_from_the_worker_pool(server: Se
     for alert in answer["alerts"]:
         for span in alert["evidence"]:
             assert note[span["start"] : span["end"]] == span["text"]
+
+
+@pytest.mark.parametrize("version", ["v1", "v1alpha"])
+def test_reflection_answers_as_v1_and_v1alpha(server: ServerProcess, version: str) -> None:
+    from grpc_reflection.v1alpha import reflection_pb2
+
+    with grpc.insecure_channel(server.addr) as channel:
+        call = channel.stream_stream(
+            f"/grpc.reflection.{version}.ServerReflection/ServerReflectionInfo",
+            request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+            response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
+        )
+        requests = [
+            reflection_pb2.ServerReflectionRequest(list_services=""),
+            reflection_pb2.ServerReflectionRequest(file_containing_symbol="healthai.v1.ClinicalExtractionService"),
+        ]
+        listed, described = list(call(iter(requests), timeout=10))
+    names = {service.name for service in listed.list_services_response.service}
+    assert {"healthai.v1.ClinicalExtractionService", "grpc.health.v1.Health"} <= names
+    assert described.file_descriptor_response.file_descriptor_proto
+
+
+def test_buf_curl_lists_services_over_reflection_v1(server: ServerProcess) -> None:
+    import subprocess
+
+    listed = subprocess.run(
+        [
+            str(ROOT / "node_modules/.bin/buf"),
+            "curl",
+            "--protocol",
+            "grpc",
+            "--http2-prior-knowledge",
+            "--reflect-protocol",
+            "grpc-v1",
+            "--list-services",
+            f"http://{server.addr}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert "healthai.v1.ClinicalExtractionService" in listed.stdout.split()
