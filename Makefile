@@ -5,10 +5,10 @@ VENV_STAMP := .venv/.installed
 BUF := node_modules/.bin/buf
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint gen breaking unit e2e eval eval-phi bench-rpc bench-engine bench-phi bench-llm bench-load deploy-check render rules prometheusrule clean help
+.PHONY: run test lint gen breaking unit e2e eval eval-phi bench-rpc bench-engine bench-phi bench-llm bench-load bench-stall deploy-check render rules prometheusrule clean help
 
 help:
-	@echo "make run | test | lint | gen | breaking | eval | eval-phi | bench-rpc | bench-engine | bench-phi | bench-llm | bench-load"
+	@echo "make run | test | lint | gen | breaking | eval | eval-phi | bench-rpc | bench-engine | bench-phi | bench-llm | bench-load | bench-stall"
 
 $(VENV_STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -82,6 +82,10 @@ bench-llm: $(VENV_STAMP)
 
 bench-load: $(VENV_STAMP)
 	$(PY) bench/bench_load.py
+
+## bench-stall: an authenticated caller's latency while 200 calls that never send their message are held open
+bench-stall: $(VENV_STAMP)
+	$(PY) bench/bench_stall.py
 
 ## deploy-check: render and validate the Kubernetes overlays, dashboards and alert rules
 deploy-check: $(VENV_STAMP)

@@ -212,7 +212,12 @@ def test_overload_sheds_at_once_with_retry_info_and_probes_stay_green(tmp_path: 
         probe_socket.bind(("127.0.0.1", 0))
         probe_port = probe_socket.getsockname()[1]
     with running_server(
-        tmp_path / "state", engine_workers="1", max_concurrent_rpcs="2", probe_port=str(probe_port)
+        tmp_path / "state",
+        engine_workers="1",
+        max_concurrent_rpcs="2",
+        # One tenant here: let it use the whole overall limit (the default is half of it).
+        max_concurrent_rpcs_per_tenant="2",
+        probe_port=str(probe_port),
     ) as server:
         channel = grpc.insecure_channel(server.addr)
         stub = extraction_service_pb2_grpc.ClinicalExtractionServiceStub(channel)
