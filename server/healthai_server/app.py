@@ -39,6 +39,7 @@ from healthai_server.interceptors.access_log import AccessLogInterceptor
 from healthai_server.interceptors.audit_id import AuditIdInterceptor
 from healthai_server.interceptors.audit_trail import AuditTrailInterceptor
 from healthai_server.interceptors.auth import AuthInterceptor, DevNoAuthInterceptor
+from healthai_server.interceptors.auth_failure_tally import AuthFailureTally
 from healthai_server.interceptors.chain import ChainInterceptor, Interceptor
 from healthai_server.interceptors.errors import ErrorMappingInterceptor
 from healthai_server.interceptors.load_shed import AdmissionGate, TenantLoadShedInterceptor, per_tenant_limit
@@ -204,13 +205,18 @@ async def build_application(
         if settings.auth_enabled
         else DevNoAuthInterceptor()
     )
+    unauthenticated = AuthFailureTally(
+        audit, settings.unauthenticated_audit_window_s, on_write_failure=metrics.record_audit_write_failure
+    )
     chain: list[Interceptor] = [
         AuditIdInterceptor(),
         TracingInterceptor(tracer),
         MetricsInterceptor(metrics),
         AccessLogInterceptor(),
         ErrorMappingInterceptor(),
-        AuditTrailInterceptor(audit, on_write_failure=metrics.record_audit_write_failure),
+        AuditTrailInterceptor(
+            audit, on_write_failure=metrics.record_audit_write_failure, unauthenticated=unauthenticated
+        ),
         auth,
         # Everything above runs when a call's headers arrive; the message is read here, so the
         # limits below count only authenticated calls whose message has arrived.
@@ -257,7 +263,8 @@ async def build_application(
     if await monitor.check_once():
         log.warning("starting NOT_SERVING", extra={"failing": ",".join(monitor.failing)})
     monitor.start()
-    closers: list[Any] = [backend.close, *backends.closers]
+    unauthenticated.start()
+    closers: list[Any] = [unauthenticated.close, backend.close, *backends.closers]
     probe_server: aio.Server | None = None
     if settings.probe_port:
         probe_server = aio.server()

@@ -63,6 +63,9 @@ class Settings:
     request_message_timeout_s: float = 10.0
     # A stream ends with DEADLINE_EXCEEDED (audited) when its next message does not arrive in time.
     stream_idle_timeout_s: float = 30.0
+    # Calls refused for a missing or bad token are audited as one row per source address per
+    # window, with a count, instead of one row each (a flood cannot grow the audit trail freely).
+    unauthenticated_audit_window_s: float = 60.0
     engine_queue_limit: int = 64  # hard cap on CPU work pending for the engine workers; 0 = unbounded
     # Shed engine work whose expected wait for a worker exceeds this (0 = never by wait). Once the
     # workers are busy a longer queue adds latency, not throughput; 50 ms keeps accepted calls
@@ -168,6 +171,11 @@ def _validate(settings: Settings) -> None:
             "must be more than 0 and at most 600",
         ),
         ("stream_idle_timeout_s", 0 < settings.stream_idle_timeout_s <= 3600, "must be more than 0 and at most 3600"),
+        (
+            "unauthenticated_audit_window_s",
+            1 <= settings.unauthenticated_audit_window_s <= 3600,
+            "must be between 1 and 3600",
+        ),
         ("engine_queue_limit", settings.engine_queue_limit >= 0, "must be 0 or positive"),
         ("engine_max_queue_wait_ms", settings.engine_max_queue_wait_ms >= 0, "must be 0 or positive"),
         ("metrics_port", 0 <= settings.metrics_port <= 65535, "must be a TCP port or 0"),

@@ -118,8 +118,12 @@ def _cancel_mid_call(server: ServerProcess) -> None:
     channel.close()
 
     def event_status() -> str | None:
+        # The caller's id is recorded as the correlation id (the audit id is the server's own).
         with sqlite3.connect(server.state_dir / "healthai.db") as conn:
-            row = conn.execute("SELECT status_code FROM audit_events WHERE audit_id = ?", (audit_id,)).fetchone()
+            row = conn.execute(
+                "SELECT status_code FROM audit_events WHERE json_extract(details, '$.correlation_id') = ?",
+                (audit_id,),
+            ).fetchone()
         return None if row is None else str(row[0])
 
     assert wait_until(lambda: event_status() is not None)

@@ -33,7 +33,8 @@ class AccessLogInterceptor:
         finally:
             if not call.response_streaming:
                 scope.response_bytes = message_size(response)
-            self._log(call, scope, status_name(context, error))
+            if not scope.aggregated:  # else one line per window (interceptors/auth_failure_tally.py)
+                self._log(call, scope, status_name(context, error))
 
     @staticmethod
     def _log(call: CallInfo, scope: RequestScope, code: str) -> None:

@@ -1,4 +1,7 @@
-"""Authenticate the bearer token and authorise the method (health and reflection stay open)."""
+"""Authenticate the bearer token and authorise the method (health and reflection stay open).
+
+It runs when the call's headers arrive, before its message is read (interceptors/receive.py):
+a caller without a valid token is refused without waiting for, or reading, anything more."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from grpc import aio
 from healthai_server.auth.rbac import RbacPolicy, is_open_method
 from healthai_server.auth.tokens import TokenVerifier
 from healthai_server.domain.errors import AuthenticationFailed
-from healthai_server.interceptors.audit_id import metadata_value
+from healthai_server.interceptors.audit_id import announce_audit_id, metadata_value
 from healthai_server.interceptors.chain import CallInfo, Handler
 from healthai_server.scope import current_scope
 
@@ -23,6 +26,7 @@ class AuthInterceptor:
         self, call: CallInfo, request: Any, context: aio.ServicerContext[Any, Any], proceed: Handler
     ) -> Any:
         if is_open_method(call.method):
+            await announce_audit_id(context)
             return await proceed(request, context)
         header = metadata_value(context, "authorization")
         if not header:
@@ -33,6 +37,7 @@ class AuthInterceptor:
         principal = self._verifier.verify(token.strip())
         current_scope().principal = principal
         self._policy.check(principal, call.method)
+        await announce_audit_id(context)
         return await proceed(request, context)
 
 
@@ -45,4 +50,5 @@ class DevNoAuthInterceptor:
         from healthai_server.auth.principal import Principal
 
         current_scope().principal = Principal(subject="local", tenant="local", roles=frozenset({"admin"}))
+        await announce_audit_id(context)
         return await proceed(request, context)
