@@ -30,6 +30,12 @@ def test_environment_overrides_file(tmp_path: Path) -> None:
         ({"HEALTHAI_AUTH_ENABLED": "maybe"}, "HEALTHAI_AUTH_ENABLED"),
         ({"HEALTHAI_DATABASE_URL": "mysql://x"}, "HEALTHAI_DATABASE_URL"),
         ({"HEALTHAI_LISTEN_ADDR": "nowhere"}, "HEALTHAI_LISTEN_ADDR"),
+        ({"HEALTHAI_MAX_OPEN_CALLS": "10"}, "HEALTHAI_MAX_OPEN_CALLS"),
+        ({"HEALTHAI_MAX_CONCURRENT_RPCS": "4000"}, "HEALTHAI_MAX_OPEN_CALLS"),  # a bound, not a limit
+        ({"HEALTHAI_MAX_STREAMS_PER_CONNECTION": "0"}, "HEALTHAI_MAX_STREAMS_PER_CONNECTION"),
+        ({"HEALTHAI_REQUEST_MESSAGE_TIMEOUT_S": "0"}, "HEALTHAI_REQUEST_MESSAGE_TIMEOUT_S"),
+        ({"HEALTHAI_STREAM_IDLE_TIMEOUT_S": "-1"}, "HEALTHAI_STREAM_IDLE_TIMEOUT_S"),
+        ({"HEALTHAI_UNAUTHENTICATED_AUDIT_WINDOW_S": "0.1"}, "HEALTHAI_UNAUTHENTICATED_AUDIT_WINDOW_S"),
     ],
 )
 def test_bad_values_name_their_key(env: dict[str, str], key: str) -> None:
