@@ -166,6 +166,10 @@ class CpuWorkers:
         self._executor = self._new_pool()
         self.restarts += 1
         broken.shutdown(wait=False, cancel_futures=True)
+        # Start every worker now: a spawned pool otherwise adds one only when no worker is idle,
+        # so after a kill sequential calls left it at one worker (and the e2e check flaky).
+        for _ in range(self.processes):
+            self._executor.submit(_ready)
 
     @property
     def healthy(self) -> bool:
