@@ -6,10 +6,10 @@ BUF := node_modules/.bin/buf
 TS_DEPS := clients/typescript/node_modules/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint gen clients clients-deps breaking unit e2e eval eval-phi bench-rpc bench-engine bench-phi bench-llm drug-lexicon bench-load bench-chaos bench-tls deploy-check render rules prometheusrule clean help
+.PHONY: run test lint gen clients clients-deps breaking unit e2e eval eval-phi bench-rpc bench-engine bench-phi bench-llm drug-lexicon bench-load bench-chaos bench-tls bench-stall deploy-check render rules prometheusrule clean help
 
 help:
-	@echo "make run | test | lint | gen | clients | breaking | eval | eval-phi | bench-rpc | bench-engine | bench-phi | bench-llm | bench-load | bench-chaos | bench-tls"
+	@echo "make run | test | lint | gen | clients | breaking | eval | eval-phi | bench-rpc | bench-engine | bench-phi | bench-llm | bench-load | bench-chaos | bench-tls | bench-stall"
 
 $(VENV_STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -114,6 +114,10 @@ bench-chaos: $(VENV_STAMP)
 ## bench-tls: connection set-up and warm-call latency, plaintext vs TLS vs mTLS (real servers)
 bench-tls: $(VENV_STAMP)
 	$(PY) bench/bench_tls.py
+
+## bench-stall: an authenticated caller's latency while 200 calls that never send their message are held open
+bench-stall: $(VENV_STAMP)
+	$(PY) bench/bench_stall.py
 
 ## deploy-check: render and validate the Kubernetes overlays, dashboards and alert rules
 deploy-check: $(VENV_STAMP)

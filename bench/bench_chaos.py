@@ -7,7 +7,7 @@ Faults, on a schedule over `--duration` seconds:
     instead, which also disturbs anything else using it);
   * `kill -9` of the server once, then a restart on the same port and database.
 
-Every call sends its own audit id (x-audit-id), so the audit trail can be compared with
+Every call sends its own id (x-audit-id, kept as the audit event's correlation id), so the audit trail can be compared with
 what each client got. Reported: client OKs missing from the audit (must be 0), audit rows
 whose status differs from the client's (must be 0; calls the client saw fail because the
 server died are not comparable and counted apart), time to the first success after each
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import signal
@@ -182,8 +183,13 @@ async def chaos(args: argparse.Namespace, state: Path, database: str, url: str) 
 def compare_with_audit(run: Run, url: str) -> tuple[int, Counter[str], int]:
     engine = sa.create_engine(url)
     with engine.connect() as conn:
-        rows = conn.execute(sa.text("SELECT audit_id, status_code FROM audit_events")).all()
-        audited: dict[str, str] = {str(row[0]): str(row[1]) for row in rows}
+        rows = conn.execute(sa.text("SELECT details, status_code FROM audit_events")).all()
+    # The audit id is the server's own; the id each client sent is kept as its correlation id.
+    audited: dict[str, str] = {}
+    for details, status in rows:
+        correlation = json.loads(details).get("correlation_id")
+        if correlation:
+            audited[str(correlation)] = str(status)
     engine.dispose()
     missing = sum(1 for audit_id, code in run.client.items() if code == "OK" and audit_id not in audited)
     comparable = {a: c for a, c in run.client.items() if a in audited}

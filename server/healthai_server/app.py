@@ -46,11 +46,13 @@ from healthai_server.interceptors.access_log import AccessLogInterceptor
 from healthai_server.interceptors.audit_id import AuditIdInterceptor
 from healthai_server.interceptors.audit_trail import AuditTrailInterceptor
 from healthai_server.interceptors.auth import AuthInterceptor, DevNoAuthInterceptor
+from healthai_server.interceptors.auth_failure_tally import AuthFailureTally
 from healthai_server.interceptors.chain import ChainInterceptor, Interceptor
 from healthai_server.interceptors.draining import DrainingInterceptor
 from healthai_server.interceptors.errors import ErrorMappingInterceptor
-from healthai_server.interceptors.load_shed import AdmissionGate, TenantLoadShedInterceptor
+from healthai_server.interceptors.load_shed import AdmissionGate, TenantLoadShedInterceptor, per_tenant_limit
 from healthai_server.interceptors.metrics import MetricsInterceptor
+from healthai_server.interceptors.receive import MessageReceiver
 from healthai_server.interceptors.tracing import TracingInterceptor
 from healthai_server.interceptors.validation import ValidationInterceptor
 from healthai_server.observability.health_monitor import DependencyCheck, HealthMonitor
@@ -126,9 +128,6 @@ class Application:
         self.db.close()
 
 
-BACKSTOP_HEADROOM = 64
-
-
 def in_flight_limit(settings: Settings, engine_processes: int, *, llm: bool) -> int:
     """Calls admitted at once. The local engine is CPU bound: a few calls per worker keep every
     worker busy, and each one more only waits. An LLM call mostly waits on the network."""
@@ -139,6 +138,7 @@ def in_flight_limit(settings: Settings, engine_processes: int, *, llm: bool) -> 
 
 def _server_options(settings: Settings) -> list[tuple[str, int]]:
     return [
+        ("grpc.http2.max_concurrent_streams", settings.max_streams_per_connection),
         ("grpc.max_receive_message_length", settings.max_message_bytes),
         ("grpc.max_send_message_length", settings.max_message_bytes),
         ("grpc.max_metadata_size", settings.max_metadata_bytes),
@@ -269,6 +269,9 @@ async def build_application(
         else DevNoAuthInterceptor()
     )
     draining = DrainingInterceptor()
+    unauthenticated = AuthFailureTally(
+        audit, settings.unauthenticated_audit_window_s, on_write_failure=metrics.record_audit_write_failure
+    )
     chain: list[Interceptor] = [
         AuditIdInterceptor(),
         TracingInterceptor(tracer),
@@ -276,19 +279,24 @@ async def build_application(
         AccessLogInterceptor(),
         ErrorMappingInterceptor(),
         draining,
-        AuditTrailInterceptor(audit, on_write_failure=metrics.record_audit_write_failure),
+        AuditTrailInterceptor(
+            audit, on_write_failure=metrics.record_audit_write_failure, unauthenticated=unauthenticated
+        ),
         auth,
-        TenantLoadShedInterceptor(settings.max_concurrent_rpcs_per_tenant or max_in_flight, metrics.record_shed),
+        # Everything above runs when a call's headers arrive; the message is read here, so the
+        # limits below count only authenticated calls whose message has arrived.
+        MessageReceiver(settings.request_message_timeout_s, settings.stream_idle_timeout_s),
+        TenantLoadShedInterceptor(
+            per_tenant_limit(settings.max_concurrent_rpcs_per_tenant, max_in_flight), metrics.record_shed
+        ),
+        AdmissionGate(max_in_flight, metrics.record_shed),
         ValidationInterceptor(validator),
     ]
-    # gRPC's own cap is the backstop above the interceptor's: past it a call is refused
-    # before any interceptor runs, so with no RetryInfo, no audit event and no metric.
-    # Below it the load-shed interceptor answers with RetryInfo; health checks, which it
-    # never sheds, fit in the difference (probes that must never be shed use the probe port).
     server = aio.server(
-        interceptors=[ChainInterceptor(chain, gate=AdmissionGate(max_in_flight, metrics.record_shed))],
+        interceptors=[ChainInterceptor(chain, message_in_chain=True)],
         options=_server_options(settings),
-        maximum_concurrent_rpcs=max_in_flight + BACKSTOP_HEADROOM,
+        # Only a memory bound (see Settings.max_open_calls): admission is the chain's.
+        maximum_concurrent_rpcs=settings.max_open_calls,
     )
     extraction_service_pb2_grpc.add_ClinicalExtractionServiceServicer_to_server(
         ClinicalExtractionServicer(pipeline, hasher, validator, audit, settings.backend_timeout_s), server
@@ -325,7 +333,8 @@ async def build_application(
         on_failure=metrics.record_purge_failure,
     )
     housekeeping.start()
-    closers: list[Any] = [backend.close, *backends.closers]
+    unauthenticated.start()
+    closers: list[Any] = [unauthenticated.close, backend.close, *backends.closers]
     probe_server: aio.Server | None = None
     if settings.probe_port:
         probe_server = aio.server()

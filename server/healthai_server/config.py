@@ -52,7 +52,22 @@ class Settings:
     # engine serves (CPU bound: more in flight only lengthens every call), 1024 with an LLM
     # backend (calls mostly wait on the network).
     max_concurrent_rpcs: int = 0
-    max_concurrent_rpcs_per_tenant: int = 0  # 0: no per-tenant cap below max_concurrent_rpcs
+    # In-flight calls per tenant. 0 = automatic: half of max_concurrent_rpcs, so one tenant can
+    # never hold every slot and another always finds room.
+    max_concurrent_rpcs_per_tenant: int = 0
+    # Calls gRPC itself keeps open at once, counted from their headers (before their message has
+    # arrived or their token was checked). Only a memory bound, far above the admitted calls: past
+    # it gRPC refuses every call, health included, without RetryInfo, log or audit.
+    max_open_calls: int = 4096
+    # HTTP/2 streams (calls) one connection may have open at once.
+    max_streams_per_connection: int = 128
+    # A unary call's request message must arrive within this many seconds of its headers.
+    request_message_timeout_s: float = 10.0
+    # A stream ends with DEADLINE_EXCEEDED (audited) when its next message does not arrive in time.
+    stream_idle_timeout_s: float = 30.0
+    # Calls refused for a missing or bad token are audited as one row per source address per
+    # window, with a count, instead of one row each (a flood cannot grow the audit trail freely).
+    unauthenticated_audit_window_s: float = 60.0
     engine_queue_limit: int = 64  # hard cap on CPU work pending for the engine workers; 0 = unbounded
     # Shed engine work whose expected wait for a worker exceeds this (0 = never by wait). Once the
     # workers are busy a longer queue adds latency, not throughput; 50 ms keeps accepted calls
@@ -211,6 +226,24 @@ def _validate(settings: Settings) -> None:
         ("engine_workers", settings.engine_workers >= -1, "must be -1, 0 or a positive count"),
         ("max_concurrent_rpcs", settings.max_concurrent_rpcs >= 0, "must be 0 (automatic) or positive"),
         ("max_concurrent_rpcs_per_tenant", settings.max_concurrent_rpcs_per_tenant >= 0, "must be 0 or positive"),
+        ("max_open_calls", settings.max_open_calls >= 64, "must be at least 64"),
+        (
+            "max_open_calls",
+            settings.max_open_calls >= 2 * settings.max_concurrent_rpcs,
+            "must be at least twice HEALTHAI_MAX_CONCURRENT_RPCS (it is only a memory bound)",
+        ),
+        ("max_streams_per_connection", settings.max_streams_per_connection >= 1, "must be at least 1"),
+        (
+            "request_message_timeout_s",
+            0 < settings.request_message_timeout_s <= 600,
+            "must be more than 0 and at most 600",
+        ),
+        ("stream_idle_timeout_s", 0 < settings.stream_idle_timeout_s <= 3600, "must be more than 0 and at most 3600"),
+        (
+            "unauthenticated_audit_window_s",
+            1 <= settings.unauthenticated_audit_window_s <= 3600,
+            "must be between 1 and 3600",
+        ),
         ("engine_queue_limit", settings.engine_queue_limit >= 0, "must be 0 or positive"),
         ("engine_max_queue_wait_ms", settings.engine_max_queue_wait_ms >= 0, "must be 0 or positive"),
         ("metrics_port", 0 <= settings.metrics_port <= 65535, "must be a TCP port or 0"),

@@ -25,6 +25,8 @@ class RequestScope:
     request_bytes: int = 0
     response_bytes: int = 0
     status_code: str = "OK"
+    # Recorded in an aggregate audit row (a refused unauthenticated call), not one of its own.
+    aggregated: bool = False
 
     def elapsed_s(self) -> float:
         return time.perf_counter() - self.started

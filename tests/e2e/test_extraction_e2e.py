@@ -42,8 +42,9 @@ def test_extract_returns_clinical_data_provenance_and_audit_id(server: ServerPro
         metadata=(("authorization", f"Bearer {server.dev_token}"), ("x-audit-id", caller_audit_id)),
         timeout=30,
     )
-    assert response.audit_id == caller_audit_id
-    assert dict(call.initial_metadata())["x-audit-id"] == caller_audit_id
+    # The recorded id is always the server's own; the caller's is kept as the correlation id.
+    assert response.audit_id != caller_audit_id
+    assert dict(call.initial_metadata())["x-audit-id"] == response.audit_id
     assert response.note_id == "pc-1"
     assert response.provenance.backend == "local" and response.provenance.model
     assert not response.provenance.degraded
@@ -54,9 +55,10 @@ def test_extract_returns_clinical_data_provenance_and_audit_id(server: ServerPro
     spans = [c.span for c in response.data.conditions] + [m.span for m in response.data.medications]
     for span in spans + [v.span for v in response.data.vital_signs]:
         assert NOTE[span.start : span.end] == span.text
-    rows = audit_rows(server, caller_audit_id)
+    rows = audit_rows(server, response.audit_id)
     assert len(rows) == 1 and rows[0]["status_code"] == "OK"
     details = json.loads(rows[0]["details"])
+    assert details["correlation_id"] == caller_audit_id
     assert details["counts"]["medications"] == len(response.data.medications)
     assert NOTE[:40] not in rows[0]["details"] and len(rows[0]["note_hmac"]) == 64
     channel.close()

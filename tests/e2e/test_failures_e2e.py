@@ -119,8 +119,12 @@ def _cancel_mid_call(server: ServerProcess) -> None:
     channel.close()
 
     def event_status() -> str | None:
+        # The caller's id is recorded as the correlation id (the audit id is the server's own).
         with sqlite3.connect(server.state_dir / "healthai.db") as conn:
-            row = conn.execute("SELECT status_code FROM audit_events WHERE audit_id = ?", (audit_id,)).fetchone()
+            row = conn.execute(
+                "SELECT status_code FROM audit_events WHERE json_extract(details, '$.correlation_id') = ?",
+                (audit_id,),
+            ).fetchone()
         return None if row is None else str(row[0])
 
     assert wait_until(lambda: event_status() is not None)
@@ -256,7 +260,12 @@ def test_overload_sheds_at_once_with_retry_info_and_probes_stay_green(tmp_path: 
         probe_socket.bind(("127.0.0.1", 0))
         probe_port = probe_socket.getsockname()[1]
     with running_server(
-        tmp_path / "state", engine_workers="1", max_concurrent_rpcs="2", probe_port=str(probe_port)
+        tmp_path / "state",
+        engine_workers="1",
+        max_concurrent_rpcs="2",
+        # One tenant here: let it use the whole overall limit (the default is half of it).
+        max_concurrent_rpcs_per_tenant="2",
+        probe_port=str(probe_port),
     ) as server:
         channel = grpc.insecure_channel(server.addr)
         stub = extraction_service_pb2_grpc.ClinicalExtractionServiceStub(channel)

@@ -17,7 +17,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from healthai_server.auth.principal import Principal
+from healthai_server.auth.principal import Principal, is_valid_tenant_id
 from healthai_server.domain.errors import AuthenticationFailed
 
 ALGORITHM = "EdDSA"
@@ -83,8 +83,12 @@ class TokenVerifier:
                 "TOKEN_INVALID", "the bearer token is malformed or its signature is invalid"
             ) from exc
         tenant, roles, subject = claims.get("tenant"), claims.get("roles"), claims.get("sub")
-        if not isinstance(tenant, str) or not _CLAIM_VALUE.match(tenant):
-            raise AuthenticationFailed("TOKEN_INVALID", "the bearer token has no valid tenant claim")
+        if not isinstance(tenant, str) or not is_valid_tenant_id(tenant):
+            raise AuthenticationFailed(
+                "TOKEN_INVALID",
+                "the bearer token's tenant claim is not a valid tenant id (letters, digits, '.', '_', '-';"
+                " beginning and ending with a letter or digit)",
+            )
         if not isinstance(subject, str) or not _CLAIM_VALUE.match(subject):
             raise AuthenticationFailed("TOKEN_INVALID", "the bearer token has no valid sub claim")
         if not isinstance(roles, list) or not all(isinstance(r, str) and _CLAIM_VALUE.match(r) for r in roles):

@@ -72,6 +72,10 @@ class DeadlineExceeded(DomainError):
     reason = "DEADLINE_EXCEEDED"
 
 
+class MessageTimeout(DeadlineExceeded):
+    """The caller did not send its request message, or a stream's next message, in time."""
+
+
 class QuotaExhausted(DomainError):
     """`subject` and `description` feed google.rpc.QuotaFailure."""
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from grpc import aio
 
 from healthai_server.interceptors.chain import CallInfo, Handler
 from healthai_server.interceptors.outcome import message_size, status_name
-from healthai_server.scope import current_scope
+from healthai_server.scope import RequestScope, current_scope
 
 log = logging.getLogger("healthai.access")
 
@@ -19,8 +20,8 @@ class AccessLogInterceptor:
         self, call: CallInfo, request: Any, context: aio.ServicerContext[Any, Any], proceed: Handler
     ) -> Any:
         scope = current_scope()
-        if not call.request_streaming:
-            scope.request_bytes = message_size(request)
+        if not call.request_streaming and not isinstance(request, AsyncIterator):
+            scope.request_bytes = message_size(request)  # else the message receiver counts it
         error: BaseException | None = None
         response: Any = None
         try:
@@ -32,16 +33,21 @@ class AccessLogInterceptor:
         finally:
             if not call.response_streaming:
                 scope.response_bytes = message_size(response)
-            log.info(
-                "rpc",
-                extra={
-                    "method": call.method,
-                    "code": status_name(context, error),
-                    "duration_ms": round(scope.elapsed_s() * 1000, 3),
-                    "audit_id": scope.audit_id,
-                    "tenant": scope.principal.tenant,
-                    "principal": scope.principal.subject,
-                    "request_bytes": scope.request_bytes,
-                    "response_bytes": scope.response_bytes,
-                },
-            )
+            if not scope.aggregated:  # else one line per window (interceptors/auth_failure_tally.py)
+                self._log(call, scope, status_name(context, error))
+
+    @staticmethod
+    def _log(call: CallInfo, scope: RequestScope, code: str) -> None:
+        log.info(
+            "rpc",
+            extra={
+                "method": call.method,
+                "code": code,
+                "duration_ms": round(scope.elapsed_s() * 1000, 3),
+                "audit_id": scope.audit_id,
+                "tenant": scope.principal.tenant,
+                "principal": scope.principal.subject,
+                "request_bytes": scope.request_bytes,
+                "response_bytes": scope.response_bytes,
+            },
+        )

@@ -1,7 +1,8 @@
-"""Write one audit event for every admitted RPC, success or failure, before the caller hears back.
+"""Write one audit event for every RPC, success or failure, before the caller hears back.
 
-(Calls the admission gate refuses under overload never reach the chain: no note was read,
-and they are counted in metrics instead; see interceptors/load_shed.py.)
+Calls refused for a missing or bad token are the exception: they are counted into one row
+per source address per window (interceptors/auth_failure_tally.py), so a flood of them
+cannot grow the trail without bound.
 
 It sits inside error mapping, so it sees the domain exception itself (and records the
 status it will become) rather than racing an abort that has already been sent. A
@@ -28,7 +29,9 @@ import grpc
 from grpc import aio
 
 from healthai_server.auth.rbac import is_open_method
-from healthai_server.domain.errors import DeadlineExceeded, DomainError, StorageUnavailable
+from healthai_server.domain.errors import AuthenticationFailed, DeadlineExceeded, DomainError, StorageUnavailable
+from healthai_server.interceptors.audit_id import set_audit_id
+from healthai_server.interceptors.auth_failure_tally import AuthFailureTally, source_of
 from healthai_server.interceptors.chain import CallInfo, Handler
 from healthai_server.interceptors.errors import status_code_for
 from healthai_server.interceptors.outcome import status_name
@@ -68,9 +71,16 @@ def _code_for(error: BaseException, context: aio.ServicerContext[Any, Any]) -> s
 
 
 class AuditTrailInterceptor:
-    def __init__(self, repository: AuditRepository, on_write_failure: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self,
+        repository: AuditRepository,
+        on_write_failure: Callable[[], None] = lambda: None,
+        *,
+        unauthenticated: AuthFailureTally | None = None,
+    ) -> None:
         self._repository = repository
         self._on_write_failure = on_write_failure
+        self._unauthenticated = unauthenticated
 
     async def intercept(
         self, call: CallInfo, request: Any, context: aio.ServicerContext[Any, Any], proceed: Handler
@@ -82,6 +92,16 @@ class AuditTrailInterceptor:
         try:
             response = await proceed(request, context)
         except BaseException as error:
+            if (
+                isinstance(error, AuthenticationFailed)
+                and scope.principal.is_anonymous
+                and self._unauthenticated is not None
+            ):
+                set_audit_id(
+                    context, self._unauthenticated.record(source_of(context.peer()), error.reason, call.method)
+                )
+                scope.aggregated = True
+                raise
             await self._record(scope, _code_for(error, context), deadline, raise_on_failure=False)
             raise
         code = status_name(context, None)

@@ -3,6 +3,9 @@
 A bearer token, when sent, decides who the caller is. Without one, a verified client
 certificate (mTLS) whose identity is in the configured mapping is the principal: a service
 calling on its own behalf. Either way RBAC then checks the principal's roles.
+
+It runs when the call's headers arrive, before its message is read (interceptors/receive.py):
+a caller without valid credentials is refused without waiting for, or reading, anything more.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from healthai_server.auth.principal import Principal
 from healthai_server.auth.rbac import RbacPolicy, is_open_method
 from healthai_server.auth.tokens import TokenVerifier
 from healthai_server.domain.errors import AuthenticationFailed
-from healthai_server.interceptors.audit_id import metadata_value
+from healthai_server.interceptors.audit_id import announce_audit_id, metadata_value
 from healthai_server.interceptors.chain import CallInfo, Handler
 from healthai_server.scope import current_scope
 
@@ -31,11 +34,13 @@ class AuthInterceptor:
         self, call: CallInfo, request: Any, context: aio.ServicerContext[Any, Any], proceed: Handler
     ) -> Any:
         if is_open_method(call.method):
+            await announce_audit_id(context)
             return await proceed(request, context)
         header = metadata_value(context, "authorization")
         principal = self._from_token(header) if header else self._from_peer(context)
         current_scope().principal = principal
         self._policy.check(principal, call.method)
+        await announce_audit_id(context)
         return await proceed(request, context)
 
     def _from_token(self, header: str) -> Principal:
@@ -68,4 +73,5 @@ class DevNoAuthInterceptor:
         from healthai_server.auth.principal import Principal
 
         current_scope().principal = Principal(subject="local", tenant="local", roles=frozenset({"admin"}))
+        await announce_audit_id(context)
         return await proceed(request, context)

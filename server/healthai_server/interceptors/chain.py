@@ -4,6 +4,12 @@ grpc.aio's own interceptors only see handler lookup; ours wrap the call itself. 
 handler is normalised to `async (request_or_iterator, context) -> response | None`
 (stream responses are written with context.write), so one chain serves unary and
 streaming RPCs alike.
+
+With `message_in_chain`, a method whose request is a single message is served as
+request-streaming too: gRPC then runs the chain as soon as the call's headers arrive, and
+`request` is the call's message iterator until an interceptor (interceptors/receive.py)
+reads the message. Otherwise gRPC reads the message first, with no time limit and before
+any of our code runs (see receive.py for why that matters).
 """
 
 from __future__ import annotations
@@ -60,16 +66,10 @@ def _bind(interceptor: Interceptor, call: CallInfo, proceed: Handler) -> Handler
     return invoke
 
 
-class Gate(Protocol):
-    """Something in front of the whole chain (the admission gate): wraps a method's handler."""
-
-    def wrap(self, call: CallInfo, handler: Handler) -> Handler: ...
-
-
 class ChainInterceptor(aio.ServerInterceptor):
-    def __init__(self, interceptors: Sequence[Interceptor], gate: Gate | None = None) -> None:
+    def __init__(self, interceptors: Sequence[Interceptor], *, message_in_chain: bool = False) -> None:
         self._interceptors = list(interceptors)
-        self._gate = gate
+        self._message_in_chain = message_in_chain
         # One composed handler per method: the chain is the same for every call of a method.
         self._handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
 
@@ -96,14 +96,14 @@ class ChainInterceptor(aio.ServerInterceptor):
             (True, True): handler.stream_stream,
         }[(call.request_streaming, call.response_streaming)]
         wrapped = _compose(self._interceptors, call, _innermost(behavior, call.response_streaming))
-        if self._gate is not None:
-            wrapped = self._gate.wrap(call, wrapped)
+        # Same bytes on the wire either way: only when gRPC hands the call to us changes.
+        served_as_streaming = call.request_streaming or self._message_in_chain
         factory = {
             (False, False): grpc.unary_unary_rpc_method_handler,
             (False, True): grpc.unary_stream_rpc_method_handler,
             (True, False): grpc.stream_unary_rpc_method_handler,
             (True, True): grpc.stream_stream_rpc_method_handler,
-        }[(call.request_streaming, call.response_streaming)]
+        }[(served_as_streaming, call.response_streaming)]
         composed: grpc.RpcMethodHandler[Any, Any] = factory(
             wrapped,
             request_deserializer=tolerant_deserializer(handler.request_deserializer),

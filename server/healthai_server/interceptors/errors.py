@@ -111,14 +111,15 @@ class ErrorMappingInterceptor:
     async def intercept(
         self, call: CallInfo, request: Any, context: aio.ServicerContext[Any, Any], proceed: Handler
     ) -> Any:
-        audit_id = current_scope().audit_id
         try:
             return await proceed(request, context)
         except (aio.AbortError, asyncio.CancelledError):
             raise
         except domain.DomainError as error:
-            await abort_with(context, error, audit_id)
+            # Read now: the audit trail may have moved the call to an aggregate row.
+            await abort_with(context, error, current_scope().audit_id)
         except Exception as error:
+            audit_id = current_scope().audit_id
             log_unexpected(error, audit_id)
             await abort_with(context, internal_error(audit_id), audit_id)
         return None

@@ -33,6 +33,7 @@ ALLOWED_FIELDS = frozenset(
         "backend",
         "reason",
         "count",
+        "sources",
         "grace_s",
         "state",
         "attempt",

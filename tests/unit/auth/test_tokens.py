@@ -43,6 +43,14 @@ def test_valid_token_becomes_principal(keys: tuple[bytes, bytes]) -> None:
         ({"audience": "other"}, "TOKEN_WRONG_AUDIENCE"),
         ({"issuer": "evil"}, "TOKEN_WRONG_AUDIENCE"),
         ({"tenant": "bad tenant!"}, "TOKEN_INVALID"),
+        # The anonymous placeholder of unauthenticated audit rows, and its look-alikes (issue 12, item 8).
+        ({"tenant": "-"}, "TOKEN_INVALID"),
+        ({"tenant": "--"}, "TOKEN_INVALID"),
+        ({"tenant": "-hosp"}, "TOKEN_INVALID"),
+        ({"tenant": "hosp-"}, "TOKEN_INVALID"),
+        ({"tenant": ""}, "TOKEN_INVALID"),
+        ({"tenant": "a" * 129}, "TOKEN_INVALID"),
+        ({"tenant": "hosp:a"}, "TOKEN_INVALID"),
     ],
 )
 def test_bad_tokens_are_rejected_with_their_reason(
@@ -52,6 +60,12 @@ def test_bad_tokens_are_rejected_with_their_reason(
     with pytest.raises(AuthenticationFailed) as caught:
         TokenVerifier(public, "iss", "aud", leeway_s=0).verify(_mint(private, **overrides))
     assert caught.value.reason == reason
+
+
+@pytest.mark.parametrize("tenant", ["a", "hosp-a", "t1", "Clinic_B.north", "a" * 128])
+def test_valid_tenant_ids_are_accepted(keys: tuple[bytes, bytes], tenant: str) -> None:
+    private, public = keys
+    assert TokenVerifier(public, "iss", "aud").verify(_mint(private, tenant=tenant)).tenant == tenant
 
 
 def test_token_signed_by_another_key_is_invalid(keys: tuple[bytes, bytes], tmp_path: Path) -> None:

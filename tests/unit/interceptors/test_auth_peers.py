@@ -31,6 +31,9 @@ class Context:
     def auth_context(self) -> dict[str, list[bytes]]:
         return self._auth
 
+    async def send_initial_metadata(self, metadata: tuple[tuple[str, str], ...]) -> None:
+        self.initial_metadata = metadata
+
 
 async def _principal(request: Any, context: Any) -> Principal:
     return current_scope().principal
