@@ -7,11 +7,12 @@ Faults, on a schedule over `--duration` seconds:
     instead, which also disturbs anything else using it);
   * `kill -9` of the server once, then a restart on the same port and database.
 
-Every call sends its own id (x-audit-id, kept as the audit event's correlation id), so the audit trail can be compared with
-what each client got. Reported: client OKs missing from the audit (must be 0), audit rows
-whose status differs from the client's (must be 0; calls the client saw fail because the
-server died are not comparable and counted apart), time to the first success after each
-fault, and the server tree's RSS over time. Loopback only; bounded in time.
+Every call sends its own id (x-audit-id, kept as the audit event's correlation id), so the
+audit trail can be compared with what each client got. Reported: client OKs missing from the
+audit (must be 0), audit rows whose status differs from the client's (must be 0; calls the
+client saw fail because the server died are not comparable and counted apart), time to the
+first success after each fault, and the server tree's RSS over time. Loopback only; bounded
+in time.
 """
 
 from __future__ import annotations
