@@ -7,16 +7,26 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from healthai_server.domain.clinical import Span
-from healthai_server.domain.phi import DeidentificationMode, DeidentifiedNote, PhiFinding, PhiType
+from healthai_server.domain.phi import (
+    DeidentificationMode,
+    DeidentificationPolicy,
+    DeidentifiedNote,
+    PhiFinding,
+    PhiType,
+)
 from healthai_server.phi.lexicon import Lexicon
 from healthai_server.phi.recognizers.base import EntityRecognizer, RecognizerResult
 from healthai_server.phi.recognizers.names import NameRecognizer
 from healthai_server.phi.recognizers.patterns import UsernameRecognizer, builtin_pattern_recognizers
 from healthai_server.phi.recognizers.places import CityRecognizer, OrganizationRecognizer
 from healthai_server.phi.registry import RecognizerRegistry, load_pattern_recognizers
+from healthai_server.phi.safe import SafeListPass, SafeVocabulary
 from healthai_server.phi.surrogates import SurrogateGenerator, SurrogateScope
 
 MIN_KEY_BYTES = 16
+# Under RECALL_FIRST a weaker typed candidate is still removed as its type: what it would
+# otherwise become is an OTHER finding anyway, and the type helps the surrogate.
+RECALL_FIRST_MIN_SCORE = 0.3
 _CONTAINERS = frozenset({PhiType.ORGANIZATION, PhiType.STREET_ADDRESS})
 _CONTAINED = frozenset({PhiType.NAME, PhiType.CITY})
 _REPEATED_TYPES = frozenset(
@@ -146,18 +156,27 @@ class Deidentifier:
             for pattern_recognizer in load_pattern_recognizers(recognizers_config):
                 self.registry.add(pattern_recognizer)
         self.min_score = min_score
+        self._safe_pass = SafeListPass(SafeVocabulary.load(self.lexicon, extra_allow_terms))
         self._surrogates = SurrogateGenerator(secret_key, self.lexicon)
 
-    def analyze(self, text: str) -> list[RecognizerResult]:
-        """Resolved, non-overlapping results in text order."""
+    def analyze(
+        self, text: str, policy: DeidentificationPolicy = DeidentificationPolicy.PRECISION
+    ) -> list[RecognizerResult]:
+        """Resolved, non-overlapping results in text order. RECALL_FIRST adds an OTHER result
+        for every remaining token the safe list cannot vouch for."""
+        recall_first = policy is DeidentificationPolicy.RECALL_FIRST
+        min_score = min(self.min_score, RECALL_FIRST_MIN_SCORE) if recall_first else self.min_score
         candidates = self.registry.analyze(text)
-        candidates.extend(_repeated_identifiers(text, candidates, self.min_score))
-        return resolve_overlaps(candidates, self.min_score)
+        candidates.extend(_repeated_identifiers(text, candidates, min_score))
+        typed = resolve_overlaps(candidates, min_score)
+        if not recall_first:
+            return typed
+        return sorted(typed + self._safe_pass.find(text, typed), key=lambda r: r.start)
 
-    def detect(self, text: str) -> list[PhiFinding]:
+    def detect(self, text: str, policy: DeidentificationPolicy = DeidentificationPolicy.PRECISION) -> list[PhiFinding]:
         return [
             PhiFinding(type=r.type, span=Span(r.start, r.end, text[r.start : r.end]), confidence=r.score)
-            for r in self.analyze(text)
+            for r in self.analyze(text, policy)
         ]
 
     def replacement(self, phi_type: PhiType, value: str, mode: DeidentificationMode, scope: SurrogateScope) -> str:
@@ -168,13 +187,19 @@ class Deidentifier:
         return self._surrogates.replace(phi_type, value, scope)
 
     def deidentify(
-        self, text: str, mode: DeidentificationMode, *, tenant: str, patient_ref: str = ""
+        self,
+        text: str,
+        mode: DeidentificationMode,
+        *,
+        tenant: str,
+        patient_ref: str = "",
+        policy: DeidentificationPolicy = DeidentificationPolicy.PRECISION,
     ) -> DeidentifiedNote:
         scope = SurrogateScope.for_call(tenant, patient_ref)
         findings: list[PhiFinding] = []
         parts: list[str] = []
         cursor = 0
-        for result in self.analyze(text):
+        for result in self.analyze(text, policy):
             value = text[result.start : result.end]
             replacement = self.replacement(result.type, value, mode, scope)
             parts.append(text[cursor : result.start])
