@@ -25,7 +25,7 @@ from healthai_server.backends.base import Deadline
 from healthai_server.domain.analysis import ClinicalAlert
 from healthai_server.domain.clinical import EncodedClinicalData, ExtractionOptions, ProblemListEntry
 from healthai_server.domain.errors import BackendUnavailable, DeadlineExceeded, Overloaded
-from healthai_server.domain.phi import DeidentificationMode, DeidentifiedNote
+from healthai_server.domain.phi import DeidentificationMode, DeidentificationPolicy, DeidentifiedNote
 
 if TYPE_CHECKING:
     from healthai_server.engine import ClinicalEngine
@@ -81,8 +81,12 @@ def _analyze(text: str) -> tuple[tuple[ProblemListEntry, ...], list[ClinicalAler
     return data.problem_list, compute_alerts(data)
 
 
-def _deidentify(text: str, mode: DeidentificationMode, tenant: str, patient_ref: str) -> DeidentifiedNote:
-    note: DeidentifiedNote = _worker().deidentifier.deidentify(text, mode, tenant=tenant, patient_ref=patient_ref)
+def _deidentify(
+    text: str, mode: DeidentificationMode, tenant: str, patient_ref: str, policy: DeidentificationPolicy
+) -> DeidentifiedNote:
+    note: DeidentifiedNote = _worker().deidentifier.deidentify(
+        text, mode, tenant=tenant, patient_ref=patient_ref, policy=policy
+    )
     return note
 
 
@@ -205,9 +209,18 @@ class CpuWorkers:
         return result
 
     async def deidentify(
-        self, text: str, mode: DeidentificationMode, *, tenant: str, patient_ref: str, deadline: Deadline | None
+        self,
+        text: str,
+        mode: DeidentificationMode,
+        *,
+        tenant: str,
+        patient_ref: str,
+        deadline: Deadline | None,
+        policy: DeidentificationPolicy = DeidentificationPolicy.PRECISION,
     ) -> DeidentifiedNote:
-        result: DeidentifiedNote = await self._submit(_deidentify, text, mode, tenant, patient_ref, deadline=deadline)
+        result: DeidentifiedNote = await self._submit(
+            _deidentify, text, mode, tenant, patient_ref, policy, deadline=deadline
+        )
         return result
 
     def close(self) -> None:
