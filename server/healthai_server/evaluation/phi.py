@@ -1,6 +1,7 @@
 """Evaluate PHI detection on the synthetic golden set (data/golden/phi/notes.json).
 
-    healthai-server eval-phi [-v] [--json] [--golden FILE] [--update-baseline]
+    healthai-server eval-phi [-v] [--json] [--golden FILE] [--policy P] [--update-baseline]
+    healthai-server eval-phi --utility [--policy P] [--real-notes DIR]   (see phi_utility.py)
 
 Token level: a token is a maximal run of letters/digits. A gold token is caught when any
 detection covers it (whatever the type: a leak is a leak); a detected token is correct
@@ -161,6 +162,10 @@ def evaluate(notes: list[dict[str, Any]], detect: Any, verbose: bool = False) ->
 
 
 def main(argv: list[str]) -> int:
+    if "--utility" in argv:
+        from healthai_server.evaluation import phi_utility
+
+        return phi_utility.main(argv)
     parser = argparse.ArgumentParser(prog="healthai-server eval-phi", description="PHI detection on the golden set")
     parser.add_argument("-v", "--verbose", action="store_true", help="list missed and spurious tokens per note")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")

@@ -80,7 +80,13 @@ class SafeListPass:
                 verdict = len(token) <= 2 and int(token) <= MAX_PLAIN_INT
             return None if verdict else SCORE_NUMBER
         if token.isalpha():
-            if len(token) == 1 or self.vocabulary.knows(token) or self.vocabulary.compound(token):
+            vocabulary = self.vocabulary
+            if (
+                len(token) == 1
+                or vocabulary.knows(token)
+                or vocabulary.clinical_form(token)
+                or vocabulary.compound(token)
+            ):
                 return None
             return SCORE_CAPITALISED if token[0].isupper() and not token.isupper() else SCORE_WORD
         return None if is_clinical_code(token, self.vocabulary) else SCORE_CODE

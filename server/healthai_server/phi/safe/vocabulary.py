@@ -19,6 +19,8 @@ NAME_LIKE_RANK = 20_000
 # at least this common (census ranks).
 NAME_LIKE_FIRST_RANK = 1_500
 NAME_LIKE_LAST_RANK = 5_000
+# Shortest word that a clinical ending alone makes clinical.
+MIN_AFFIXED = 7
 
 
 def _read_words(name: str) -> set[str]:
@@ -26,6 +28,19 @@ def _read_words(name: str) -> set[str]:
     for line in (DATA_DIR / name).read_text(encoding="utf-8").splitlines():
         words.update(line.split("#", 1)[0].strip().lower().split())
     return words
+
+
+def _read_affixes(name: str) -> dict[str, tuple[str, ...]]:
+    """[section] headers, then words: {section: parts, longest first}."""
+    sections: dict[str, set[str]] = {}
+    current = ""
+    for line in (DATA_DIR / name).read_text(encoding="utf-8").splitlines():
+        content = line.split("#", 1)[0].strip().lower()
+        if content.startswith("[") and content.endswith("]"):
+            current = content[1:-1]
+        elif content:
+            sections.setdefault(current, set()).update(content.split())
+    return {k: tuple(sorted(v, key=len, reverse=True)) for k, v in sections.items()}
 
 
 def _tokens(phrases: Iterable[str]) -> set[str]:
@@ -57,6 +72,9 @@ class SafeVocabulary:
     # English words that are also common names ("Barb", "Hunter", "Sims"): kept lower-case or at
     # the start of a sentence, removed when capitalised inside one.
     name_like: frozenset[str] = frozenset()
+    # Clinical word endings and prefixes (data/medical_affixes.txt).
+    suffixes: tuple[str, ...] = ()
+    prefixes: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, lexicon: Lexicon, extra_words: Iterable[str] = ()) -> SafeVocabulary:
@@ -85,8 +103,14 @@ class SafeVocabulary:
             )
             and w not in never_names
         }
+        affixes = _read_affixes("medical_affixes.txt")
         return cls(
-            words=frozenset(words), units=frozenset(units), labels=frozenset(labels), name_like=frozenset(name_like)
+            words=frozenset(words),
+            units=frozenset(units),
+            labels=frozenset(labels),
+            name_like=frozenset(name_like),
+            suffixes=affixes.get("suffix", ()),
+            prefixes=affixes.get("prefix", ()),
         )
 
     def knows(self, word: str) -> bool:
@@ -97,6 +121,17 @@ class SafeVocabulary:
         for suffix, replacement in _INFLECTIONS:
             stem = lower[: len(lower) - len(suffix)]
             if lower.endswith(suffix) and len(stem) >= 3 and stem + replacement in self.words:
+                return True
+        return False
+
+    def clinical_form(self, word: str) -> bool:
+        """ "thyroidectomy" (a clinical ending), "transbronchial" (a prefix and a known word)."""
+        lower = word.lower()
+        if len(lower) >= MIN_AFFIXED and lower.endswith(self.suffixes):
+            return True
+        for prefix in self.prefixes:
+            rest = lower[len(prefix) :]
+            if lower.startswith(prefix) and len(rest) >= 4 and (self.knows(rest) or rest.endswith(self.suffixes)):
                 return True
         return False
 
