@@ -17,6 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from opentelemetry import trace
@@ -45,7 +46,7 @@ _state: _WorkerState | None = None
 WORKER_NICENESS = 10
 
 
-def _initialise(deid_key: bytes, include_organizations: bool) -> None:
+def _initialise(deid_key: bytes, include_organizations: bool, recognizers_config: Path | None = None) -> None:
     global _state  # noqa: PLW0603 - one engine per worker process, built once
     # Workers yield the CPU to the serving process: when the machine is saturated, the
     # process that accepts, sheds and answers calls must keep running, or shedding itself
@@ -56,7 +57,9 @@ def _initialise(deid_key: bytes, include_organizations: bool) -> None:
 
     _state = _WorkerState(
         engine=ClinicalEngine(),
-        deidentifier=Deidentifier(secret_key=deid_key, include_organizations=include_organizations),
+        deidentifier=Deidentifier(
+            secret_key=deid_key, include_organizations=include_organizations, recognizers_config=recognizers_config
+        ),
     )
 
 
@@ -115,6 +118,7 @@ class CpuWorkers:
         deid_key: bytes,
         *,
         include_organizations: bool = False,
+        recognizers_config: Path | None = None,
         max_pending: int = 0,
         on_shed: Callable[[str], None] = lambda _reason: None,
         max_queue_wait_s: float = 0.0,
@@ -128,13 +132,13 @@ class CpuWorkers:
         self.processes = processes if processes > 0 else (os.cpu_count() or 1)
         self._executor: Executor | None = None
         if self.inline:
-            _initialise(deid_key, include_organizations)
+            _initialise(deid_key, include_organizations, recognizers_config)
         else:
             self._executor = ProcessPoolExecutor(
                 max_workers=self.processes,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_initialise,
-                initargs=(deid_key, include_organizations),
+                initargs=(deid_key, include_organizations, recognizers_config),
             )
 
     async def warm_up(self) -> None:

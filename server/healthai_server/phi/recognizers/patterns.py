@@ -13,6 +13,7 @@ from healthai_server.domain.phi import PhiType
 from healthai_server.phi import checksums
 from healthai_server.phi.recognizers.base import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from healthai_server.phi.recognizers.fastre import word_alternation
+from healthai_server.phi.wordlists import street_suffix_re, unit_designator_re
 
 _MONTH = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
@@ -31,16 +32,13 @@ STATE_NAMES = (
     "Utah|Vermont|Virginia|Washington|West Virginia|Wisconsin|Wyoming|Puerto Rico"
 )
 STATE_RE = rf"(?:{_STATES}|{STATE_NAMES})"
-_STREET_SUFFIX = (
-    r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|Way|Terrace|Ter|"
-    r"Circle|Cir|Parkway|Pkwy|Highway|Hwy|Trail|Trl|Square|Sq|Loop|Pike|Alley|Crescent|Path|Plaza|Ridge|Run|"
-    r"Hollow|Heights|Hts|Point|Pt|Crossing|Xing|Row|Walk|Turnpike|Tpke|Expressway|Commons|Green|Close|Bend|Cove)"
-)
+_STREET_SUFFIX = street_suffix_re()
+_UNIT = unit_designator_re()
 STREET_RE = (
     r"\d(?<![\w-]\d)\d{0,5}[A-Za-z]?(?:-\d{1,4})?[ \t]{1,2}(?:[NSEW]\.?[ \t]|North[ \t]|South[ \t]|East[ \t]|"
     r"West[ \t])?(?:(?:[A-Z][\w'.-]{0,20}|\d{1,3}(?:st|nd|rd|th))[ \t]{1,2}){1,4}"
     rf"{_STREET_SUFFIX}\b\.?(?:[ \t](?:NE|NW|SE|SW|N|S|E|W)\b\.?)?"
-    r"(?:,?[ \t]{0,2}(?:Apt|Apartment|Suite|Ste|Unit|Fl|Floor|Room|Rm|Bldg|Building|Space|Spc|Lot|Trlr|#)\.?"
+    rf"(?:,?[ \t]{{0,2}}{_UNIT}\.?"
     r"[ \t]{0,2}#?[ \t]{0,2}[A-Z0-9-]{1,6}(?![\w-])|,?[ \t]{0,2}\d{1,2}(?:st|nd|rd|th)[ \t](?:[Ff]loor|FLOOR)\b)?"
 )
 # Streets named before their number or with a Spanish/French lead word ("3307 Calle Alameda"),
@@ -764,8 +762,7 @@ def builtin_pattern_recognizers() -> list[EntityRecognizer]:
                 Pattern(
                     "street_caps",
                     r"(?<![\w-])\d{1,6}\s{1,2}(?:[NSEW]\.?\s)?(?:[A-Z][A-Z'.-]{0,20}\s{1,2}){1,4}"
-                    r"(?:STREET|ST|AVENUE|AVE|ROAD|RD|BOULEVARD|BLVD|LANE|LN|DRIVE|DR|COURT|CT|PLACE|PL|WAY|"
-                    r"TERRACE|CIRCLE|PARKWAY|HIGHWAY|HWY|TRAIL)\b\.?(?:,?\s{0,2}(?:APT|SUITE|STE|UNIT|#)\.?\s{0,2}"
+                    rf"{_STREET_SUFFIX}\b\.?(?:,?\s{{0,2}}{_UNIT}\.?\s{{0,2}}"
                     r"[A-Z0-9-]{1,6})?",
                     0.85,
                 ),

@@ -699,7 +699,13 @@ class CityRecognizer(EntityRecognizer):
         lex = self._lex
         for m in _CITY_STATE.finditer(text):
             end = m.end("city")
-            start = self._strip_lead(text, m.start("city"), end)
+            before = text[max(0, m.start("city") - 8) : m.start("city")].rstrip(" \t")[-1:]
+            if m.group("zip") and before in ("", ",", "\n", ":", "|", ";"):
+                # An address line's town, anchored on ", ST 12345" ("..., Apt 3, Harmony Springs, OR
+                # 97015"): the whole run, even when it is made of common words.
+                start = m.start("city")
+            else:
+                start = self._strip_lead(text, m.start("city"), end)
             if start >= end:
                 continue
             known = self._in_gazetteer(text[start:end])
