@@ -20,6 +20,8 @@ MAX_PLAIN_INT = 89
 _YEAR = re.compile(r"(?:19|20)\d\d")
 # Crisis and service lines, printed in every discharge packet.
 _SERVICE_NUMBERS = frozenset({"911", "988", "211", "311", "411", "511", "711", "811"})
+# Denominators of clinical scales: halves to tenths (fractions, murmur and strength grades, pain).
+_SCALES = frozenset({2, 3, 4, 5, 6, 10})
 _RANGE = re.compile(r"(\d{1,3})[ \t]?-[ \t]?(\d{1,3})")
 
 
@@ -56,7 +58,12 @@ def is_clinical_number(text: str, start: int, end: int, vocab: SafeVocabulary) -
         return True
     if "/" in value:  # blood pressure, fractions, murmur grades: small parts only
         parts = value.split("/")
-        return len(parts) == 2 and all(p.isdigit() and int(p) <= 300 for p in parts)
+        if len(parts) != 2 or not all(p.isdigit() and int(p) <= 300 for p in parts):
+            return False
+        top, bottom = int(parts[0]), int(parts[1])
+        # "2/20" with no label or unit reads as a month and day; grades and fractions have a
+        # small scale ("2/6", "3/10", "1/2", "5/5").
+        return not (1 <= top <= 12 and 1 <= bottom <= 31) or bottom in _SCALES or top == bottom
     if ":" in value:  # a time of day
         parts = value.split(":")
         return len(parts) == 2 and all(len(p) <= 2 for p in parts) and int(parts[0]) <= 24 and int(parts[1]) < 60

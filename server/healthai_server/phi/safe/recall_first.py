@@ -27,6 +27,14 @@ SCORE_NAME_LIKE = 0.55  # an English word that is also a common name, capitalise
 _SENTENCE_START = frozenset(".!?:;\n\t\"'([-*•>|")
 
 
+_PROPER_TYPES = frozenset({PhiType.OTHER, PhiType.NAME, PhiType.CITY, PhiType.ORGANIZATION})
+
+
+def _covered_by(results: Sequence[RecognizerResult], start: int, end: int) -> bool:
+    i = bisect.bisect_right([r.start for r in results], start) - 1
+    return (i >= 0 and results[i].end > start) or (i + 1 < len(results) and results[i + 1].start < end)
+
+
 def _covered(starts: Sequence[int], ends: Sequence[int], start: int, end: int) -> bool:
     i = bisect.bisect_right(starts, start) - 1
     return (i >= 0 and ends[i] > start) or (i + 1 < len(starts) and starts[i + 1] < end)
@@ -51,7 +59,38 @@ class SafeListPass:
                 score = SCORE_NAME_LIKE
             if score is not None:
                 out.append(RecognizerResult(PhiType.OTHER, start, end, score, NAME))
-        return out
+        return self._widen_proper_names(text, typed, out)
+
+    def _widen_proper_names(
+        self, text: str, typed: Sequence[RecognizerResult], found: list[RecognizerResult]
+    ) -> list[RecognizerResult]:
+        """ "Breaux Bridge", "Aspen Whitley", "Quellton Family Practice": a capitalised word right
+        next to a removed capitalised one is part of the same name, unless it is clinical
+        vocabulary, a unit, a label or a function word."""
+        removed = sorted([*typed, *found], key=lambda r: r.start)
+        proper = [r for r in removed if r.type in _PROPER_TYPES and text[r.start].isupper()]
+        if not proper:
+            return found
+        taken = {(r.start, r.end) for r in removed}
+        edges = {r.end for r in proper} | {r.start for r in proper}
+        extra: list[RecognizerResult] = []
+        changed = True
+        tokens = [m for m in _TOKEN.finditer(text) if m.group()[0].isupper() and not m.group().isupper()]
+        while changed:
+            changed = False
+            for m in tokens:
+                start, end = m.span()
+                if (start, end) in taken or m.group().lower() in self.vocabulary.never_names:
+                    continue
+                before, after = start - 1, end + 1
+                joined = (text[before:start] == " " and before in edges) or (text[end:after] == " " and after in edges)
+                if not joined or _covered_by(removed, start, end):
+                    continue
+                extra.append(RecognizerResult(PhiType.OTHER, start, end, SCORE_NAME_LIKE, NAME))
+                taken.add((start, end))
+                edges.update((start, end))
+                changed = True
+        return sorted([*found, *extra], key=lambda r: r.start)
 
     def _number_verdicts(self, text: str) -> dict[int, bool]:
         """Start of every digit run -> whether its number is clinical."""

@@ -72,6 +72,9 @@ class SafeVocabulary:
     # English words that are also common names ("Barb", "Hunter", "Sims"): kept lower-case or at
     # the start of a sentence, removed when capitalised inside one.
     name_like: frozenset[str] = frozenset()
+    # Words that are never part of a proper name: clinical vocabulary, units, labels, function
+    # words. Any other capitalised word next to a removed one is taken as part of its name.
+    never_names: frozenset[str] = frozenset()
     # Clinical word endings and prefixes (data/medical_affixes.txt).
     suffixes: tuple[str, ...] = ()
     prefixes: tuple[str, ...] = ()
@@ -103,12 +106,15 @@ class SafeVocabulary:
             )
             and w not in never_names
         }
+        # Eponyms that are common surnames ("Sims", "Graves"): next to a name, part of it.
+        eponyms = {w for w in lexicon.clinical if 0 < lexicon.last.get(w, 0) <= NAME_LIKE_LAST_RANK}
         affixes = _read_affixes("medical_affixes.txt")
         return cls(
             words=frozenset(words),
             units=frozenset(units),
             labels=frozenset(labels),
             name_like=frozenset(name_like),
+            never_names=frozenset(never_names - eponyms),
             suffixes=affixes.get("suffix", ()),
             prefixes=affixes.get("prefix", ()),
         )
