@@ -73,3 +73,33 @@ def test_other_tokens_get_consistent_format_preserving_surrogates(deid: Deidenti
 def test_confidence_is_between_zero_and_one(deid: Deidentifier) -> None:
     for finding in deid.detect("Quillfeather 48213 ZK47", RF):
         assert 0.0 < finding.confidence <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "gone"),
+    [
+        ("Intake on Aug 5, 2024 with her son.", ["Aug", "5"]),
+        ("Seen on the 5th of March.", ["5th", "March"]),
+        ("lives at 41 maple st with her son", ["41", "maple", "st"]),
+        ("A 92 yo man with chest pain.", ["92"]),
+        ("UDS 2/20 positive for fentanyl.", ["2", "20"]),
+        ("Discussed with Alondra Sims at the bedside.", ["Alondra", "Sims"]),
+    ],
+)
+def test_multi_token_shapes_are_removed(deid: Deidentifier, text: str, gone: list[str]) -> None:
+    note = deid.deidentify(text, DeidentificationMode.REDACT, tenant="t1", policy=RF)
+    removed_text = " ".join(f.span.text for f in note.findings)
+    for token in gone:
+        assert token in removed_text.split() or token in removed_text, (token, removed_text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "A 72 yo man with 3 years of back pain, 2/6 murmur, strength 5/5, pain 3/10, vision 20/20.",
+        "Take 2 tabs by mouth daily; walks 2 blocks down the road.",
+        "Cardiology follow-up in 3 months; repeat echo in 6 weeks.",
+    ],
+)
+def test_clinical_ratios_ages_and_months_alone_stay(deid: Deidentifier, text: str) -> None:
+    assert removed(deid, text) == []

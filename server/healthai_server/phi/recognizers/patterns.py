@@ -185,7 +185,7 @@ _NOT_STREET_WORDS = frozenset(
 )
 
 
-def _street_ok(value: str) -> bool | None:
+def street_ok(value: str) -> bool | None:
     """ "100 MCG FOLLOW UP WITH DR" is a dose and a title, not an address."""
     if re.match(r"P\.?\s?O\.?\s{0,2}Box", value, re.IGNORECASE):
         return None
@@ -768,7 +768,7 @@ def builtin_pattern_recognizers() -> list[EntityRecognizer]:
                 ),
                 Pattern("po_box", r"(?<![A-Za-z])P\.?\s?O\.?\s{0,2}Box\s{1,2}\d{1,6}", 0.9, 0, i),
             ],
-            validator=_street_ok,
+            validator=street_ok,
         ),
         PatternRecognizer(
             "age_over_89",

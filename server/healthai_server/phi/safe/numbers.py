@@ -22,16 +22,20 @@ _YEAR = re.compile(r"(?:19|20)\d\d")
 _SERVICE_NUMBERS = frozenset({"911", "988", "211", "311", "411", "511", "711", "811"})
 # Denominators of clinical scales: halves to tenths (fractions, murmur and strength grades, pain).
 _SCALES = frozenset({2, 3, 4, 5, 6, 10})
+_AGE_UNITS = frozenset({"yo", "y/o", "yom", "yof", "year", "years", "yr", "yrs", "y"})
 _RANGE = re.compile(r"(\d{1,3})[ \t]?-[ \t]?(\d{1,3})")
 
 
-def unit_after(text: str, end: int, vocab: SafeVocabulary) -> bool:
-    """ "40 mg", "3 months", "72-year-old", "94%"."""
+def unit_after(text: str, end: int, vocab: SafeVocabulary) -> str | None:
+    """The unit right after a number ("40 mg", "3 months", "72-year-old", "94%"), lower-case."""
     m = _UNIT_AFTER.match(text, end, min(len(text), end + 24))
     if m is None:
-        return False
+        return None
     unit = m.group(1).lower().rstrip(".")
-    return unit in vocab.units or unit.split("/", 1)[0] in vocab.units or unit in ("%", "°")
+    if unit in vocab.units or unit in ("%", "°"):
+        return unit
+    head = unit.split("/", 1)[0]
+    return head if head in vocab.units else None
 
 
 def label_before(text: str, start: int, vocab: SafeVocabulary) -> bool:
@@ -54,7 +58,10 @@ def label_before(text: str, start: int, vocab: SafeVocabulary) -> bool:
 def is_clinical_number(text: str, start: int, end: int, vocab: SafeVocabulary) -> bool:
     """Whether the number text[start:end] (a NUMBER match) is clinical, not an identifier."""
     value = text[start:end]
-    if unit_after(text, end, vocab) or label_before(text, start, vocab):
+    unit = unit_after(text, end, vocab)
+    if unit in _AGE_UNITS and value.isdigit() and int(value) > MAX_PLAIN_INT:
+        return False  # "92 yo", "94-year-old": an age over 89 is an identifier
+    if unit is not None or label_before(text, start, vocab):
         return True
     if "/" in value:  # blood pressure, fractions, murmur grades: small parts only
         parts = value.split("/")

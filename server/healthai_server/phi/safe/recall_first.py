@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from healthai_server.domain.phi import PhiType
 from healthai_server.phi.recognizers.base import RecognizerResult
 from healthai_server.phi.safe.numbers import MAX_PLAIN_INT, NUMBER, is_clinical_code, is_clinical_number
+from healthai_server.phi.safe.spans import shaped_spans
 from healthai_server.phi.safe.vocabulary import SafeVocabulary
 
 _TOKEN = re.compile(r"[^\W_]+")
@@ -49,12 +50,19 @@ class SafeListPass:
         starts = [r.start for r in typed]
         ends = [r.end for r in typed]
         verdicts = self._number_verdicts(text)
+        shaped = sorted(shaped_spans(text))
+        shaped_starts = [s for s, _, _ in shaped]
         out: list[RecognizerResult] = []
         for m in _TOKEN.finditer(text):
             start, end = m.span()
             if _covered(starts, ends, start, end):
                 continue
             score = self._score(m.group(), start, verdicts)
+            i = bisect.bisect_right(shaped_starts, start) - 1
+            # Spans may nest; the nearest that starts before the token is checked, then its neighbours.
+            for s_start, s_end, s_score in shaped[max(0, i - 2) : i + 1]:
+                if s_start <= start and end <= s_end:
+                    score = max(score or 0.0, s_score)
             if score is None and self._name_inside_sentence(text, m.group(), start):
                 score = SCORE_NAME_LIKE
             if score is not None:
