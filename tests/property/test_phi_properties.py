@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from healthai_server.domain.phi import DeidentificationMode
+from healthai_server.domain.phi import DeidentificationMode, DeidentificationPolicy
 from healthai_server.phi import Deidentifier
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -111,3 +111,33 @@ def test_time_grows_linearly_on_repetitive_input(unit: str) -> None:
     large = unit * 20
     ratio = _seconds(large) / max(_seconds(small), 1e-4)
     assert ratio < 30, f"time ratio {ratio:.1f} for 10x input"
+
+
+def _check_recall_first(text: str) -> None:
+    findings = DEID.detect(text, DeidentificationPolicy.RECALL_FIRST)
+    previous_end = 0
+    for f in findings:
+        assert 0 <= f.span.start < f.span.end <= len(text)
+        assert text[f.span.start : f.span.end] == f.span.text
+        assert f.span.start >= previous_end  # disjoint, in order
+        previous_end = f.span.end
+        assert 0.0 < f.confidence <= 1.0
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_TEXT)
+def test_recall_first_returns_exact_disjoint_spans(text: str) -> None:
+    _check_recall_first(text)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_TEXT)
+def test_recall_first_removes_at_least_what_precision_removes(text: str) -> None:
+    """Every character PRECISION removes, RECALL_FIRST removes too (typed first, then more)."""
+    precise = DEID.detect(text, DeidentificationPolicy.PRECISION)
+    recall = DEID.detect(text, DeidentificationPolicy.RECALL_FIRST)
+    covered = [False] * len(text)
+    for f in recall:
+        covered[f.span.start : f.span.end] = [True] * (f.span.end - f.span.start)
+    for f in precise:
+        assert all(covered[f.span.start : f.span.end]), f.span.text

@@ -53,20 +53,37 @@ def default_registry(lexicon: Lexicon, include_organizations: bool) -> Recognize
     return registry
 
 
+class _Containment:
+    """Whether a span lies inside a longer one of a set, in O(log n) (a note of a million
+    characters holds tens of thousands of spans: a pairwise check is quadratic)."""
+
+    def __init__(self, spans: Sequence[tuple[int, int]]) -> None:
+        self._starts = [s for s, _ in spans]  # sorted
+        self._max_end: list[int] = []
+        self._end_at: dict[int, int] = {}
+        best = -1
+        for s, e in spans:
+            best = max(best, e)
+            self._max_end.append(best)
+            self._end_at[s] = max(e, self._end_at.get(s, -1))
+
+    def strictly(self, start: int, end: int) -> bool:
+        i = bisect.bisect_left(self._starts, start)  # spans that start before `start`
+        if i > 0 and self._max_end[i - 1] >= end:
+            return True
+        return self._end_at.get(start, -1) > end
+
+
 def resolve_overlaps(candidates: Iterable[RecognizerResult], min_score: float) -> list[RecognizerResult]:
     """Highest score first, then longest; a candidate that overlaps an accepted one loses
     only the overlapping part (the rest is kept when it still holds a letter or digit)."""
     kept = [c for c in candidates if c.score >= min_score and c.end > c.start]
     # A name or town inside a longer organisation or street ("Dr. Ruiz, Ozark Valley Clinic" read
     # as a list of names) gives way to it: the longer span covers the same tokens and more.
-    containers = [(c.start, c.end) for c in kept if c.type in _CONTAINERS]
+    containers = sorted((c.start, c.end) for c in kept if c.type in _CONTAINERS)
     if containers:
-        kept = [
-            c
-            for c in kept
-            if c.type not in _CONTAINED
-            or not any(s <= c.start and c.end <= e and (s, e) != (c.start, c.end) for s, e in containers)
-        ]
+        inside = _Containment(containers)
+        kept = [c for c in kept if c.type not in _CONTAINED or not inside.strictly(c.start, c.end)]
     ordered = sorted(
         kept,
         key=lambda c: (-c.score, -(c.end - c.start), c.start),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 
 from healthai_server.domain.phi import PhiType
@@ -211,6 +212,8 @@ _ORG = re.compile(
     rf"(?:[ \t][A-Z][\w'’-]{{1,30}}){{0,3}}"
 )
 # All-caps words, seen in title case ("MAPLE GROVE NURSING CENTER" -> "Maple Grove Nursing Center").
+# Distinct organisation names whose later, shorter mentions are searched for.
+MAX_LATER_MENTION_NAMES = 64
 _CAPS_WORD = re.compile(r"[A-Z][A-Z'’]+(?![a-z])")
 # Labels and phrases whose value is an organisation: "Employer: Tri-County Freight".
 _ORG_CUE = re.compile(
@@ -970,6 +973,13 @@ class OrganizationRecognizer(EntityRecognizer):
         """Shorter mentions of a found name: its leading words, when they hold a distinctive word."""
         out: list[RecognizerResult] = []
         seen: set[str] = set()
+        spans = sorted((r.start, r.end) for r in found)
+        starts = [start for start, _ in spans]
+
+        def inside_found(offset: int) -> bool:
+            i = bisect.bisect_right(starts, offset) - 1
+            return i >= 0 and spans[i][0] <= offset < spans[i][1]
+
         for words in names:
             lead: list[str] = []
             for w in words:
@@ -986,9 +996,11 @@ class OrganizationRecognizer(EntityRecognizer):
             key = " ".join(lead)
             if key in seen:
                 continue
+            if len(seen) >= MAX_LATER_MENTION_NAMES:
+                break  # each name is one scan of the note: bounded on hostile input
             seen.add(key)
             pattern = re.compile(r"(?<![\w'’&.-])" + r"[ \t]+".join(re.escape(w) for w in lead) + r"(?![\w'’-])")
             for m in pattern.finditer(view):
-                if not any(r.start <= m.start() < r.end for r in found):
+                if not inside_found(m.start()):
                     out.append(RecognizerResult(PhiType.ORGANIZATION, m.start(), m.end(), 0.8, self.name))
         return out

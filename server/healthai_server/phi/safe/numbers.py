@@ -59,13 +59,13 @@ def is_clinical_number(text: str, start: int, end: int, vocab: SafeVocabulary) -
     """Whether the number text[start:end] (a NUMBER match) is clinical, not an identifier."""
     value = text[start:end]
     unit = unit_after(text, end, vocab)
-    if unit in _AGE_UNITS and value.isdigit() and int(value) > MAX_PLAIN_INT:
+    if unit in _AGE_UNITS and value.isdecimal() and int(value) > MAX_PLAIN_INT:
         return False  # "92 yo", "94-year-old": an age over 89 is an identifier
     if unit is not None or label_before(text, start, vocab):
         return True
     if "/" in value:  # blood pressure, fractions, murmur grades: small parts only
         parts = value.split("/")
-        if len(parts) != 2 or not all(p.isdigit() and int(p) <= 300 for p in parts):
+        if len(parts) != 2 or not all(p.isdecimal() and int(p) <= 300 for p in parts):
             return False
         top, bottom = int(parts[0]), int(parts[1])
         # "2/20" with no label or unit reads as a month and day; grades and fractions have a
@@ -77,7 +77,7 @@ def is_clinical_number(text: str, start: int, end: int, vocab: SafeVocabulary) -
     if "." in value and "," not in value and value.count(".") == 1:
         whole, fraction = value.split(".")
         return len(whole) <= 3 and len(fraction) <= 3
-    if value.isdigit():
+    if value.isdecimal():
         if _YEAR.fullmatch(value) or value in _SERVICE_NUMBERS:
             return True
         return len(value) <= 2 and int(value) <= MAX_PLAIN_INT
@@ -90,8 +90,8 @@ def is_clinical_code(token: str, vocab: SafeVocabulary) -> bool:
     if vocab.knows(token) or _ORDINAL.fullmatch(token):
         return True
     runs = _RUNS.findall(token.lower())
-    digits = sum(len(r) for r in runs if r.isdigit())
+    digits = sum(len(r) for r in runs if r.isdecimal())
     if digits > 3:
         return False
-    letters = [r for r in runs if not r.isdigit()]
+    letters = [r for r in runs if not r.isdecimal()]
     return bool(letters) and all(r in vocab.units or r in vocab.labels for r in letters)

@@ -31,11 +31,6 @@ _SENTENCE_START = frozenset(".!?:;\n\t\"'([-*•>|")
 _PROPER_TYPES = frozenset({PhiType.OTHER, PhiType.NAME, PhiType.CITY, PhiType.ORGANIZATION})
 
 
-def _covered_by(results: Sequence[RecognizerResult], start: int, end: int) -> bool:
-    i = bisect.bisect_right([r.start for r in results], start) - 1
-    return (i >= 0 and results[i].end > start) or (i + 1 < len(results) and results[i + 1].start < end)
-
-
 def _covered(starts: Sequence[int], ends: Sequence[int], start: int, end: int) -> bool:
     i = bisect.bisect_right(starts, start) - 1
     return (i >= 0 and ends[i] > start) or (i + 1 < len(starts) and starts[i + 1] < end)
@@ -76,28 +71,32 @@ class SafeListPass:
         next to a removed capitalised one is part of the same name, unless it is clinical
         vocabulary, a unit, a label or a function word."""
         removed = sorted([*typed, *found], key=lambda r: r.start)
-        proper = [r for r in removed if r.type in _PROPER_TYPES and text[r.start].isupper()]
-        if not proper:
+        edges = {e for r in removed if r.type in _PROPER_TYPES and text[r.start].isupper() for e in (r.start, r.end)}
+        if not edges:
             return found
-        taken = {(r.start, r.end) for r in removed}
-        edges = {r.end for r in proper} | {r.start for r in proper}
-        extra: list[RecognizerResult] = []
-        changed = True
-        tokens = [m for m in _TOKEN.finditer(text) if m.group()[0].isupper() and not m.group().isupper()]
-        while changed:
-            changed = False
-            for m in tokens:
-                start, end = m.span()
-                if (start, end) in taken or m.group().lower() in self.vocabulary.never_names:
-                    continue
-                before, after = start - 1, end + 1
-                joined = (text[before:start] == " " and before in edges) or (text[end:after] == " " and after in edges)
-                if not joined or _covered_by(removed, start, end):
-                    continue
-                extra.append(RecognizerResult(PhiType.OTHER, start, end, SCORE_NAME_LIKE, NAME))
-                taken.add((start, end))
-                edges.update((start, end))
-                changed = True
+        starts = [r.start for r in removed]
+        ends = [r.end for r in removed]
+        never = self.vocabulary.never_names
+        candidates = [
+            m.span()
+            for m in _TOKEN.finditer(text)
+            if m.group()[0].isupper()
+            and not m.group().isupper()
+            and m.group().lower() not in never
+            and not _covered(starts, ends, *m.span())
+        ]
+        joined: set[tuple[int, int]] = set()
+        # One sweep rightwards, one leftwards: a run of capitalised words joins its removed
+        # neighbour whole in a single pass each way (linear, however long the run).
+        for start, end in candidates:
+            if text[start - 1 : start] == " " and start - 1 in edges:
+                joined.add((start, end))
+                edges.add(end)
+        for start, end in reversed(candidates):
+            if text[end : end + 1] == " " and end + 1 in edges:
+                joined.add((start, end))
+                edges.add(start)
+        extra = [RecognizerResult(PhiType.OTHER, s, e, SCORE_NAME_LIKE, NAME) for s, e in joined]
         return sorted([*found, *extra], key=lambda r: r.start)
 
     def _number_verdicts(self, text: str) -> dict[int, bool]:
@@ -117,11 +116,11 @@ class SafeListPass:
         if not (token[0].isupper() and token[1:].islower()) or token.lower() not in self.vocabulary.name_like:
             return False
         before = text[max(0, start - 3) : start].rstrip(" ")
-        return bool(before) and before[-1] not in _SENTENCE_START and not before[-1].isdigit()
+        return bool(before) and before[-1] not in _SENTENCE_START and not before[-1].isdecimal()
 
     def _score(self, token: str, start: int, verdicts: dict[int, bool]) -> float | None:
         """None when the token is safe, else the confidence that it identifies someone."""
-        if token.isdigit():
+        if token.isdecimal():
             verdict = verdicts.get(start)
             if verdict is None:  # digits right after letters ("x 2" written "x2" is one token)
                 verdict = len(token) <= 2 and int(token) <= MAX_PLAIN_INT
