@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from healthai_server.domain.phi import PhiType
 from healthai_server.phi.lexicon import Lexicon
 from healthai_server.phi.recognizers.base import EntityRecognizer, RecognizerResult
-from healthai_server.phi.recognizers.fastre import word_branches
+from healthai_server.textmatch import word_branches
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?(?:-[^\W\d_]+){0,3}")
 _PARTICLES = frozenset(

@@ -12,8 +12,8 @@ import re
 from healthai_server.domain.phi import PhiType
 from healthai_server.phi import checksums
 from healthai_server.phi.recognizers.base import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
-from healthai_server.phi.recognizers.fastre import word_alternation
 from healthai_server.phi.wordlists import street_suffix_re, unit_designator_re
+from healthai_server.textmatch import word_alternation
 
 _MONTH = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
@@ -70,8 +70,7 @@ def _labelled(label: str, ident: str) -> str:
     )
 
 
-def _has_digit(value: str) -> bool | None:
-    return None if any(ch.isdigit() for ch in value) else False
+_has_digit = checksums.has_digit
 
 
 def _serial_like(value: str) -> bool | None:
@@ -103,8 +102,7 @@ def _coded_id(value: str) -> bool | None:
     return None if sum(c.isdigit() for c in value) >= 5 else False
 
 
-def _ssn(value: str) -> bool | None:
-    return None if checksums.ssn_valid(value) else False
+_ssn = checksums.ssn_verdict
 
 
 def _labelled_taxpayer_id(value: str) -> bool | None:
@@ -114,8 +112,7 @@ def _labelled_taxpayer_id(value: str) -> bool | None:
     return None if len(digits) == 9 and digits != "0" * 9 else False
 
 
-def _luhn(value: str) -> bool | None:
-    return checksums.luhn_valid(value)
+_luhn = checksums.luhn_verdict
 
 
 def _license(value: str) -> bool | None:
@@ -124,12 +121,7 @@ def _license(value: str) -> bool | None:
     return _has_digit(value)
 
 
-def _vin(value: str) -> bool | None:
-    if re.fullmatch(r"[A-HJ-NPR-Z0-9]{17}", value.upper()) is None:
-        return False
-    if not (any(c.isdigit() for c in value) and any(c.isalpha() for c in value)):
-        return False
-    return True if checksums.vin_valid(value) else None
+_vin = checksums.vin_verdict
 
 
 _NOT_STREET_WORDS = frozenset(

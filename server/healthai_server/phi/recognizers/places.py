@@ -8,8 +8,8 @@ import re
 from healthai_server.domain.phi import PhiType
 from healthai_server.phi.lexicon import Lexicon
 from healthai_server.phi.recognizers.base import EntityRecognizer, RecognizerResult
-from healthai_server.phi.recognizers.fastre import split_top_level, word_alternation, word_branches
 from healthai_server.phi.recognizers.patterns import STATE_NAMES, STREET_RE
+from healthai_server.textmatch import split_top_level, word_alternation, word_branches
 
 _STATE_ABBR = (
     "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|"

@@ -24,6 +24,8 @@ SCORE_CODE = 0.8  # letters and digits: "A7-5521", "FYF831"
 SCORE_NUMBER = 0.7  # an unexplained number: a street, a room, an id
 SCORE_CAPITALISED = 0.75  # an unknown capitalised word: most often a name or a place
 SCORE_WORD = 0.6  # an unknown lower-case or all-caps word
+WORD_CACHE_SIZE = 100_000
+_MISSING = object()
 SCORE_NAME_LIKE = 0.55  # an English word that is also a common name, capitalised mid-sentence
 _SENTENCE_START = frozenset(".!?:;\n\t\"'([-*•>|")
 
@@ -39,6 +41,9 @@ def _covered(starts: Sequence[int], ends: Sequence[int], start: int, end: int) -
 class SafeListPass:
     def __init__(self, vocabulary: SafeVocabulary) -> None:
         self.vocabulary = vocabulary
+        # Word -> verdict: notes repeat their words, and a word's verdict needs up to a few
+        # dozen set lookups (inflections, word parts, compounds). Bounded: cleared when full.
+        self._word_cache: dict[str, float | None] = {}
 
     def find(self, text: str, typed: Sequence[RecognizerResult]) -> list[RecognizerResult]:
         """OTHER results for the tokens outside `typed` (disjoint, in text order) that are not safe."""
@@ -126,13 +131,19 @@ class SafeListPass:
                 verdict = len(token) <= 2 and int(token) <= MAX_PLAIN_INT
             return None if verdict else SCORE_NUMBER
         if token.isalpha():
-            vocabulary = self.vocabulary
-            if (
-                len(token) == 1
-                or vocabulary.knows(token)
-                or vocabulary.clinical_form(token)
-                or vocabulary.compound(token)
-            ):
-                return None
-            return SCORE_CAPITALISED if token[0].isupper() and not token.isupper() else SCORE_WORD
+            cached = self._word_cache.get(token, _MISSING)
+            if cached is not _MISSING:
+                return cached  # type: ignore[return-value]
+            if len(self._word_cache) >= WORD_CACHE_SIZE:
+                self._word_cache.clear()
+            score = self._word_score(token)
+            self._word_cache[token] = score
+            return score
         return None if is_clinical_code(token, self.vocabulary) else SCORE_CODE
+
+    def _word_score(self, token: str) -> float | None:
+        """The verdict on a word of letters: safe (None) or the confidence that it identifies."""
+        vocabulary = self.vocabulary
+        if len(token) == 1 or vocabulary.knows(token) or vocabulary.clinical_form(token) or vocabulary.compound(token):
+            return None
+        return SCORE_CAPITALISED if token[0].isupper() and not token.isupper() else SCORE_WORD
