@@ -415,7 +415,8 @@ class PhoneRecognizer(PatternRecognizer):
         return PhiType.PHONE if re.search(r"\d{3}", between) else PhiType.FAX
 
 
-def builtin_pattern_recognizers() -> list[EntityRecognizer]:
+def contact_recognizers() -> list[EntityRecognizer]:
+    """Email, web addresses, IP addresses and telephone or fax numbers."""
     i = re.IGNORECASE
     return [
         PatternRecognizer(
@@ -519,6 +520,13 @@ def builtin_pattern_recognizers() -> list[EntityRecognizer]:
             ),
             context_window=30,
         ),
+    ]
+
+
+def record_number_recognizers() -> list[EntityRecognizer]:
+    """Numbers that identify a person in a record: SSN, MRN, plan, account, card, licence, vehicle, device, other."""
+    i = re.IGNORECASE
+    return [
         PatternRecognizer(
             "ssn",
             PhiType.SSN,
@@ -724,6 +732,13 @@ def builtin_pattern_recognizers() -> list[EntityRecognizer]:
             validator=_has_digit,
             list_items=True,
         ),
+    ]
+
+
+def address_recognizers() -> list[EntityRecognizer]:
+    """ZIP codes and street addresses."""
+    i = re.IGNORECASE
+    return [
         PatternRecognizer(
             "zip_code",
             PhiType.ZIP_CODE,
@@ -762,6 +777,13 @@ def builtin_pattern_recognizers() -> list[EntityRecognizer]:
             ],
             validator=street_ok,
         ),
+    ]
+
+
+def date_and_age_recognizers() -> list[EntityRecognizer]:
+    """Dates (numeric, written, month/day) and ages over 89, and names in table columns."""
+    i = re.IGNORECASE
+    return [
         PatternRecognizer(
             "age_over_89",
             PhiType.AGE,
@@ -926,3 +948,8 @@ def builtin_pattern_recognizers() -> list[EntityRecognizer]:
         MonthDayRecognizer(),
         TableColumnRecognizer(),
     ]
+
+
+def builtin_pattern_recognizers() -> list[EntityRecognizer]:
+    """Every built-in pattern recognizer, one family of cues after another."""
+    return [*contact_recognizers(), *record_number_recognizers(), *address_recognizers(), *date_and_age_recognizers()]
