@@ -230,6 +230,8 @@ async def build_application(
         workers = CpuWorkers(
             settings.engine_workers,
             deid_key,
+            include_organizations=settings.phi_organizations,
+            recognizers_config=settings.phi_recognizers_config,
             max_pending=settings.engine_queue_limit,
             max_queue_wait_s=settings.engine_max_queue_wait_ms / 1000,
             on_shed=metrics.record_shed,

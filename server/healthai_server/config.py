@@ -96,6 +96,11 @@ class Settings:
     # (PostgreSQL); past it that tenant's batch fails with UNAVAILABLE instead of stalling.
     audit_lock_timeout_ms: int = 2000
     deid_key_file: Path | None = None  # default: state_dir/dev/deid.key (surrogates, date shifts)
+    # Hospital, clinic, practice and university names are removed too (not one of the 18 Safe
+    # Harbor identifiers, but they narrow a patient down; the issue saw them reach an LLM).
+    phi_organizations: bool = True
+    # A JSON file of extra pattern recognizers (see phi/registry.py), loaded by every worker.
+    phi_recognizers_config: Path | None = None
     metrics_port: int = 0  # 0: no metrics HTTP server
     # A second gRPC port serving only grpc.health.v1 (for kubelet probes), outside the in-flight
     # cap: under overload the main port sheds calls, and a shed probe would pull a healthy pod
@@ -283,6 +288,14 @@ def _validate(settings: Settings) -> None:
         parse_peer_principals(settings.tls_peer_principals)
     except ValueError as exc:
         raise ConfigError(f"HEALTHAI_TLS_PEER_PRINCIPALS: {exc}") from exc
+
+    if settings.phi_recognizers_config is not None:
+        from healthai_server.phi.registry import RecognizerConfigError, load_pattern_recognizers
+
+        try:
+            load_pattern_recognizers(settings.phi_recognizers_config)
+        except (OSError, ValueError, RecognizerConfigError) as exc:
+            raise ConfigError(f"HEALTHAI_PHI_RECOGNIZERS_CONFIG: {exc}") from exc
 
 
 def _transport_checks(settings: Settings) -> list[tuple[str, bool, str]]:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from opentelemetry import trace
@@ -27,7 +28,7 @@ from healthai_server.backends.base import Deadline
 from healthai_server.domain.analysis import ClinicalAlert
 from healthai_server.domain.clinical import EncodedClinicalData, ExtractionOptions, ProblemListEntry
 from healthai_server.domain.errors import BackendUnavailable, DeadlineExceeded, Overloaded
-from healthai_server.domain.phi import DeidentificationMode, DeidentifiedNote
+from healthai_server.domain.phi import DeidentificationMode, DeidentificationPolicy, DeidentifiedNote
 
 if TYPE_CHECKING:
     from healthai_server.engine import ClinicalEngine
@@ -64,7 +65,9 @@ def _exit_with_parent(parent_pid: int, poll_s: float = PARENT_POLL_S) -> None:
     threading.Thread(target=watch, name="healthai-parent-watch", daemon=True).start()
 
 
-def _initialise(deid_key: bytes, include_organizations: bool, parent_pid: int = 0) -> None:
+def _initialise(
+    deid_key: bytes, include_organizations: bool, recognizers_config: Path | None = None, parent_pid: int = 0
+) -> None:
     global _state  # noqa: PLW0603 - one engine per worker process, built once
     if parent_pid:
         _exit_with_parent(parent_pid)
@@ -77,7 +80,9 @@ def _initialise(deid_key: bytes, include_organizations: bool, parent_pid: int = 
 
     _state = _WorkerState(
         engine=ClinicalEngine(),
-        deidentifier=Deidentifier(secret_key=deid_key, include_organizations=include_organizations),
+        deidentifier=Deidentifier(
+            secret_key=deid_key, include_organizations=include_organizations, recognizers_config=recognizers_config
+        ),
     )
 
 
@@ -102,8 +107,12 @@ def _analyze(text: str) -> tuple[tuple[ProblemListEntry, ...], list[ClinicalAler
     return data.problem_list, compute_alerts(data)
 
 
-def _deidentify(text: str, mode: DeidentificationMode, tenant: str, patient_ref: str) -> DeidentifiedNote:
-    note: DeidentifiedNote = _worker().deidentifier.deidentify(text, mode, tenant=tenant, patient_ref=patient_ref)
+def _deidentify(
+    text: str, mode: DeidentificationMode, tenant: str, patient_ref: str, policy: DeidentificationPolicy
+) -> DeidentifiedNote:
+    note: DeidentifiedNote = _worker().deidentifier.deidentify(
+        text, mode, tenant=tenant, patient_ref=patient_ref, policy=policy
+    )
     return note
 
 
@@ -132,6 +141,7 @@ class CpuWorkers:
         deid_key: bytes,
         *,
         include_organizations: bool = False,
+        recognizers_config: Path | None = None,
         max_pending: int = 0,
         on_shed: Callable[[str], None] = lambda _reason: None,
         max_queue_wait_s: float = 0.0,
@@ -144,11 +154,11 @@ class CpuWorkers:
         self._on_shed = on_shed
         self.processes = processes if processes > 0 else (os.cpu_count() or 1)
         self._executor: Executor | None = None
-        self._initargs = (deid_key, include_organizations, os.getpid())
+        self._initargs = (deid_key, include_organizations, recognizers_config, os.getpid())
         self.restarts = 0  # pools rebuilt after a worker died
         self._warming: asyncio.Task[None] | None = None  # warm-up of a rebuilt pool (a reference keeps it alive)
         if self.inline:
-            _initialise(deid_key, include_organizations)
+            _initialise(deid_key, include_organizations, recognizers_config)
         else:
             self._executor = self._new_pool()
 
@@ -280,9 +290,18 @@ class CpuWorkers:
         return result
 
     async def deidentify(
-        self, text: str, mode: DeidentificationMode, *, tenant: str, patient_ref: str, deadline: Deadline | None
+        self,
+        text: str,
+        mode: DeidentificationMode,
+        *,
+        tenant: str,
+        patient_ref: str,
+        deadline: Deadline | None,
+        policy: DeidentificationPolicy = DeidentificationPolicy.PRECISION,
     ) -> DeidentifiedNote:
-        result: DeidentifiedNote = await self._submit(_deidentify, text, mode, tenant, patient_ref, deadline=deadline)
+        result: DeidentifiedNote = await self._submit(
+            _deidentify, text, mode, tenant, patient_ref, policy, deadline=deadline
+        )
         return result
 
     def close(self) -> None:

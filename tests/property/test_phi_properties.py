@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from healthai_server.domain.phi import DeidentificationMode
+from healthai_server.domain.phi import DeidentificationMode, DeidentificationPolicy
 from healthai_server.phi import Deidentifier
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -95,19 +95,51 @@ _HOSTILE = [
 ]
 
 
-def _seconds(text: str) -> float:
-    best = float("inf")
-    for _ in range(3):
-        started = time.perf_counter()
-        DEID.detect(text)
-        best = min(best, time.perf_counter() - started)
+def _best_seconds(texts: list[str], passes: int = 5) -> list[float]:
+    """Best time of each text, the texts timed in turn within each pass: on a shared machine a
+    load spike then slows both sizes alike instead of only the one being timed."""
+    best = [float("inf")] * len(texts)
+    for _ in range(passes):
+        for index, text in enumerate(texts):
+            started = time.perf_counter()
+            DEID.detect(text)
+            best[index] = min(best[index], time.perf_counter() - started)
     return best
 
 
 @pytest.mark.parametrize("unit", _HOSTILE, ids=range(len(_HOSTILE)))
 def test_time_grows_linearly_on_repetitive_input(unit: str) -> None:
     """Ten times the input must cost well under a hundred times the time (quadratic would)."""
-    small = unit * 2
-    large = unit * 20
-    ratio = _seconds(large) / max(_seconds(small), 1e-4)
+    small_s, large_s = _best_seconds([unit * 2, unit * 20])
+    ratio = large_s / max(small_s, 1e-4)
     assert ratio < 30, f"time ratio {ratio:.1f} for 10x input"
+
+
+def _check_recall_first(text: str) -> None:
+    findings = DEID.detect(text, DeidentificationPolicy.RECALL_FIRST)
+    previous_end = 0
+    for f in findings:
+        assert 0 <= f.span.start < f.span.end <= len(text)
+        assert text[f.span.start : f.span.end] == f.span.text
+        assert f.span.start >= previous_end  # disjoint, in order
+        previous_end = f.span.end
+        assert 0.0 < f.confidence <= 1.0
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_TEXT)
+def test_recall_first_returns_exact_disjoint_spans(text: str) -> None:
+    _check_recall_first(text)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_TEXT)
+def test_recall_first_removes_at_least_what_precision_removes(text: str) -> None:
+    """Every character PRECISION removes, RECALL_FIRST removes too (typed first, then more)."""
+    precise = DEID.detect(text, DeidentificationPolicy.PRECISION)
+    recall = DEID.detect(text, DeidentificationPolicy.RECALL_FIRST)
+    covered = [False] * len(text)
+    for f in recall:
+        covered[f.span.start : f.span.end] = [True] * (f.span.end - f.span.start)
+    for f in precise:
+        assert all(covered[f.span.start : f.span.end]), f.span.text

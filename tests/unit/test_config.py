@@ -115,3 +115,19 @@ def test_plaintext_must_be_chosen_explicitly() -> None:
 )
 def test_loopback_addresses(addr: str, loopback: bool) -> None:
     assert load_settings({"HEALTHAI_LISTEN_ADDR": addr}).listens_on_loopback_only is loopback
+
+
+def test_phi_recognizers_config_is_settable_and_checked_at_start_up(tmp_path: Path) -> None:
+    good = tmp_path / "recognizers.json"
+    good.write_text(
+        '{"recognizers": [{"name": "badge", "type": "other_identifier",'
+        ' "patterns": [{"name": "badge", "regex": "\\\\bEMP-\\\\d{6}\\\\b", "score": 0.9}]}]}'
+    )
+    settings = load_settings({"HEALTHAI_PHI_RECOGNIZERS_CONFIG": str(good), "HEALTHAI_PHI_ORGANIZATIONS": "false"})
+    assert settings.phi_recognizers_config == good and settings.phi_organizations is False
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"recognizers": [{"name": "x", "type": "no_such_type", "patterns": []}]}')
+    with pytest.raises(ConfigError, match="HEALTHAI_PHI_RECOGNIZERS_CONFIG"):
+        load_settings({"HEALTHAI_PHI_RECOGNIZERS_CONFIG": str(bad)})
+    with pytest.raises(ConfigError, match="HEALTHAI_PHI_RECOGNIZERS_CONFIG"):
+        load_settings({"HEALTHAI_PHI_RECOGNIZERS_CONFIG": str(tmp_path / "missing.json")})

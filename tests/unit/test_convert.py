@@ -25,6 +25,7 @@ PAIRS = [
     (analysis.AlertSeverity, analysis_service_pb2.AlertSeverity, "ALERT_SEVERITY"),
     (phi.PhiType, deidentification_service_pb2.PhiType, "PHI_TYPE"),
     (phi.DeidentificationMode, deidentification_service_pb2.DeidentificationMode, "DEIDENTIFICATION_MODE"),
+    (phi.DeidentificationPolicy, deidentification_service_pb2.DeidentificationPolicy, "DEIDENTIFICATION_POLICY"),
     (provenance.DegradedReason, common_pb2.DegradedReason, "DEGRADED_REASON"),
 ]
 
@@ -35,3 +36,12 @@ def test_enums_correspond_by_name(domain_enum: type[enum.Enum], pb_enum: object,
     domain_names = {member.name for member in domain_enum}
     assert domain_names <= pb_names
     assert pb_names - domain_names <= {"UNSPECIFIED"}
+
+
+def test_an_unset_policy_is_precision_as_before_policies_existed() -> None:
+    from healthai_server.services import convert
+
+    pb = deidentification_service_pb2
+    assert convert.policy_from_pb(pb.DEIDENTIFICATION_POLICY_UNSPECIFIED) is phi.DeidentificationPolicy.PRECISION
+    assert convert.policy_from_pb(pb.DEIDENTIFICATION_POLICY_RECALL_FIRST) is phi.DeidentificationPolicy.RECALL_FIRST
+    assert convert.policy_to_pb(phi.DeidentificationPolicy.RECALL_FIRST) == pb.DEIDENTIFICATION_POLICY_RECALL_FIRST

@@ -71,7 +71,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 def _cmd_deidentify(args: argparse.Namespace) -> int:
     with _client(args) as client:
         response = client.deidentify(
-            _read(args.path), mode=args.mode, note_id=args.note_id, patient_ref=args.patient_ref
+            _read(args.path), mode=args.mode, note_id=args.note_id, patient_ref=args.patient_ref, policy=args.policy
         )
     if args.format == "json":
         print(_json(response))
@@ -141,6 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
     deid.add_argument("--format", choices=["text", "json"], default="text")
     deid.add_argument("--note-id", default="")
     deid.add_argument("--patient-ref", default="", help="pseudonymous patient id for consistent surrogates")
+    deid.add_argument(
+        "--policy",
+        choices=["recall-first", "precision"],
+        default="recall-first",
+        help="recall-first (default) also removes every word it cannot show to be safe; precision only typed ones",
+    )
     deid.set_defaults(handler=_cmd_deidentify)
     usage = sub.add_parser("usage", help="LLM usage and cost of a tenant (billing or admin role)")
     usage.add_argument("--days", type=int, default=30, help="look back this many days (default 30)")

@@ -188,11 +188,20 @@ class HealthAIClient:
         mode: str = "redact",
         note_id: str = "",
         patient_ref: str = "",
+        policy: str | None = None,
         timeout_s: float | None = None,
     ) -> deidentification_service_pb2.DeidentifyNoteResponse:
+        """policy: "recall-first" or "precision"; None leaves it to the server (precision)."""
         mode_value = deidentification_service_pb2.DeidentificationMode.Value(f"DEIDENTIFICATION_MODE_{mode.upper()}")
+        policy_value = (
+            deidentification_service_pb2.DeidentificationPolicy.Value(
+                "DEIDENTIFICATION_POLICY_" + policy.upper().replace("-", "_")
+            )
+            if policy
+            else deidentification_service_pb2.DEIDENTIFICATION_POLICY_UNSPECIFIED
+        )
         request = deidentification_service_pb2.DeidentifyNoteRequest(
-            note_id=note_id, text=text, mode=mode_value, patient_ref=patient_ref
+            note_id=note_id, text=text, mode=mode_value, patient_ref=patient_ref, policy=policy_value
         )
         try:
             response: deidentification_service_pb2.DeidentifyNoteResponse = self._deid.DeidentifyNote(

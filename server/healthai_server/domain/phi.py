@@ -29,12 +29,22 @@ class PhiType(enum.Enum):
     IP_ADDRESS = "ip_address"
     OTHER_IDENTIFIER = "other_identifier"
     ORGANIZATION = "organization"
+    # A token the recall-first policy could not show to be safe (not a typed identifier).
+    OTHER = "other"
 
 
 class DeidentificationMode(enum.Enum):
     REDACT = "redact"
     MASK = "mask"
     SURROGATE = "surrogate"
+
+
+class DeidentificationPolicy(enum.Enum):
+    """What to remove. PRECISION removes what the typed recognizers find; RECALL_FIRST also
+    removes every remaining token that cannot be shown to be safe (after Philter)."""
+
+    PRECISION = "precision"
+    RECALL_FIRST = "recall_first"
 
 
 @dataclass(frozen=True, slots=True)

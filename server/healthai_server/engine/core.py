@@ -55,11 +55,11 @@ from healthai_server.engine.text import (
     WordIndex,
     lower_closed,
     tokenize,
-    word_alternation,
 )
 from healthai_server.engine.typos import MIN_LENGTH as _TYPO_MIN_LENGTH
 from healthai_server.engine.typos import TypoCorrector
 from healthai_server.engine.vitals import VitalExtractor
+from healthai_server.textmatch import literal_alternation
 
 # (lower-case letters, the same under IGNORECASE: FastPattern then scans the lower-cased note)
 _NKA = FastPattern(
@@ -175,7 +175,7 @@ class ClinicalEngine:
         # The same matches on the lower-cased text of an ASCII note (ASCII lower-casing keeps every
         # offset, and the cues and classes are lower case), written so that re skips offsets fast.
         self._before_cue_lower = (
-            re.compile(word_alternation(cues, "[a-z/]") + "(?![a-z])") if all(c.isascii() for c in cues) else None
+            re.compile(literal_alternation(cues, "[a-z/]") + "(?![a-z])") if all(c.isascii() for c in cues) else None
         )
         self._after_cue = re.compile(
             r"^[ \t,]*(?:(?:is|are|was|were|has|have|been|being|now)[ \t]+){0,3}(?:"

@@ -13,8 +13,9 @@ from typing import Any
 
 from healthai_server.domain.clinical import Frequency, MedicationStatus, Quantity, Route
 from healthai_server.engine.resources import load_json
-from healthai_server.engine.text import FastPattern, first_char_alternation, matches_ascii_ignoring_case
+from healthai_server.engine.text import FastPattern, matches_ascii_ignoring_case
 from healthai_server.engine.units import UnitTable, load_units
+from healthai_server.textmatch import first_char_alternation
 
 _WINDOW = 120
 _WORD_NUMBERS = {

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from healthai_server.domain.clinical import NoteSection
 from healthai_server.engine.resources import Subsection, load_section_keywords, load_sections, load_subsections
-from healthai_server.engine.text import first_char_alternation
+from healthai_server.textmatch import first_char_alternation
 
 
 @dataclass(slots=True)  # per note, never shared; a frozen __init__ costs 2x

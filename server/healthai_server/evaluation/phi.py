@@ -1,6 +1,7 @@
 """Evaluate PHI detection on the synthetic golden set (data/golden/phi/notes.json).
 
-    healthai-server eval-phi [-v] [--json] [--golden FILE] [--update-baseline]
+    healthai-server eval-phi [-v] [--json] [--golden FILE] [--policy P] [--update-baseline]
+    healthai-server eval-phi --utility [--policy P] [--real-notes DIR]   (see phi_utility.py)
 
 Token level: a token is a maximal run of letters/digits. A gold token is caught when any
 detection covers it (whatever the type: a leak is a leak); a detected token is correct
@@ -161,18 +162,27 @@ def evaluate(notes: list[dict[str, Any]], detect: Any, verbose: bool = False) ->
 
 
 def main(argv: list[str]) -> int:
+    if "--utility" in argv:
+        from healthai_server.evaluation import phi_utility
+
+        return phi_utility.main(argv)
     parser = argparse.ArgumentParser(prog="healthai-server eval-phi", description="PHI detection on the golden set")
     parser.add_argument("-v", "--verbose", action="store_true", help="list missed and spurious tokens per note")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--golden", type=Path, default=None, help="golden file (default data/golden/phi/notes.json)")
+    parser.add_argument(
+        "--policy", choices=("precision", "recall-first"), default="precision", help="de-identification policy"
+    )
     parser.add_argument("--update-baseline", action="store_true", help="write baseline.json beside the golden file")
     args = parser.parse_args(argv)
+    from healthai_server.domain.phi import DeidentificationPolicy
     from healthai_server.phi import Deidentifier
 
     golden = args.golden or default_golden_file()
     notes = json.loads(golden.read_text(encoding="utf-8"))["notes"]
     deid = Deidentifier(secret_key=EVAL_KEY, include_organizations=True)
-    report = evaluate(notes, deid.detect, verbose=args.verbose)
+    policy = DeidentificationPolicy(args.policy.replace("-", "_"))
+    report = evaluate(notes, lambda text: deid.detect(text, policy), verbose=args.verbose)
     result = report.as_dict()
     if args.update_baseline:
         baseline = {k: result[k] for k in ("recall", "precision", "leaked_notes", "notes")}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 _VIN_VALUES = {
     **{str(d): d for d in range(10)},
     **dict(zip("ABCDEFGH", range(1, 9), strict=True)),
@@ -76,3 +78,49 @@ def vin_check_digit(text: str) -> str:
     total = sum(_VIN_VALUES[ch] * weight for ch, weight in zip(text.upper(), _VIN_WEIGHTS, strict=True))
     remainder = total % 11
     return "X" if remainder == 10 else str(remainder)
+
+
+# -- verdicts ---------------------------------------------------------------------------
+# A recognizer's validate_result hook: True confirms a candidate (score 1.0), False rejects
+# it, None leaves its score. Built-in recognizers and recognizers from configuration use the
+# same verdicts, so that one identifier is checked one way wherever it is found.
+
+
+def has_digit(value: str) -> bool | None:
+    return None if any(ch.isdigit() for ch in value) else False
+
+
+def luhn_verdict(value: str) -> bool | None:
+    return luhn_valid(value)
+
+
+def ssn_verdict(value: str) -> bool | None:
+    return None if ssn_valid(value) else False
+
+
+def npi_verdict(value: str) -> bool | None:
+    return npi_valid(value)
+
+
+def dea_verdict(value: str) -> bool | None:
+    return dea_valid(value)
+
+
+def vin_verdict(value: str) -> bool | None:
+    """17 VIN characters with letters and digits; a good North American check digit confirms,
+    a bad one leaves the score (VINs made outside North America carry no check digit)."""
+    if len(value) != 17 or any(ch not in _VIN_VALUES for ch in value.upper()):
+        return False
+    if not (any(c.isdigit() for c in value) and any(c.isalpha() for c in value)):
+        return False
+    return True if vin_valid(value) else None
+
+
+VERDICTS: dict[str, Callable[[str], bool | None]] = {
+    "luhn": luhn_verdict,
+    "ssn": ssn_verdict,
+    "npi": npi_verdict,
+    "dea": dea_verdict,
+    "vin": vin_verdict,
+    "has_digit": has_digit,
+}

@@ -7,16 +7,26 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from healthai_server.domain.clinical import Span
-from healthai_server.domain.phi import DeidentificationMode, DeidentifiedNote, PhiFinding, PhiType
+from healthai_server.domain.phi import (
+    DeidentificationMode,
+    DeidentificationPolicy,
+    DeidentifiedNote,
+    PhiFinding,
+    PhiType,
+)
 from healthai_server.phi.lexicon import Lexicon
 from healthai_server.phi.recognizers.base import EntityRecognizer, RecognizerResult
 from healthai_server.phi.recognizers.names import NameRecognizer
 from healthai_server.phi.recognizers.patterns import UsernameRecognizer, builtin_pattern_recognizers
 from healthai_server.phi.recognizers.places import CityRecognizer, OrganizationRecognizer
 from healthai_server.phi.registry import RecognizerRegistry, load_pattern_recognizers
+from healthai_server.phi.safe import SafeListPass, SafeVocabulary
 from healthai_server.phi.surrogates import SurrogateGenerator, SurrogateScope
 
 MIN_KEY_BYTES = 16
+# Under RECALL_FIRST a weaker typed candidate is still removed as its type: what it would
+# otherwise become is an OTHER finding anyway, and the type helps the surrogate.
+RECALL_FIRST_MIN_SCORE = 0.3
 _CONTAINERS = frozenset({PhiType.ORGANIZATION, PhiType.STREET_ADDRESS})
 _CONTAINED = frozenset({PhiType.NAME, PhiType.CITY})
 _REPEATED_TYPES = frozenset(
@@ -43,20 +53,37 @@ def default_registry(lexicon: Lexicon, include_organizations: bool) -> Recognize
     return registry
 
 
+class _Containment:
+    """Whether a span lies inside a longer one of a set, in O(log n) (a note of a million
+    characters holds tens of thousands of spans: a pairwise check is quadratic)."""
+
+    def __init__(self, spans: Sequence[tuple[int, int]]) -> None:
+        self._starts = [s for s, _ in spans]  # sorted
+        self._max_end: list[int] = []
+        self._end_at: dict[int, int] = {}
+        best = -1
+        for s, e in spans:
+            best = max(best, e)
+            self._max_end.append(best)
+            self._end_at[s] = max(e, self._end_at.get(s, -1))
+
+    def strictly(self, start: int, end: int) -> bool:
+        i = bisect.bisect_left(self._starts, start)  # spans that start before `start`
+        if i > 0 and self._max_end[i - 1] >= end:
+            return True
+        return self._end_at.get(start, -1) > end
+
+
 def resolve_overlaps(candidates: Iterable[RecognizerResult], min_score: float) -> list[RecognizerResult]:
     """Highest score first, then longest; a candidate that overlaps an accepted one loses
     only the overlapping part (the rest is kept when it still holds a letter or digit)."""
     kept = [c for c in candidates if c.score >= min_score and c.end > c.start]
     # A name or town inside a longer organisation or street ("Dr. Ruiz, Ozark Valley Clinic" read
     # as a list of names) gives way to it: the longer span covers the same tokens and more.
-    containers = [(c.start, c.end) for c in kept if c.type in _CONTAINERS]
+    containers = sorted((c.start, c.end) for c in kept if c.type in _CONTAINERS)
     if containers:
-        kept = [
-            c
-            for c in kept
-            if c.type not in _CONTAINED
-            or not any(s <= c.start and c.end <= e and (s, e) != (c.start, c.end) for s, e in containers)
-        ]
+        inside = _Containment(containers)
+        kept = [c for c in kept if c.type not in _CONTAINED or not inside.strictly(c.start, c.end)]
     ordered = sorted(
         kept,
         key=lambda c: (-c.score, -(c.end - c.start), c.start),
@@ -146,18 +173,27 @@ class Deidentifier:
             for pattern_recognizer in load_pattern_recognizers(recognizers_config):
                 self.registry.add(pattern_recognizer)
         self.min_score = min_score
+        self._safe_pass = SafeListPass(SafeVocabulary.load(self.lexicon, extra_allow_terms))
         self._surrogates = SurrogateGenerator(secret_key, self.lexicon)
 
-    def analyze(self, text: str) -> list[RecognizerResult]:
-        """Resolved, non-overlapping results in text order."""
+    def analyze(
+        self, text: str, policy: DeidentificationPolicy = DeidentificationPolicy.PRECISION
+    ) -> list[RecognizerResult]:
+        """Resolved, non-overlapping results in text order. RECALL_FIRST adds an OTHER result
+        for every remaining token the safe list cannot vouch for."""
+        recall_first = policy is DeidentificationPolicy.RECALL_FIRST
+        min_score = min(self.min_score, RECALL_FIRST_MIN_SCORE) if recall_first else self.min_score
         candidates = self.registry.analyze(text)
-        candidates.extend(_repeated_identifiers(text, candidates, self.min_score))
-        return resolve_overlaps(candidates, self.min_score)
+        candidates.extend(_repeated_identifiers(text, candidates, min_score))
+        typed = resolve_overlaps(candidates, min_score)
+        if not recall_first:
+            return typed
+        return sorted(typed + self._safe_pass.find(text, typed), key=lambda r: r.start)
 
-    def detect(self, text: str) -> list[PhiFinding]:
+    def detect(self, text: str, policy: DeidentificationPolicy = DeidentificationPolicy.PRECISION) -> list[PhiFinding]:
         return [
             PhiFinding(type=r.type, span=Span(r.start, r.end, text[r.start : r.end]), confidence=r.score)
-            for r in self.analyze(text)
+            for r in self.analyze(text, policy)
         ]
 
     def replacement(self, phi_type: PhiType, value: str, mode: DeidentificationMode, scope: SurrogateScope) -> str:
@@ -168,13 +204,19 @@ class Deidentifier:
         return self._surrogates.replace(phi_type, value, scope)
 
     def deidentify(
-        self, text: str, mode: DeidentificationMode, *, tenant: str, patient_ref: str = ""
+        self,
+        text: str,
+        mode: DeidentificationMode,
+        *,
+        tenant: str,
+        patient_ref: str = "",
+        policy: DeidentificationPolicy = DeidentificationPolicy.PRECISION,
     ) -> DeidentifiedNote:
         scope = SurrogateScope.for_call(tenant, patient_ref)
         findings: list[PhiFinding] = []
         parts: list[str] = []
         cursor = 0
-        for result in self.analyze(text):
+        for result in self.analyze(text, policy):
             value = text[result.start : result.end]
             replacement = self.replacement(result.type, value, mode, scope)
             parts.append(text[cursor : result.start])

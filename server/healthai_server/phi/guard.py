@@ -15,7 +15,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
-from healthai_server.domain.phi import DeidentificationMode, DeidentifiedNote
+from healthai_server.domain.phi import DeidentificationMode, DeidentificationPolicy, DeidentifiedNote
 from healthai_server.phi.deidentifier import Deidentifier
 
 
@@ -73,12 +73,19 @@ class GuardedText:
 
 
 class PhiGuard:
-    def __init__(self, deidentifier: Deidentifier, mode: DeidentificationMode = DeidentificationMode.SURROGATE) -> None:
+    def __init__(
+        self,
+        deidentifier: Deidentifier,
+        mode: DeidentificationMode = DeidentificationMode.SURROGATE,
+        policy: DeidentificationPolicy = DeidentificationPolicy.RECALL_FIRST,
+    ) -> None:
         self._deid = deidentifier
         self._mode = mode
+        self._policy = policy
 
     def protect(self, text: str, *, tenant: str, patient_ref: str = "") -> GuardedText:
-        return guard_from(text, self._deid.deidentify(text, self._mode, tenant=tenant, patient_ref=patient_ref))
+        note = self._deid.deidentify(text, self._mode, tenant=tenant, patient_ref=patient_ref, policy=self._policy)
+        return guard_from(text, note)
 
 
 def guard_from(text: str, result: DeidentifiedNote) -> GuardedText:

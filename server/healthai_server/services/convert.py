@@ -221,6 +221,22 @@ def mode_from_pb(value: int) -> phi.DeidentificationMode:
     )
 
 
+def policy_from_pb(value: int) -> phi.DeidentificationPolicy:
+    """Unset is PRECISION: what callers got before there were policies."""
+    if value == deidentification_service_pb2.DEIDENTIFICATION_POLICY_UNSPECIFIED:
+        return phi.DeidentificationPolicy.PRECISION
+    return _from_pb_enum(
+        phi.DeidentificationPolicy,
+        deidentification_service_pb2.DeidentificationPolicy,
+        "DEIDENTIFICATION_POLICY",
+        value,
+    )
+
+
+def policy_to_pb(policy: phi.DeidentificationPolicy) -> Any:
+    return _to_pb_enum(deidentification_service_pb2.DeidentificationPolicy, "DEIDENTIFICATION_POLICY", policy)
+
+
 def phi_finding_to_pb(finding: phi.PhiFinding) -> deidentification_service_pb2.PhiFinding:
     return deidentification_service_pb2.PhiFinding(
         type=_to_pb_enum(deidentification_service_pb2.PhiType, "PHI_TYPE", finding.type),

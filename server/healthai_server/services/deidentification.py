@@ -33,11 +33,13 @@ class DeidentificationServicer(deidentification_service_pb2_grpc.Deidentificatio
         scope = current_scope()
         scope.note_hmac = self._hasher.fingerprint(request.text)
         mode = convert.mode_from_pb(request.mode)
+        policy = convert.policy_from_pb(request.policy)
         result = await self._workers.deidentify(
             request.text,
             mode,
             tenant=scope.principal.tenant,
             patient_ref=request.patient_ref,
+            policy=policy,
             deadline=deadline_from(context, self._ceiling),
         )
         by_type = Counter(finding.type.name for finding in result.findings)
@@ -45,6 +47,7 @@ class DeidentificationServicer(deidentification_service_pb2_grpc.Deidentificatio
             note_id=request.note_id,
             text_chars=len(request.text),
             mode=mode.name,
+            policy=policy.name,
             backend="local",
             phi_findings=dict(sorted(by_type.items())),
         )
@@ -57,4 +60,5 @@ class DeidentificationServicer(deidentification_service_pb2_grpc.Deidentificatio
             deidentified_text=result.text,
             findings=[convert.phi_finding_to_pb(f) for f in result.findings],
             provenance=convert.provenance_to_pb(provenance),
+            policy=convert.policy_to_pb(policy),
         )

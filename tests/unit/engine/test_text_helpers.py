@@ -12,12 +12,11 @@ from healthai_server.engine.sections import SectionDetector, SectionIndex
 from healthai_server.engine.text import (
     FastPattern,
     WordIndex,
-    first_char_alternation,
     lower_closed,
     prefilter_source,
     tokenize,
-    word_alternation,
 )
+from healthai_server.textmatch import first_char_alternation, literal_alternation
 
 _PIECES = [
     "po", "PO", "p.o.", " ", "  ", "\t", "\n", "q6h", "Q4-6H", "bid", "B.I.D.", "prn", "as needed", "x 5 days",
@@ -96,7 +95,7 @@ def test_lower_closed(source: str, closed: bool) -> None:
 def test_grouped_alternations_match_as_the_plain_ones() -> None:
     words = ["started", "start", "stop", "on", "off", "s/p", "no longer taking", "d/c'd", "dc"]
     plain = re.compile(r"(?<![a-z/])(?:" + "|".join(map(re.escape, words)) + r")(?![a-z])")
-    grouped = re.compile(word_alternation(words, "[a-z/]") + r"(?![a-z])")
+    grouped = re.compile(literal_alternation(words, "[a-z/]") + r"(?![a-z])")
     for text in _texts(3):
         lowered = text.lower()
         assert [m.span() for m in grouped.finditer(lowered)] == [m.span() for m in plain.finditer(lowered)]

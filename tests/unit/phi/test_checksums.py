@@ -43,3 +43,14 @@ def test_vin_check_digit() -> None:
     assert checksums.vin_valid("1M8GDM9AXKP042788")
     assert not checksums.vin_valid("1M8GDM9A1KP042788")
     assert checksums.vin_check_digit("1M8GDM9A0KP042788") == "X"
+
+
+def test_configured_and_builtin_vin_checks_are_one_rule() -> None:
+    from healthai_server.phi import checksums
+    from healthai_server.phi.recognizers import patterns
+    from healthai_server.phi.registry import VALIDATORS
+
+    assert VALIDATORS["vin"] is checksums.vin_verdict is patterns._vin
+    assert checksums.vin_verdict("1M8GDM9AXKP042788") is True  # good check digit: confirmed
+    assert checksums.vin_verdict("WVWZZZ1JZXW000001") is None  # no North American check digit: kept
+    assert checksums.vin_verdict("IM8GDM9AXKP042788") is False  # I, O, Q never occur in a VIN

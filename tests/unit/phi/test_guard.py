@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from healthai_server.domain.phi import DeidentificationMode
+from healthai_server.domain.phi import DeidentificationMode, DeidentificationPolicy
 from healthai_server.phi import Deidentifier
 from healthai_server.phi.guard import PhiGuard
 
@@ -44,3 +44,11 @@ def test_note_without_phi(deid: Deidentifier) -> None:
     guarded = PhiGuard(deid).protect("No identifiers here.", tenant="t1")
     assert guarded.text == "No identifiers here." and guarded.findings_count == 0
     assert guarded.to_original(3, 14) == (3, 14)
+
+
+def test_the_guard_is_recall_first_by_default(deid: Deidentifier) -> None:
+    note = "Referred by the Harrowgate Clinic; metoprolol 25 mg BID."
+    guarded = PhiGuard(deid).protect(note, tenant="t1")
+    assert "Harrowgate" not in guarded.text and "metoprolol 25 mg BID" in guarded.text
+    precise = PhiGuard(deid, policy=DeidentificationPolicy.PRECISION).protect(note, tenant="t1")
+    assert "Harrowgate" in precise.text

@@ -26,7 +26,7 @@ from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from healthai.v1 import common_pb2 as healthai_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*healthai/v1/deidentification_service.proto\x12\x0bhealthai.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x18healthai/v1/common.proto\"\xe4\x01\n\x15\x44\x65identifyNoteRequest\x12\x30\n\x07note_id\x18\x01 \x01(\tB\x1f\xbaH\x1cr\x1a\x32\x18^[A-Za-z0-9._:-]{0,128}$\x12&\n\x04text\x18\x02 \x01(\tB\x18\xbaH\x15r\x10\x18\xc0\x84=2\n[^\\s\\p{Z}]\xc8\x01\x01\x12;\n\x04mode\x18\x03 \x01(\x0e\x32!.healthai.v1.DeidentificationModeB\n\xbaH\x07\x82\x01\x04\x10\x01 \x00\x12\x34\n\x0bpatient_ref\x18\x04 \x01(\tB\x1f\xbaH\x1cr\x1a\x32\x18^[A-Za-z0-9._:-]{0,128}$\"~\n\nPhiFinding\x12\"\n\x04type\x18\x01 \x01(\x0e\x32\x14.healthai.v1.PhiType\x12#\n\x04span\x18\x02 \x01(\x0b\x32\x15.healthai.v1.TextSpan\x12\x12\n\nconfidence\x18\x03 \x01(\x01\x12\x13\n\x0breplacement\x18\x04 \x01(\t\"\xae\x01\n\x16\x44\x65identifyNoteResponse\x12\x10\n\x08\x61udit_id\x18\x01 \x01(\t\x12\x0f\n\x07note_id\x18\x02 \x01(\t\x12\x19\n\x11\x64\x65identified_text\x18\x03 \x01(\t\x12)\n\x08\x66indings\x18\x04 \x03(\x0b\x32\x17.healthai.v1.PhiFinding\x12+\n\nprovenance\x18\x05 \x01(\x0b\x32\x17.healthai.v1.Provenance*\xa4\x01\n\x14\x44\x65identificationMode\x12%\n!DEIDENTIFICATION_MODE_UNSPECIFIED\x10\x00\x12 \n\x1c\x44\x45IDENTIFICATION_MODE_REDACT\x10\x01\x12\x1e\n\x1a\x44\x45IDENTIFICATION_MODE_MASK\x10\x02\x12#\n\x1f\x44\x45IDENTIFICATION_MODE_SURROGATE\x10\x03*\x93\x04\n\x07PhiType\x12\x18\n\x14PHI_TYPE_UNSPECIFIED\x10\x00\x12\x11\n\rPHI_TYPE_NAME\x10\x01\x12\x1b\n\x17PHI_TYPE_STREET_ADDRESS\x10\x02\x12\x11\n\rPHI_TYPE_CITY\x10\x03\x12\x15\n\x11PHI_TYPE_ZIP_CODE\x10\x04\x12\x11\n\rPHI_TYPE_DATE\x10\x05\x12\x10\n\x0cPHI_TYPE_AGE\x10\x06\x12\x12\n\x0ePHI_TYPE_PHONE\x10\x07\x12\x10\n\x0cPHI_TYPE_FAX\x10\x08\x12\x12\n\x0ePHI_TYPE_EMAIL\x10\t\x12\x10\n\x0cPHI_TYPE_SSN\x10\n\x12\"\n\x1ePHI_TYPE_MEDICAL_RECORD_NUMBER\x10\x0b\x12\x1f\n\x1bPHI_TYPE_HEALTH_PLAN_NUMBER\x10\x0c\x12\x1b\n\x17PHI_TYPE_ACCOUNT_NUMBER\x10\r\x12\x1b\n\x17PHI_TYPE_LICENSE_NUMBER\x10\x0e\x12\x1f\n\x1bPHI_TYPE_VEHICLE_IDENTIFIER\x10\x0f\x12\x1e\n\x1aPHI_TYPE_DEVICE_IDENTIFIER\x10\x10\x12\x10\n\x0cPHI_TYPE_URL\x10\x11\x12\x17\n\x13PHI_TYPE_IP_ADDRESS\x10\x12\x12\x1d\n\x19PHI_TYPE_OTHER_IDENTIFIER\x10\x13\x12\x19\n\x15PHI_TYPE_ORGANIZATION\x10\x14\x32t\n\x17\x44\x65identificationService\x12Y\n\x0e\x44\x65identifyNote\x12\".healthai.v1.DeidentifyNoteRequest\x1a#.healthai.v1.DeidentifyNoteResponseB\x8f\x01\n\x0f\x63om.healthai.v1B\x1c\x44\x65identificationServiceProtoP\x01Z+healthai.internal/go/healthai/v1;healthaiv1\xa2\x02\x03HVX\xaa\x02\x0bHealthAI.V1\xca\x02\x0bHealthAI\\V1\xea\x02\x0cHealthAI::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*healthai/v1/deidentification_service.proto\x12\x0bhealthai.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x18healthai/v1/common.proto\"\xa3\x02\n\x15\x44\x65identifyNoteRequest\x12\x30\n\x07note_id\x18\x01 \x01(\tB\x1f\xbaH\x1cr\x1a\x32\x18^[A-Za-z0-9._:-]{0,128}$\x12&\n\x04text\x18\x02 \x01(\tB\x18\xbaH\x15r\x10\x18\xc0\x84=2\n[^\\s\\p{Z}]\xc8\x01\x01\x12;\n\x04mode\x18\x03 \x01(\x0e\x32!.healthai.v1.DeidentificationModeB\n\xbaH\x07\x82\x01\x04\x10\x01 \x00\x12\x34\n\x0bpatient_ref\x18\x04 \x01(\tB\x1f\xbaH\x1cr\x1a\x32\x18^[A-Za-z0-9._:-]{0,128}$\x12=\n\x06policy\x18\x05 \x01(\x0e\x32#.healthai.v1.DeidentificationPolicyB\x08\xbaH\x05\x82\x01\x02\x10\x01\"~\n\nPhiFinding\x12\"\n\x04type\x18\x01 \x01(\x0e\x32\x14.healthai.v1.PhiType\x12#\n\x04span\x18\x02 \x01(\x0b\x32\x15.healthai.v1.TextSpan\x12\x12\n\nconfidence\x18\x03 \x01(\x01\x12\x13\n\x0breplacement\x18\x04 \x01(\t\"\xe3\x01\n\x16\x44\x65identifyNoteResponse\x12\x10\n\x08\x61udit_id\x18\x01 \x01(\t\x12\x0f\n\x07note_id\x18\x02 \x01(\t\x12\x19\n\x11\x64\x65identified_text\x18\x03 \x01(\t\x12)\n\x08\x66indings\x18\x04 \x03(\x0b\x32\x17.healthai.v1.PhiFinding\x12+\n\nprovenance\x18\x05 \x01(\x0b\x32\x17.healthai.v1.Provenance\x12\x33\n\x06policy\x18\x06 \x01(\x0e\x32#.healthai.v1.DeidentificationPolicy*\xa4\x01\n\x14\x44\x65identificationMode\x12%\n!DEIDENTIFICATION_MODE_UNSPECIFIED\x10\x00\x12 \n\x1c\x44\x45IDENTIFICATION_MODE_REDACT\x10\x01\x12\x1e\n\x1a\x44\x45IDENTIFICATION_MODE_MASK\x10\x02\x12#\n\x1f\x44\x45IDENTIFICATION_MODE_SURROGATE\x10\x03*\x92\x01\n\x16\x44\x65identificationPolicy\x12\'\n#DEIDENTIFICATION_POLICY_UNSPECIFIED\x10\x00\x12%\n!DEIDENTIFICATION_POLICY_PRECISION\x10\x01\x12(\n$DEIDENTIFICATION_POLICY_RECALL_FIRST\x10\x02*\xa7\x04\n\x07PhiType\x12\x18\n\x14PHI_TYPE_UNSPECIFIED\x10\x00\x12\x11\n\rPHI_TYPE_NAME\x10\x01\x12\x1b\n\x17PHI_TYPE_STREET_ADDRESS\x10\x02\x12\x11\n\rPHI_TYPE_CITY\x10\x03\x12\x15\n\x11PHI_TYPE_ZIP_CODE\x10\x04\x12\x11\n\rPHI_TYPE_DATE\x10\x05\x12\x10\n\x0cPHI_TYPE_AGE\x10\x06\x12\x12\n\x0ePHI_TYPE_PHONE\x10\x07\x12\x10\n\x0cPHI_TYPE_FAX\x10\x08\x12\x12\n\x0ePHI_TYPE_EMAIL\x10\t\x12\x10\n\x0cPHI_TYPE_SSN\x10\n\x12\"\n\x1ePHI_TYPE_MEDICAL_RECORD_NUMBER\x10\x0b\x12\x1f\n\x1bPHI_TYPE_HEALTH_PLAN_NUMBER\x10\x0c\x12\x1b\n\x17PHI_TYPE_ACCOUNT_NUMBER\x10\r\x12\x1b\n\x17PHI_TYPE_LICENSE_NUMBER\x10\x0e\x12\x1f\n\x1bPHI_TYPE_VEHICLE_IDENTIFIER\x10\x0f\x12\x1e\n\x1aPHI_TYPE_DEVICE_IDENTIFIER\x10\x10\x12\x10\n\x0cPHI_TYPE_URL\x10\x11\x12\x17\n\x13PHI_TYPE_IP_ADDRESS\x10\x12\x12\x1d\n\x19PHI_TYPE_OTHER_IDENTIFIER\x10\x13\x12\x19\n\x15PHI_TYPE_ORGANIZATION\x10\x14\x12\x12\n\x0ePHI_TYPE_OTHER\x10\x15\x32t\n\x17\x44\x65identificationService\x12Y\n\x0e\x44\x65identifyNote\x12\".healthai.v1.DeidentifyNoteRequest\x1a#.healthai.v1.DeidentifyNoteResponseB\x8f\x01\n\x0f\x63om.healthai.v1B\x1c\x44\x65identificationServiceProtoP\x01Z+healthai.internal/go/healthai/v1;healthaiv1\xa2\x02\x03HVX\xaa\x02\x0bHealthAI.V1\xca\x02\x0bHealthAI\\V1\xea\x02\x0cHealthAI::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,16 +42,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DEIDENTIFYNOTEREQUEST'].fields_by_name['mode']._serialized_options = b'\272H\007\202\001\004\020\001 \000'
   _globals['_DEIDENTIFYNOTEREQUEST'].fields_by_name['patient_ref']._loaded_options = None
   _globals['_DEIDENTIFYNOTEREQUEST'].fields_by_name['patient_ref']._serialized_options = b'\272H\034r\0322\030^[A-Za-z0-9._:-]{0,128}$'
-  _globals['_DEIDENTIFICATIONMODE']._serialized_start=651
-  _globals['_DEIDENTIFICATIONMODE']._serialized_end=815
-  _globals['_PHITYPE']._serialized_start=818
-  _globals['_PHITYPE']._serialized_end=1349
+  _globals['_DEIDENTIFYNOTEREQUEST'].fields_by_name['policy']._loaded_options = None
+  _globals['_DEIDENTIFYNOTEREQUEST'].fields_by_name['policy']._serialized_options = b'\272H\005\202\001\002\020\001'
+  _globals['_DEIDENTIFICATIONMODE']._serialized_start=767
+  _globals['_DEIDENTIFICATIONMODE']._serialized_end=931
+  _globals['_DEIDENTIFICATIONPOLICY']._serialized_start=934
+  _globals['_DEIDENTIFICATIONPOLICY']._serialized_end=1080
+  _globals['_PHITYPE']._serialized_start=1083
+  _globals['_PHITYPE']._serialized_end=1634
   _globals['_DEIDENTIFYNOTEREQUEST']._serialized_start=115
-  _globals['_DEIDENTIFYNOTEREQUEST']._serialized_end=343
-  _globals['_PHIFINDING']._serialized_start=345
-  _globals['_PHIFINDING']._serialized_end=471
-  _globals['_DEIDENTIFYNOTERESPONSE']._serialized_start=474
-  _globals['_DEIDENTIFYNOTERESPONSE']._serialized_end=648
-  _globals['_DEIDENTIFICATIONSERVICE']._serialized_start=1351
-  _globals['_DEIDENTIFICATIONSERVICE']._serialized_end=1467
+  _globals['_DEIDENTIFYNOTEREQUEST']._serialized_end=406
+  _globals['_PHIFINDING']._serialized_start=408
+  _globals['_PHIFINDING']._serialized_end=534
+  _globals['_DEIDENTIFYNOTERESPONSE']._serialized_start=537
+  _globals['_DEIDENTIFYNOTERESPONSE']._serialized_end=764
+  _globals['_DEIDENTIFICATIONSERVICE']._serialized_start=1636
+  _globals['_DEIDENTIFICATIONSERVICE']._serialized_end=1752
 # @@protoc_insertion_point(module_scope)

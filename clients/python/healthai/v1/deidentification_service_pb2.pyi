@@ -54,6 +54,48 @@ are shifted by a per-patient offset.
 """
 Global___DeidentificationMode: _TypeAlias = DeidentificationMode  # noqa: Y015
 
+class _DeidentificationPolicy:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DeidentificationPolicyEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DeidentificationPolicy.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DEIDENTIFICATION_POLICY_UNSPECIFIED: _DeidentificationPolicy.ValueType  # 0
+    """Not set: the server applies `DEIDENTIFICATION_POLICY_PRECISION`, the
+    behaviour callers had before policies existed.
+    """
+    DEIDENTIFICATION_POLICY_PRECISION: _DeidentificationPolicy.ValueType  # 1
+    """Remove what the typed recognizers find (names, dates, numbers with
+    labels, places...). Few false removals; an identifier the recognizers
+    do not know is left in the text.
+    """
+    DEIDENTIFICATION_POLICY_RECALL_FIRST: _DeidentificationPolicy.ValueType  # 2
+    """Run the typed recognizers, then remove every remaining token that cannot
+    be shown to be safe (an English word, clinical vocabulary, a number in a
+    clinical pattern, punctuation) as `PHI_TYPE_OTHER`. Far fewer leaks, more
+    ordinary words removed. The default of the CLI and of the PHI guard.
+    """
+
+class DeidentificationPolicy(_DeidentificationPolicy, metaclass=_DeidentificationPolicyEnumTypeWrapper):
+    """What a de-identification removes."""
+
+DEIDENTIFICATION_POLICY_UNSPECIFIED: DeidentificationPolicy.ValueType  # 0
+"""Not set: the server applies `DEIDENTIFICATION_POLICY_PRECISION`, the
+behaviour callers had before policies existed.
+"""
+DEIDENTIFICATION_POLICY_PRECISION: DeidentificationPolicy.ValueType  # 1
+"""Remove what the typed recognizers find (names, dates, numbers with
+labels, places...). Few false removals; an identifier the recognizers
+do not know is left in the text.
+"""
+DEIDENTIFICATION_POLICY_RECALL_FIRST: DeidentificationPolicy.ValueType  # 2
+"""Run the typed recognizers, then remove every remaining token that cannot
+be shown to be safe (an English word, clinical vocabulary, a number in a
+clinical pattern, punctuation) as `PHI_TYPE_OTHER`. Far fewer leaks, more
+ordinary words removed. The default of the CLI and of the PHI guard.
+"""
+Global___DeidentificationPolicy: _TypeAlias = DeidentificationPolicy  # noqa: Y015
+
 class _PhiType:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -102,6 +144,10 @@ class _PhiTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PhiType.Value
     """Any other unique identifying number or code."""
     PHI_TYPE_ORGANIZATION: _PhiType.ValueType  # 20
     """Hospital, clinic or other organisation name (configurable extra)."""
+    PHI_TYPE_OTHER: _PhiType.ValueType  # 21
+    """A token the recall-first policy removed because it could not be shown
+    to be safe (an unknown word, code or number); not one of the types above.
+    """
 
 class PhiType(_PhiType, metaclass=_PhiTypeEnumTypeWrapper):
     """Category of protected health information (HIPAA Safe Harbor)."""
@@ -148,6 +194,10 @@ PHI_TYPE_OTHER_IDENTIFIER: PhiType.ValueType  # 19
 """Any other unique identifying number or code."""
 PHI_TYPE_ORGANIZATION: PhiType.ValueType  # 20
 """Hospital, clinic or other organisation name (configurable extra)."""
+PHI_TYPE_OTHER: PhiType.ValueType  # 21
+"""A token the recall-first policy removed because it could not be shown
+to be safe (an unknown word, code or number); not one of the types above.
+"""
 Global___PhiType: _TypeAlias = PhiType  # noqa: Y015
 
 @_typing.final
@@ -160,6 +210,7 @@ class DeidentifyNoteRequest(_message.Message):
     TEXT_FIELD_NUMBER: _builtins.int
     MODE_FIELD_NUMBER: _builtins.int
     PATIENT_REF_FIELD_NUMBER: _builtins.int
+    POLICY_FIELD_NUMBER: _builtins.int
     note_id: _builtins.str
     """Caller's identifier for the note; same rules as in extraction."""
     text: _builtins.str
@@ -171,6 +222,8 @@ class DeidentifyNoteRequest(_message.Message):
     pseudonymous id). Surrogates and date shifts are consistent across notes
     with the same reference within a tenant. Optional.
     """
+    policy: Global___DeidentificationPolicy.ValueType
+    """What to remove. Optional; unset means `DEIDENTIFICATION_POLICY_PRECISION`."""
     def __init__(
         self,
         *,
@@ -178,10 +231,11 @@ class DeidentifyNoteRequest(_message.Message):
         text: _builtins.str = ...,
         mode: Global___DeidentificationMode.ValueType = ...,
         patient_ref: _builtins.str = ...,
+        policy: Global___DeidentificationPolicy.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["mode", b"mode", "note_id", b"note_id", "patient_ref", b"patient_ref", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["mode", b"mode", "note_id", b"note_id", "patient_ref", b"patient_ref", "policy", b"policy", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -234,12 +288,15 @@ class DeidentifyNoteResponse(_message.Message):
     DEIDENTIFIED_TEXT_FIELD_NUMBER: _builtins.int
     FINDINGS_FIELD_NUMBER: _builtins.int
     PROVENANCE_FIELD_NUMBER: _builtins.int
+    POLICY_FIELD_NUMBER: _builtins.int
     audit_id: _builtins.str
     """Audit id of the call."""
     note_id: _builtins.str
     """The caller's note id, echoed."""
     deidentified_text: _builtins.str
     """The note with every finding replaced."""
+    policy: Global___DeidentificationPolicy.ValueType
+    """The policy that was applied (never unspecified). Output only."""
     @_builtins.property
     def findings(self) -> _containers.RepeatedCompositeFieldContainer[Global___PhiFinding]:
         """Every finding, in note order."""
@@ -256,10 +313,11 @@ class DeidentifyNoteResponse(_message.Message):
         deidentified_text: _builtins.str = ...,
         findings: _abc.Iterable[Global___PhiFinding] | None = ...,
         provenance: _common_pb2.Provenance | None = ...,
+        policy: Global___DeidentificationPolicy.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["provenance", b"provenance"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["audit_id", b"audit_id", "deidentified_text", b"deidentified_text", "findings", b"findings", "note_id", b"note_id", "provenance", b"provenance"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audit_id", b"audit_id", "deidentified_text", b"deidentified_text", "findings", b"findings", "note_id", b"note_id", "policy", b"policy", "provenance", b"provenance"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

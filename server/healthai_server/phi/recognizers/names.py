@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from healthai_server.domain.phi import PhiType
 from healthai_server.phi.lexicon import Lexicon
 from healthai_server.phi.recognizers.base import EntityRecognizer, RecognizerResult
-from healthai_server.phi.recognizers.fastre import word_branches
+from healthai_server.textmatch import word_branches
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?(?:-[^\W\d_]+){0,3}")
 _PARTICLES = frozenset(
@@ -506,7 +506,8 @@ class NameRecognizer(EntityRecognizer):
             if strength not in ("title", "lower") or not in_lexicon or tok.low in _NOT_LOWER_NAMES:
                 return False
             if tok.clinical and strength != "title":
-                return False
+                # "daughter rachel stevens": an eponym's surname (Stevens-Johnson) after a given name.
+                return follows_name and 0 < tok.last <= 5000 and not (tok.common or tok.word)
             if not (tok.common or tok.word):
                 return True
             # "dr young", "kayla frank": a frequent surname that is also a word, right after the
@@ -588,6 +589,17 @@ class NameRecognizer(EntityRecognizer):
         ):
             taken.pop()
         return taken
+
+    def _lower_surname_after(self, text: str, tokens: list[_Token], k: int) -> bool:
+        """tokens[k + 1] is a lower-case census surname, one space after tokens[k], and no word."""
+        if k + 1 >= len(tokens) or text[tokens[k].end : tokens[k + 1].start] != " ":
+            return False
+        nxt = tokens[k + 1]
+        return (
+            nxt.shape == "lower"
+            and 0 < nxt.last <= 20000
+            and not (nxt.word or nxt.common or nxt.clinical or nxt.low in _STOP or nxt.low in self._lex.english)
+        )
 
     def _lower_name_pair(self, text: str, tokens: list[_Token], k: int) -> bool:
         """ "pt luis johnson resting": two lower-case words, one a census name, neither a
@@ -737,6 +749,13 @@ class NameRecognizer(EntityRecognizer):
                 elif not self._capitalised(head):
                     # "wife bernadette called", "daughter kayla frank at bedside": a given name.
                     if not head.first or head.common or head.word or head.clinical or head.low in _NOT_LOWER_NAMES:
+                        # "son tom brady": a given name that is also a word, with a surname after it.
+                        if (
+                            head.first
+                            and head.low not in _NOT_LOWER_NAMES
+                            and self._lower_surname_after(text, tokens, k)
+                        ):
+                            mark([k, k + 1], 0.8)
                         continue
                     strength, score = "lower", 0.8
                 elif phrase in _ROLE_PHRASES and not (

@@ -12,7 +12,8 @@ import re
 from healthai_server.domain.phi import PhiType
 from healthai_server.phi import checksums
 from healthai_server.phi.recognizers.base import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
-from healthai_server.phi.recognizers.fastre import word_alternation
+from healthai_server.phi.wordlists import street_suffix_re, unit_designator_re
+from healthai_server.textmatch import word_alternation
 
 _MONTH = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
@@ -31,16 +32,13 @@ STATE_NAMES = (
     "Utah|Vermont|Virginia|Washington|West Virginia|Wisconsin|Wyoming|Puerto Rico"
 )
 STATE_RE = rf"(?:{_STATES}|{STATE_NAMES})"
-_STREET_SUFFIX = (
-    r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|Way|Terrace|Ter|"
-    r"Circle|Cir|Parkway|Pkwy|Highway|Hwy|Trail|Trl|Square|Sq|Loop|Pike|Alley|Crescent|Path|Plaza|Ridge|Run|"
-    r"Hollow|Heights|Hts|Point|Pt|Crossing|Xing|Row|Walk|Turnpike|Tpke|Expressway|Commons|Green|Close|Bend|Cove)"
-)
+_STREET_SUFFIX = street_suffix_re()
+_UNIT = unit_designator_re()
 STREET_RE = (
     r"\d(?<![\w-]\d)\d{0,5}[A-Za-z]?(?:-\d{1,4})?[ \t]{1,2}(?:[NSEW]\.?[ \t]|North[ \t]|South[ \t]|East[ \t]|"
     r"West[ \t])?(?:(?:[A-Z][\w'.-]{0,20}|\d{1,3}(?:st|nd|rd|th))[ \t]{1,2}){1,4}"
     rf"{_STREET_SUFFIX}\b\.?(?:[ \t](?:NE|NW|SE|SW|N|S|E|W)\b\.?)?"
-    r"(?:,?[ \t]{0,2}(?:Apt|Apartment|Suite|Ste|Unit|Fl|Floor|Room|Rm|Bldg|Building|Space|Spc|Lot|Trlr|#)\.?"
+    rf"(?:,?[ \t]{{0,2}}{_UNIT}\.?"
     r"[ \t]{0,2}#?[ \t]{0,2}[A-Z0-9-]{1,6}(?![\w-])|,?[ \t]{0,2}\d{1,2}(?:st|nd|rd|th)[ \t](?:[Ff]loor|FLOOR)\b)?"
 )
 # Streets named before their number or with a Spanish/French lead word ("3307 Calle Alameda"),
@@ -72,8 +70,7 @@ def _labelled(label: str, ident: str) -> str:
     )
 
 
-def _has_digit(value: str) -> bool | None:
-    return None if any(ch.isdigit() for ch in value) else False
+_has_digit = checksums.has_digit
 
 
 def _serial_like(value: str) -> bool | None:
@@ -105,8 +102,7 @@ def _coded_id(value: str) -> bool | None:
     return None if sum(c.isdigit() for c in value) >= 5 else False
 
 
-def _ssn(value: str) -> bool | None:
-    return None if checksums.ssn_valid(value) else False
+_ssn = checksums.ssn_verdict
 
 
 def _labelled_taxpayer_id(value: str) -> bool | None:
@@ -116,8 +112,7 @@ def _labelled_taxpayer_id(value: str) -> bool | None:
     return None if len(digits) == 9 and digits != "0" * 9 else False
 
 
-def _luhn(value: str) -> bool | None:
-    return checksums.luhn_valid(value)
+_luhn = checksums.luhn_verdict
 
 
 def _license(value: str) -> bool | None:
@@ -126,12 +121,7 @@ def _license(value: str) -> bool | None:
     return _has_digit(value)
 
 
-def _vin(value: str) -> bool | None:
-    if re.fullmatch(r"[A-HJ-NPR-Z0-9]{17}", value.upper()) is None:
-        return False
-    if not (any(c.isdigit() for c in value) and any(c.isalpha() for c in value)):
-        return False
-    return True if checksums.vin_valid(value) else None
+_vin = checksums.vin_verdict
 
 
 _NOT_STREET_WORDS = frozenset(
@@ -187,7 +177,7 @@ _NOT_STREET_WORDS = frozenset(
 )
 
 
-def _street_ok(value: str) -> bool | None:
+def street_ok(value: str) -> bool | None:
     """ "100 MCG FOLLOW UP WITH DR" is a dose and a title, not an address."""
     if re.match(r"P\.?\s?O\.?\s{0,2}Box", value, re.IGNORECASE):
         return None
@@ -425,7 +415,8 @@ class PhoneRecognizer(PatternRecognizer):
         return PhiType.PHONE if re.search(r"\d{3}", between) else PhiType.FAX
 
 
-def builtin_pattern_recognizers() -> list[EntityRecognizer]:
+def contact_recognizers() -> list[EntityRecognizer]:
+    """Email, web addresses, IP addresses and telephone or fax numbers."""
     i = re.IGNORECASE
     return [
         PatternRecognizer(
@@ -529,6 +520,13 @@ def builtin_pattern_recognizers() -> list[EntityRecognizer]:
             ),
             context_window=30,
         ),
+    ]
+
+
+def record_number_recognizers() -> list[EntityRecognizer]:
+    """Numbers that identify a person in a record: SSN, MRN, plan, account, card, licence, vehicle, device, other."""
+    i = re.IGNORECASE
+    return [
         PatternRecognizer(
             "ssn",
             PhiType.SSN,
@@ -734,6 +732,13 @@ def builtin_pattern_recognizers() -> list[EntityRecognizer]:
             validator=_has_digit,
             list_items=True,
         ),
+    ]
+
+
+def address_recognizers() -> list[EntityRecognizer]:
+    """ZIP codes and street addresses."""
+    i = re.IGNORECASE
+    return [
         PatternRecognizer(
             "zip_code",
             PhiType.ZIP_CODE,
@@ -764,15 +769,21 @@ def builtin_pattern_recognizers() -> list[EntityRecognizer]:
                 Pattern(
                     "street_caps",
                     r"(?<![\w-])\d{1,6}\s{1,2}(?:[NSEW]\.?\s)?(?:[A-Z][A-Z'.-]{0,20}\s{1,2}){1,4}"
-                    r"(?:STREET|ST|AVENUE|AVE|ROAD|RD|BOULEVARD|BLVD|LANE|LN|DRIVE|DR|COURT|CT|PLACE|PL|WAY|"
-                    r"TERRACE|CIRCLE|PARKWAY|HIGHWAY|HWY|TRAIL)\b\.?(?:,?\s{0,2}(?:APT|SUITE|STE|UNIT|#)\.?\s{0,2}"
+                    rf"{_STREET_SUFFIX}\b\.?(?:,?\s{{0,2}}{_UNIT}\.?\s{{0,2}}"
                     r"[A-Z0-9-]{1,6})?",
                     0.85,
                 ),
                 Pattern("po_box", r"(?<![A-Za-z])P\.?\s?O\.?\s{0,2}Box\s{1,2}\d{1,6}", 0.9, 0, i),
             ],
-            validator=_street_ok,
+            validator=street_ok,
         ),
+    ]
+
+
+def date_and_age_recognizers() -> list[EntityRecognizer]:
+    """Dates (numeric, written, month/day) and ages over 89, and names in table columns."""
+    i = re.IGNORECASE
+    return [
         PatternRecognizer(
             "age_over_89",
             PhiType.AGE,
@@ -937,3 +948,8 @@ def builtin_pattern_recognizers() -> list[EntityRecognizer]:
         MonthDayRecognizer(),
         TableColumnRecognizer(),
     ]
+
+
+def builtin_pattern_recognizers() -> list[EntityRecognizer]:
+    """Every built-in pattern recognizer, one family of cues after another."""
+    return [*contact_recognizers(), *record_number_recognizers(), *address_recognizers(), *date_and_age_recognizers()]

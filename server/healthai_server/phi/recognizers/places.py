@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 
 from healthai_server.domain.phi import PhiType
 from healthai_server.phi.lexicon import Lexicon
 from healthai_server.phi.recognizers.base import EntityRecognizer, RecognizerResult
-from healthai_server.phi.recognizers.fastre import split_top_level, word_alternation, word_branches
 from healthai_server.phi.recognizers.patterns import STATE_NAMES, STREET_RE
+from healthai_server.textmatch import split_top_level, word_alternation, word_branches
 
 _STATE_ABBR = (
     "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|"
@@ -211,6 +212,8 @@ _ORG = re.compile(
     rf"(?:[ \t][A-Z][\w'’-]{{1,30}}){{0,3}}"
 )
 # All-caps words, seen in title case ("MAPLE GROVE NURSING CENTER" -> "Maple Grove Nursing Center").
+# Distinct organisation names whose later, shorter mentions are searched for.
+MAX_LATER_MENTION_NAMES = 64
 _CAPS_WORD = re.compile(r"[A-Z][A-Z'’]+(?![a-z])")
 # Labels and phrases whose value is an organisation: "Employer: Tri-County Freight".
 _ORG_CUE = re.compile(
@@ -699,7 +702,13 @@ class CityRecognizer(EntityRecognizer):
         lex = self._lex
         for m in _CITY_STATE.finditer(text):
             end = m.end("city")
-            start = self._strip_lead(text, m.start("city"), end)
+            before = text[max(0, m.start("city") - 8) : m.start("city")].rstrip(" \t")[-1:]
+            if m.group("zip") and before in ("", ",", "\n", ":", "|", ";"):
+                # An address line's town, anchored on ", ST 12345" ("..., Apt 3, Harmony Springs, OR
+                # 97015"): the whole run, even when it is made of common words.
+                start = m.start("city")
+            else:
+                start = self._strip_lead(text, m.start("city"), end)
             if start >= end:
                 continue
             known = self._in_gazetteer(text[start:end])
@@ -964,6 +973,13 @@ class OrganizationRecognizer(EntityRecognizer):
         """Shorter mentions of a found name: its leading words, when they hold a distinctive word."""
         out: list[RecognizerResult] = []
         seen: set[str] = set()
+        spans = sorted((r.start, r.end) for r in found)
+        starts = [start for start, _ in spans]
+
+        def inside_found(offset: int) -> bool:
+            i = bisect.bisect_right(starts, offset) - 1
+            return i >= 0 and spans[i][0] <= offset < spans[i][1]
+
         for words in names:
             lead: list[str] = []
             for w in words:
@@ -980,9 +996,11 @@ class OrganizationRecognizer(EntityRecognizer):
             key = " ".join(lead)
             if key in seen:
                 continue
+            if len(seen) >= MAX_LATER_MENTION_NAMES:
+                break  # each name is one scan of the note: bounded on hostile input
             seen.add(key)
             pattern = re.compile(r"(?<![\w'’&.-])" + r"[ \t]+".join(re.escape(w) for w in lead) + r"(?![\w'’-])")
             for m in pattern.finditer(view):
-                if not any(r.start <= m.start() < r.end for r in found):
+                if not inside_found(m.start()):
                     out.append(RecognizerResult(PhiType.ORGANIZATION, m.start(), m.end(), 0.8, self.name))
         return out

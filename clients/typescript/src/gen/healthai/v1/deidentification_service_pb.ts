@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file healthai/v1/deidentification_service.proto.
  */
 export const file_healthai_v1_deidentification_service: GenFile = /*@__PURE__*/
-  fileDesc("CipoZWFsdGhhaS92MS9kZWlkZW50aWZpY2F0aW9uX3NlcnZpY2UucHJvdG8SC2hlYWx0aGFpLnYxIuQBChVEZWlkZW50aWZ5Tm90ZVJlcXVlc3QSMAoHbm90ZV9pZBgBIAEoCUIfukgcchoyGF5bQS1aYS16MC05Ll86LV17MCwxMjh9JBImCgR0ZXh0GAIgASgJQhi6SBXIAQFyEBjAhD0yClteXHNccHtafV0SOwoEbW9kZRgDIAEoDjIhLmhlYWx0aGFpLnYxLkRlaWRlbnRpZmljYXRpb25Nb2RlQgq6SAeCAQQQASAAEjQKC3BhdGllbnRfcmVmGAQgASgJQh+6SBxyGjIYXltBLVphLXowLTkuXzotXXswLDEyOH0kIn4KClBoaUZpbmRpbmcSIgoEdHlwZRgBIAEoDjIULmhlYWx0aGFpLnYxLlBoaVR5cGUSIwoEc3BhbhgCIAEoCzIVLmhlYWx0aGFpLnYxLlRleHRTcGFuEhIKCmNvbmZpZGVuY2UYAyABKAESEwoLcmVwbGFjZW1lbnQYBCABKAkirgEKFkRlaWRlbnRpZnlOb3RlUmVzcG9uc2USEAoIYXVkaXRfaWQYASABKAkSDwoHbm90ZV9pZBgCIAEoCRIZChFkZWlkZW50aWZpZWRfdGV4dBgDIAEoCRIpCghmaW5kaW5ncxgEIAMoCzIXLmhlYWx0aGFpLnYxLlBoaUZpbmRpbmcSKwoKcHJvdmVuYW5jZRgFIAEoCzIXLmhlYWx0aGFpLnYxLlByb3ZlbmFuY2UqpAEKFERlaWRlbnRpZmljYXRpb25Nb2RlEiUKIURFSURFTlRJRklDQVRJT05fTU9ERV9VTlNQRUNJRklFRBAAEiAKHERFSURFTlRJRklDQVRJT05fTU9ERV9SRURBQ1QQARIeChpERUlERU5USUZJQ0FUSU9OX01PREVfTUFTSxACEiMKH0RFSURFTlRJRklDQVRJT05fTU9ERV9TVVJST0dBVEUQAyqTBAoHUGhpVHlwZRIYChRQSElfVFlQRV9VTlNQRUNJRklFRBAAEhEKDVBISV9UWVBFX05BTUUQARIbChdQSElfVFlQRV9TVFJFRVRfQUREUkVTUxACEhEKDVBISV9UWVBFX0NJVFkQAxIVChFQSElfVFlQRV9aSVBfQ09ERRAEEhEKDVBISV9UWVBFX0RBVEUQBRIQCgxQSElfVFlQRV9BR0UQBhISCg5QSElfVFlQRV9QSE9ORRAHEhAKDFBISV9UWVBFX0ZBWBAIEhIKDlBISV9UWVBFX0VNQUlMEAkSEAoMUEhJX1RZUEVfU1NOEAoSIgoeUEhJX1RZUEVfTUVESUNBTF9SRUNPUkRfTlVNQkVSEAsSHwobUEhJX1RZUEVfSEVBTFRIX1BMQU5fTlVNQkVSEAwSGwoXUEhJX1RZUEVfQUNDT1VOVF9OVU1CRVIQDRIbChdQSElfVFlQRV9MSUNFTlNFX05VTUJFUhAOEh8KG1BISV9UWVBFX1ZFSElDTEVfSURFTlRJRklFUhAPEh4KGlBISV9UWVBFX0RFVklDRV9JREVOVElGSUVSEBASEAoMUEhJX1RZUEVfVVJMEBESFwoTUEhJX1RZUEVfSVBfQUREUkVTUxASEh0KGVBISV9UWVBFX09USEVSX0lERU5USUZJRVIQExIZChVQSElfVFlQRV9PUkdBTklaQVRJT04QFDJ0ChdEZWlkZW50aWZpY2F0aW9uU2VydmljZRJZCg5EZWlkZW50aWZ5Tm90ZRIiLmhlYWx0aGFpLnYxLkRlaWRlbnRpZnlOb3RlUmVxdWVzdBojLmhlYWx0aGFpLnYxLkRlaWRlbnRpZnlOb3RlUmVzcG9uc2VCjwEKD2NvbS5oZWFsdGhhaS52MUIcRGVpZGVudGlmaWNhdGlvblNlcnZpY2VQcm90b1ABWitoZWFsdGhhaS5pbnRlcm5hbC9nby9oZWFsdGhhaS92MTtoZWFsdGhhaXYxogIDSFZYqgILSGVhbHRoQUkuVjHKAgtIZWFsdGhBSVxWMeoCDEhlYWx0aEFJOjpWMWIGcHJvdG8z", [file_buf_validate_validate, file_healthai_v1_common]);
+  fileDesc("CipoZWFsdGhhaS92MS9kZWlkZW50aWZpY2F0aW9uX3NlcnZpY2UucHJvdG8SC2hlYWx0aGFpLnYxIqMCChVEZWlkZW50aWZ5Tm90ZVJlcXVlc3QSMAoHbm90ZV9pZBgBIAEoCUIfukgcchoyGF5bQS1aYS16MC05Ll86LV17MCwxMjh9JBImCgR0ZXh0GAIgASgJQhi6SBXIAQFyEBjAhD0yClteXHNccHtafV0SOwoEbW9kZRgDIAEoDjIhLmhlYWx0aGFpLnYxLkRlaWRlbnRpZmljYXRpb25Nb2RlQgq6SAeCAQQQASAAEjQKC3BhdGllbnRfcmVmGAQgASgJQh+6SBxyGjIYXltBLVphLXowLTkuXzotXXswLDEyOH0kEj0KBnBvbGljeRgFIAEoDjIjLmhlYWx0aGFpLnYxLkRlaWRlbnRpZmljYXRpb25Qb2xpY3lCCLpIBYIBAhABIn4KClBoaUZpbmRpbmcSIgoEdHlwZRgBIAEoDjIULmhlYWx0aGFpLnYxLlBoaVR5cGUSIwoEc3BhbhgCIAEoCzIVLmhlYWx0aGFpLnYxLlRleHRTcGFuEhIKCmNvbmZpZGVuY2UYAyABKAESEwoLcmVwbGFjZW1lbnQYBCABKAki4wEKFkRlaWRlbnRpZnlOb3RlUmVzcG9uc2USEAoIYXVkaXRfaWQYASABKAkSDwoHbm90ZV9pZBgCIAEoCRIZChFkZWlkZW50aWZpZWRfdGV4dBgDIAEoCRIpCghmaW5kaW5ncxgEIAMoCzIXLmhlYWx0aGFpLnYxLlBoaUZpbmRpbmcSKwoKcHJvdmVuYW5jZRgFIAEoCzIXLmhlYWx0aGFpLnYxLlByb3ZlbmFuY2USMwoGcG9saWN5GAYgASgOMiMuaGVhbHRoYWkudjEuRGVpZGVudGlmaWNhdGlvblBvbGljeSqkAQoURGVpZGVudGlmaWNhdGlvbk1vZGUSJQohREVJREVOVElGSUNBVElPTl9NT0RFX1VOU1BFQ0lGSUVEEAASIAocREVJREVOVElGSUNBVElPTl9NT0RFX1JFREFDVBABEh4KGkRFSURFTlRJRklDQVRJT05fTU9ERV9NQVNLEAISIwofREVJREVOVElGSUNBVElPTl9NT0RFX1NVUlJPR0FURRADKpIBChZEZWlkZW50aWZpY2F0aW9uUG9saWN5EicKI0RFSURFTlRJRklDQVRJT05fUE9MSUNZX1VOU1BFQ0lGSUVEEAASJQohREVJREVOVElGSUNBVElPTl9QT0xJQ1lfUFJFQ0lTSU9OEAESKAokREVJREVOVElGSUNBVElPTl9QT0xJQ1lfUkVDQUxMX0ZJUlNUEAIqpwQKB1BoaVR5cGUSGAoUUEhJX1RZUEVfVU5TUEVDSUZJRUQQABIRCg1QSElfVFlQRV9OQU1FEAESGwoXUEhJX1RZUEVfU1RSRUVUX0FERFJFU1MQAhIRCg1QSElfVFlQRV9DSVRZEAMSFQoRUEhJX1RZUEVfWklQX0NPREUQBBIRCg1QSElfVFlQRV9EQVRFEAUSEAoMUEhJX1RZUEVfQUdFEAYSEgoOUEhJX1RZUEVfUEhPTkUQBxIQCgxQSElfVFlQRV9GQVgQCBISCg5QSElfVFlQRV9FTUFJTBAJEhAKDFBISV9UWVBFX1NTThAKEiIKHlBISV9UWVBFX01FRElDQUxfUkVDT1JEX05VTUJFUhALEh8KG1BISV9UWVBFX0hFQUxUSF9QTEFOX05VTUJFUhAMEhsKF1BISV9UWVBFX0FDQ09VTlRfTlVNQkVSEA0SGwoXUEhJX1RZUEVfTElDRU5TRV9OVU1CRVIQDhIfChtQSElfVFlQRV9WRUhJQ0xFX0lERU5USUZJRVIQDxIeChpQSElfVFlQRV9ERVZJQ0VfSURFTlRJRklFUhAQEhAKDFBISV9UWVBFX1VSTBAREhcKE1BISV9UWVBFX0lQX0FERFJFU1MQEhIdChlQSElfVFlQRV9PVEhFUl9JREVOVElGSUVSEBMSGQoVUEhJX1RZUEVfT1JHQU5JWkFUSU9OEBQSEgoOUEhJX1RZUEVfT1RIRVIQFTJ0ChdEZWlkZW50aWZpY2F0aW9uU2VydmljZRJZCg5EZWlkZW50aWZ5Tm90ZRIiLmhlYWx0aGFpLnYxLkRlaWRlbnRpZnlOb3RlUmVxdWVzdBojLmhlYWx0aGFpLnYxLkRlaWRlbnRpZnlOb3RlUmVzcG9uc2VCjwEKD2NvbS5oZWFsdGhhaS52MUIcRGVpZGVudGlmaWNhdGlvblNlcnZpY2VQcm90b1ABWitoZWFsdGhhaS5pbnRlcm5hbC9nby9oZWFsdGhhaS92MTtoZWFsdGhhaXYxogIDSFZYqgILSGVhbHRoQUkuVjHKAgtIZWFsdGhBSVxWMeoCDEhlYWx0aEFJOjpWMWIGcHJvdG8z", [file_buf_validate_validate, file_healthai_v1_common]);
 
 /**
  * Request to de-identify one note.
@@ -50,6 +50,13 @@ export type DeidentifyNoteRequest = Message<"healthai.v1.DeidentifyNoteRequest">
    * @generated from field: string patient_ref = 4;
    */
   patientRef: string;
+
+  /**
+   * What to remove. Optional; unset means `DEIDENTIFICATION_POLICY_PRECISION`.
+   *
+   * @generated from field: healthai.v1.DeidentificationPolicy policy = 5;
+   */
+  policy: DeidentificationPolicy;
 };
 
 /**
@@ -141,6 +148,13 @@ export type DeidentifyNoteResponse = Message<"healthai.v1.DeidentifyNoteResponse
    * @generated from field: healthai.v1.Provenance provenance = 5;
    */
   provenance?: Provenance | undefined;
+
+  /**
+   * The policy that was applied (never unspecified). Output only.
+   *
+   * @generated from field: healthai.v1.DeidentificationPolicy policy = 6;
+   */
+  policy: DeidentificationPolicy;
 };
 
 /**
@@ -192,6 +206,46 @@ export enum DeidentificationMode {
  */
 export const DeidentificationModeSchema: GenEnum<DeidentificationMode> = /*@__PURE__*/
   enumDesc(file_healthai_v1_deidentification_service, 0);
+
+/**
+ * What a de-identification removes.
+ *
+ * @generated from enum healthai.v1.DeidentificationPolicy
+ */
+export enum DeidentificationPolicy {
+  /**
+   * Not set: the server applies `DEIDENTIFICATION_POLICY_PRECISION`, the
+   * behaviour callers had before policies existed.
+   *
+   * @generated from enum value: DEIDENTIFICATION_POLICY_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Remove what the typed recognizers find (names, dates, numbers with
+   * labels, places...). Few false removals; an identifier the recognizers
+   * do not know is left in the text.
+   *
+   * @generated from enum value: DEIDENTIFICATION_POLICY_PRECISION = 1;
+   */
+  PRECISION = 1,
+
+  /**
+   * Run the typed recognizers, then remove every remaining token that cannot
+   * be shown to be safe (an English word, clinical vocabulary, a number in a
+   * clinical pattern, punctuation) as `PHI_TYPE_OTHER`. Far fewer leaks, more
+   * ordinary words removed. The default of the CLI and of the PHI guard.
+   *
+   * @generated from enum value: DEIDENTIFICATION_POLICY_RECALL_FIRST = 2;
+   */
+  RECALL_FIRST = 2,
+}
+
+/**
+ * Describes the enum healthai.v1.DeidentificationPolicy.
+ */
+export const DeidentificationPolicySchema: GenEnum<DeidentificationPolicy> = /*@__PURE__*/
+  enumDesc(file_healthai_v1_deidentification_service, 1);
 
 /**
  * Category of protected health information (HIPAA Safe Harbor).
@@ -345,13 +399,21 @@ export enum PhiType {
    * @generated from enum value: PHI_TYPE_ORGANIZATION = 20;
    */
   ORGANIZATION = 20,
+
+  /**
+   * A token the recall-first policy removed because it could not be shown
+   * to be safe (an unknown word, code or number); not one of the types above.
+   *
+   * @generated from enum value: PHI_TYPE_OTHER = 21;
+   */
+  OTHER = 21,
 }
 
 /**
  * Describes the enum healthai.v1.PhiType.
  */
 export const PhiTypeSchema: GenEnum<PhiType> = /*@__PURE__*/
-  enumDesc(file_healthai_v1_deidentification_service, 1);
+  enumDesc(file_healthai_v1_deidentification_service, 2);
 
 /**
  * Detects and removes HIPAA Safe Harbor identifiers from notes.

@@ -1,4 +1,9 @@
-"""Regex shapes that let Python's `re` skip ahead.
+"""Regex alternations that let Python's `re` skip ahead: the one helper module for them.
+
+Used by phi/ (case-insensitive cue words: `word_alternation`, `word_branches`,
+`split_top_level`) and meant for engine/ too (case-sensitive lexicons: `first_char_alternation`
+and `literal_alternation`, the same as engine/text.py's first_char_alternation and
+word_alternation, which stay there until the engine switches to this module).
 
 `re` scans quickly (a C loop over a character set) only when a pattern begins with a
 plain character class. A pattern that begins with a look-behind or a case-insensitive
@@ -8,6 +13,9 @@ alternation of words is tried at every position. `word_alternation` rewrites
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
 
 
 def split_top_level(alternation: str) -> list[str]:
@@ -83,3 +91,31 @@ def word_alternation(alternation: str, ignore_case: bool = True) -> str:
     """Words (case-insensitive by default), not preceded by a letter, with a leading character class."""
     leading, branches = word_branches(alternation, ignore_case)
     return f"[{leading}](?<![A-Za-z].){branches}"
+
+
+def first_char_alternation(branches: Iterable[tuple[str, str]], guard: str = "") -> str:
+    """Regex source of the alternation of `branches`, given as (first character, rest as regex
+    source), grouped by first character: "(?:a(?:b|c)|d(?:e))" for ab|ac|de. Case-sensitive.
+
+    re tries the branches of an alternation one by one at each offset; grouped, it rejects a
+    group on one character comparison, and within a group it tries the branches in the given
+    order, so matches are the plain alternation's. `guard`, a negative look-behind character
+    class such as "[a-z/]", is checked right after the first character, where re can still see
+    the first characters (and skip offsets where none is).
+    """
+    groups: dict[str, list[str]] = {}
+    for first, rest in branches:
+        groups.setdefault(first, []).append(rest)
+    out = []
+    for first, rests in groups.items():
+        char = re.escape(first)
+        check = f"(?<!{guard}{char})" if guard else ""
+        out.append(f"{char}{check}(?:{'|'.join(rests)})")
+    return "(?:" + "|".join(out) + ")"
+
+
+def literal_alternation(words: Sequence[str], not_after: str) -> str:
+    """ "(?<!not_after)(?:w1|w2|...)" for literal words, case-sensitive, grouped by first character."""
+    if not all(words):
+        raise ValueError("literal_alternation: empty word")
+    return first_char_alternation(((word[0], re.escape(word[1:])) for word in words), not_after)
