@@ -43,11 +43,14 @@ def test_sdk_installs_alone_with_few_packages_and_passes_its_tests(tmp_path: Pat
     assert "healthai" not in installed  # the server never comes along
     assert len(installed) <= MAX_PACKAGES, installed
     site = next((venv / "lib").glob("python3*/site-packages"))
-    size_mb = sum(
-        f.stat().st_size
-        for f in site.rglob("*")
-        if f.is_file() and not f.relative_to(site).parts[0].startswith(("pip", "setuptools", "_distutils_hack"))
-    ) / 1e6
+    size_mb = (
+        sum(
+            f.stat().st_size
+            for f in site.rglob("*")
+            if f.is_file() and not f.relative_to(site).parts[0].startswith(("pip", "setuptools", "_distutils_hack"))
+        )
+        / 1e6
+    )
     print(f"SDK venv: {len(installed)} packages, {size_mb:.1f} MB: {', '.join(installed)}")
 
     # The CLI is installed and answers without a server.
