@@ -35,3 +35,20 @@ def test_enums_correspond_by_name(domain_enum: type[enum.Enum], pb_enum: object,
     domain_names = {member.name for member in domain_enum}
     assert domain_names <= pb_names
     assert pb_names - domain_names <= {"UNSPECIFIED"}
+
+
+def test_note_context_and_refuted_option_from_pb() -> None:
+    from healthai.v1 import extraction_service_pb2
+    from healthai_server.domain.clinical import NoteContext
+    from healthai_server.services import convert
+
+    request = extraction_service_pb2.ExtractClinicalDataRequest(
+        text="x",
+        options=extraction_service_pb2.ExtractionOptions(include_fhir=True, fhir_include_refuted=True),
+        context=extraction_service_pb2.NoteContext(
+            patient_reference="Patient/1", encounter_reference="Encounter/2", note_date="2026-11-30"
+        ),
+    )
+    assert convert.options_from_pb(request.options).fhir_include_refuted
+    assert convert.note_context_from_pb(request.context) == NoteContext("Patient/1", "Encounter/2", "2026-11-30")
+    assert convert.note_context_from_pb(extraction_service_pb2.NoteContext()) == NoteContext()
