@@ -21,7 +21,7 @@ COPY pyproject.toml ./
 COPY server/ server/
 COPY clients/python/ clients/python/
 # pip byte-compiles on install: the runtime root filesystem is read-only.
-RUN /opt/healthai/bin/pip install . \
+RUN /opt/healthai/bin/pip install ./clients/python . \
  && /opt/healthai/bin/healthai-server --help >/dev/null
 
 # --- runtime: no compiler, no pip cache, no sources; a non-root user -------------------

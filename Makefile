@@ -11,10 +11,11 @@ export PYTHONDONTWRITEBYTECODE := 1
 help:
 	@echo "make run | test | lint | gen | clients | breaking | eval | eval-phi | bench-rpc | bench-engine | bench-phi | bench-llm | bench-load | bench-chaos | bench-tls | bench-stall"
 
-$(VENV_STAMP): pyproject.toml
+$(VENV_STAMP): pyproject.toml clients/python/pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	# The SDK first on the same command line: the server depends on it and it is not on PyPI.
+	$(PY) -m pip install --quiet -e ./clients/python -e '.[dev]'
 	touch $@
 
 $(BUF): package.json package-lock.json

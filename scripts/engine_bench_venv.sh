@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3.11}
 [ -x .venv-bench/bin/python ] || "$PY" -m venv .venv-bench
 .venv-bench/bin/pip install -q --upgrade pip
-.venv-bench/bin/pip install -q -e . "medspacy==1.3.1"
+.venv-bench/bin/pip install -q -e ./clients/python -e . "medspacy==1.3.1"
 .venv-bench/bin/python -c "import medspacy, healthai_server.engine; print('bench venv ready')"

@@ -254,11 +254,7 @@ async def build_application(
     )
     backend = backend or backends.extraction
     ledger = UsageLedger(db)
-    pipeline = ExtractionPipeline(
-        backend,
-        lambda data, note_id, version: build_bundle(data, note_id=note_id, engine_version=version),
-        ledger,
-    )
+    pipeline = ExtractionPipeline(backend, build_bundle, ledger)
 
     max_in_flight = in_flight_limit(settings, workers.processes, llm=backends.resilient is not None)
     auth: Interceptor = (

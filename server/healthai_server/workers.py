@@ -176,6 +176,11 @@ class CpuWorkers:
         if broken is None or self._executor is not broken:
             return
         self._executor = self._new_pool()
+        # Start every worker now, as warm_up does at start-up: the pool spawns processes only
+        # when a job finds none idle, so a rebuilt pool served sequential callers with one
+        # worker (and loaded the lexicons in the middle of a later call).
+        for _ in range(self.processes):
+            self._executor.submit(_ready)
         self.restarts += 1
         broken.shutdown(wait=False, cancel_futures=True)
         # A spawn-context pool starts processes lazily, one per submit that finds no idle worker:

@@ -45,3 +45,20 @@ def test_an_unset_policy_is_precision_as_before_policies_existed() -> None:
     assert convert.policy_from_pb(pb.DEIDENTIFICATION_POLICY_UNSPECIFIED) is phi.DeidentificationPolicy.PRECISION
     assert convert.policy_from_pb(pb.DEIDENTIFICATION_POLICY_RECALL_FIRST) is phi.DeidentificationPolicy.RECALL_FIRST
     assert convert.policy_to_pb(phi.DeidentificationPolicy.RECALL_FIRST) == pb.DEIDENTIFICATION_POLICY_RECALL_FIRST
+
+
+def test_note_context_and_refuted_option_from_pb() -> None:
+    from healthai.v1 import extraction_service_pb2
+    from healthai_server.domain.clinical import NoteContext
+    from healthai_server.services import convert
+
+    request = extraction_service_pb2.ExtractClinicalDataRequest(
+        text="x",
+        options=extraction_service_pb2.ExtractionOptions(include_fhir=True, fhir_include_refuted=True),
+        context=extraction_service_pb2.NoteContext(
+            patient_reference="Patient/1", encounter_reference="Encounter/2", note_date="2026-11-30"
+        ),
+    )
+    assert convert.options_from_pb(request.options).fhir_include_refuted
+    assert convert.note_context_from_pb(request.context) == NoteContext("Patient/1", "Encounter/2", "2026-11-30")
+    assert convert.note_context_from_pb(extraction_service_pb2.NoteContext()) == NoteContext()

@@ -50,7 +50,14 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     kinds = [ENTITY_TYPES[name] for name in args.types.split(",") if name] if args.types else []
     with _client(args) as client:
         response = client.extract(
-            _read(args.path), note_id=args.note_id, include_fhir=args.format == "fhir", entity_types=kinds
+            _read(args.path),
+            note_id=args.note_id,
+            include_fhir=args.format == "fhir",
+            entity_types=kinds,
+            patient_reference=args.patient,
+            encounter_reference=args.encounter,
+            note_date=args.date,
+            fhir_include_refuted=args.include_refuted,
         )
     if args.format == "json":
         print(_json(response))
@@ -128,6 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("--format", choices=["table", "json", "fhir"], default="table")
     extract.add_argument("--note-id", default="")
     extract.add_argument("--types", default="", help=f"comma-separated subset of: {', '.join(ENTITY_TYPES)}")
+    fhir = extract.add_argument_group("FHIR (with --format fhir)")
+    fhir.add_argument("--patient", default="", help="patient reference for subject, e.g. Patient/123")
+    fhir.add_argument("--encounter", default="", help="encounter reference, e.g. Encounter/456")
+    fhir.add_argument("--date", default="", help="clinical date of the note: YYYY-MM-DD or a FHIR dateTime")
+    fhir.add_argument("--include-refuted", action="store_true", help="also emit negated findings as refuted Conditions")
     extract.set_defaults(handler=_cmd_extract)
     analyze = sub.add_parser("analyze", help="problem list and clinical alerts for a note")
     analyze.add_argument("path")

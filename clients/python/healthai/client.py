@@ -16,8 +16,8 @@ from pathlib import Path
 from types import TracebackType
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from healthai import _health
 from healthai.errors import HealthAIError, from_rpc_error
 from healthai.tls import TlsOptions
 from healthai.v1 import (
@@ -110,7 +110,7 @@ class HealthAIClient:
         self._analysis = analysis_service_pb2_grpc.NoteAnalysisServiceStub(self._channel)
         self._deid = deidentification_service_pb2_grpc.DeidentificationServiceStub(self._channel)
         self._usage = usage_service_pb2_grpc.UsageServiceStub(self._channel)
-        self._health = health_pb2_grpc.HealthStub(self._channel)
+        self._health_check = _health.check_callable(self._channel)
 
     def _metadata(self, audit_id: str | None) -> tuple[tuple[str, str | bytes], ...]:
         metadata: list[tuple[str, str | bytes]] = []
@@ -122,10 +122,10 @@ class HealthAIClient:
 
     def health(self, service: str = "") -> str:
         try:
-            response = self._health.Check(health_pb2.HealthCheckRequest(service=service), timeout=self._timeout)
+            response = self._health_check(_health.HealthCheckRequest(service=service), timeout=self._timeout)
         except grpc.RpcError as error:
             raise from_rpc_error(error) from None
-        return str(health_pb2.HealthCheckResponse.ServingStatus.Name(response.status))
+        return _health.status_name(response)
 
     def extract(
         self,
@@ -134,14 +134,26 @@ class HealthAIClient:
         note_id: str = "",
         include_fhir: bool = False,
         entity_types: Iterable[int] = (),
+        patient_reference: str = "",
+        encounter_reference: str = "",
+        note_date: str = "",
+        fhir_include_refuted: bool = False,
         audit_id: str | None = None,
         timeout_s: float | None = None,
     ) -> extraction_service_pb2.ExtractClinicalDataResponse:
+        """Extract one note. For the FHIR bundle, `patient_reference` (`Patient/<id>`),
+        `encounter_reference` (`Encounter/<id>`) and `note_date` (FHIR date or dateTime)
+        say whose note it is and when; all optional."""
         request = extraction_service_pb2.ExtractClinicalDataRequest(
             note_id=note_id,
             text=text,
             options=extraction_service_pb2.ExtractionOptions(
-                include_fhir=include_fhir, entity_types=[clinical_pb2.EntityType.ValueType(t) for t in entity_types]
+                include_fhir=include_fhir,
+                entity_types=[clinical_pb2.EntityType.ValueType(t) for t in entity_types],
+                fhir_include_refuted=fhir_include_refuted,
+            ),
+            context=extraction_service_pb2.NoteContext(
+                patient_reference=patient_reference, encounter_reference=encounter_reference, note_date=note_date
             ),
         )
         try:

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from healthai_server.domain.clinical import ClinicalData, EncodedClinicalData, ExtractionOptions
+from healthai_server.domain.clinical import ClinicalData, EncodedClinicalData, ExtractionOptions, NoteContext
 from healthai_server.domain.provenance import Provenance
 
 
@@ -59,6 +59,8 @@ class BackendRequest:
     options: ExtractionOptions = field(default_factory=ExtractionOptions)
     deadline: Deadline | None = None
     note_id: str = ""
+    # Who and when the note is about: backends ignore it, the FHIR stage after them uses it.
+    note_context: NoteContext = field(default_factory=NoteContext)
     # Shared by every backend in a fallback chain (dataclasses.replace keeps the same log).
     egress: EgressLog = field(default_factory=EgressLog)
 

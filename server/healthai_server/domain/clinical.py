@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from datetime import datetime
 
 
 class Certainty(enum.Enum):
@@ -293,6 +294,29 @@ def as_domain(data: ClinicalData | EncodedClinicalData) -> ClinicalData:
 class ExtractionOptions:
     entity_types: frozenset[EntityType] = frozenset()  # empty: all kinds
     include_fhir: bool = False
+    # Refuted findings ("denies chest pain") become Conditions only when asked for.
+    fhir_include_refuted: bool = False
 
     def wants(self, kind: EntityType) -> bool:
         return not self.entity_types or kind in self.entity_types
+
+
+@dataclass(frozen=True)
+class NoteContext:
+    """Whose note it is and when, as the caller knows it (all optional; used by the FHIR mapping)."""
+
+    patient_reference: str = ""  # Patient/<id> or urn:uuid:<uuid>
+    encounter_reference: str = ""  # Encounter/<id> or urn:uuid:<uuid>
+    note_date: str = ""  # FHIR date or dateTime, validated by the contract
+
+
+@dataclass(frozen=True)
+class FhirRequest:
+    """Everything the FHIR mapping needs besides the extracted data."""
+
+    note_text: str
+    document_id: str
+    engine_version: str
+    recorded_at: datetime
+    context: NoteContext = field(default_factory=NoteContext)
+    include_refuted: bool = False

@@ -7,15 +7,16 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 from opentelemetry import trace
 
 from healthai_server.backends.base import BackendRequest, BackendResult, ExtractionBackend
-from healthai_server.domain.clinical import ClinicalData, as_domain
+from healthai_server.domain.clinical import ClinicalData, FhirRequest, as_domain
 from healthai_server.domain.provenance import Provenance, TokenUsage
 from healthai_server.storage.usage import UsageLedger, UsageRecord
 
-FhirBuilder = Callable[[ClinicalData, str, str], str]
+FhirBuilder = Callable[[ClinicalData, FhirRequest], str]
 _tracer = trace.get_tracer("healthai.pipeline")
 
 
@@ -52,6 +53,7 @@ class ExtractionPipeline:
 
     async def run(self, request: BackendRequest, caller: Caller | None = None) -> ExtractionOutcome:
         started = time.perf_counter()
+        received_at = datetime.now(UTC)
         with _tracer.start_as_current_span("pipeline.backend", attributes={"healthai.backend": self._backend.name}):
             result = await self._backend.extract(request)
         fhir_json = ""
@@ -59,10 +61,16 @@ class ExtractionPipeline:
             # Building and validating pydantic models is CPU work: keep it off the event loop.
             # The bundle's Provenance names the note: the caller's id, else this call's audit id.
             document_id = request.note_id or (caller.audit_id if caller else "") or "unidentified-note"
+            fhir_request = FhirRequest(
+                note_text=request.text,
+                document_id=document_id,
+                engine_version=result.provenance.model,
+                recorded_at=received_at,
+                context=request.note_context,
+                include_refuted=request.options.fhir_include_refuted,
+            )
             with _tracer.start_as_current_span("pipeline.fhir"):
-                fhir_json = await asyncio.to_thread(
-                    self._fhir_builder, as_domain(result.data), document_id, result.provenance.model
-                )
+                fhir_json = await asyncio.to_thread(self._fhir_builder, as_domain(result.data), fhir_request)
         provenance = replace(result.provenance, latency_s=time.perf_counter() - started)
         if self._ledger is not None and caller is not None and provenance.backend != "local":
             await self._ledger.record(_usage_record(provenance, caller))

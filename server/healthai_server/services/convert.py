@@ -203,7 +203,17 @@ def options_from_pb(options: extraction_service_pb2.ExtractionOptions) -> clinic
         _from_pb_enum(clinical.EntityType, clinical_pb2.EntityType, "ENTITY_TYPE", value)
         for value in options.entity_types
     )
-    return clinical.ExtractionOptions(entity_types=kinds, include_fhir=options.include_fhir)
+    return clinical.ExtractionOptions(
+        entity_types=kinds, include_fhir=options.include_fhir, fhir_include_refuted=options.fhir_include_refuted
+    )
+
+
+def note_context_from_pb(context: extraction_service_pb2.NoteContext) -> clinical.NoteContext:
+    return clinical.NoteContext(
+        patient_reference=context.patient_reference,
+        encounter_reference=context.encounter_reference,
+        note_date=context.note_date,
+    )
 
 
 def alert_to_pb(alert: analysis.ClinicalAlert) -> analysis_service_pb2.ClinicalAlert:

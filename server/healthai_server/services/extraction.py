@@ -54,6 +54,7 @@ class ClinicalExtractionServicer(extraction_service_pb2_grpc.ClinicalExtractionS
                 options=convert.options_from_pb(request.options),
                 deadline=deadline_from(context, self._ceiling),
                 note_id=request.note_id,
+                note_context=convert.note_context_from_pb(request.context),
             ),
             Caller(tenant=scope.principal.tenant, principal=scope.principal.subject, audit_id=scope.audit_id),
         )

@@ -27,7 +27,7 @@ from healthai.v1 import clinical_pb2 as healthai_dot_v1_dot_clinical__pb2
 from healthai.v1 import common_pb2 as healthai_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$healthai/v1/extraction_service.proto\x12\x0bhealthai.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1ahealthai/v1/clinical.proto\x1a\x18healthai/v1/common.proto\"m\n\x11\x45xtractionOptions\x12\x42\n\x0c\x65ntity_types\x18\x01 \x03(\x0e\x32\x17.healthai.v1.EntityTypeB\x13\xbaH\x10\x92\x01\r\x10\x05\x18\x01\"\x07\x82\x01\x04\x10\x01 \x00\x12\x14\n\x0cinclude_fhir\x18\x02 \x01(\x08\"\xa7\x01\n\x1a\x45xtractClinicalDataRequest\x12\x30\n\x07note_id\x18\x01 \x01(\tB\x1f\xbaH\x1cr\x1a\x32\x18^[A-Za-z0-9._:-]{0,128}$\x12&\n\x04text\x18\x02 \x01(\tB\x18\xbaH\x15r\x10\x18\xc0\x84=2\n[^\\s\\p{Z}]\xc8\x01\x01\x12/\n\x07options\x18\x03 \x01(\x0b\x32\x1e.healthai.v1.ExtractionOptions\"\xcc\x01\n\x1b\x45xtractClinicalDataResponse\x12\x10\n\x08\x61udit_id\x18\x01 \x01(\t\x12\x0f\n\x07note_id\x18\x02 \x01(\t\x12\'\n\x04\x64\x61ta\x18\x03 \x01(\x0b\x32\x19.healthai.v1.ClinicalData\x12+\n\nprovenance\x18\x04 \x01(\x0b\x32\x17.healthai.v1.Provenance\x12\x18\n\x10\x66hir_bundle_json\x18\x05 \x01(\t\x12\x1a\n\x12ungrounded_dropped\x18\x06 \x01(\x05\"\xad\x01\n StreamExtractClinicalDataRequest\x12\x30\n\x07note_id\x18\x01 \x01(\tB\x1f\xbaH\x1cr\x1a\x32\x18^[A-Za-z0-9._:-]{0,128}$\x12&\n\x04text\x18\x02 \x01(\tB\x18\xbaH\x15r\x10\x18\xc0\x84=2\n[^\\s\\p{Z}]\xc8\x01\x01\x12/\n\x07options\x18\x03 \x01(\x0b\x32\x1e.healthai.v1.ExtractionOptions\"\xb3\x01\n!StreamExtractClinicalDataResponse\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x0f\n\x07note_id\x18\x02 \x01(\t\x12:\n\x06result\x18\x03 \x01(\x0b\x32(.healthai.v1.ExtractClinicalDataResponseH\x00\x12\'\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x16.healthai.v1.ItemErrorH\x00\x42\t\n\x07outcome2\x85\x02\n\x19\x43linicalExtractionService\x12h\n\x13\x45xtractClinicalData\x12\'.healthai.v1.ExtractClinicalDataRequest\x1a(.healthai.v1.ExtractClinicalDataResponse\x12~\n\x19StreamExtractClinicalData\x12-.healthai.v1.StreamExtractClinicalDataRequest\x1a..healthai.v1.StreamExtractClinicalDataResponse(\x01\x30\x01\x42\x89\x01\n\x0f\x63om.healthai.v1B\x16\x45xtractionServiceProtoP\x01Z+healthai.internal/go/healthai/v1;healthaiv1\xa2\x02\x03HVX\xaa\x02\x0bHealthAI.V1\xca\x02\x0bHealthAI\\V1\xea\x02\x0cHealthAI::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$healthai/v1/extraction_service.proto\x12\x0bhealthai.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1ahealthai/v1/clinical.proto\x1a\x18healthai/v1/common.proto\"\x8b\x01\n\x11\x45xtractionOptions\x12\x42\n\x0c\x65ntity_types\x18\x01 \x03(\x0e\x32\x17.healthai.v1.EntityTypeB\x13\xbaH\x10\x92\x01\r\x10\x05\x18\x01\"\x07\x82\x01\x04\x10\x01 \x00\x12\x14\n\x0cinclude_fhir\x18\x02 \x01(\x08\x12\x1c\n\x14\x66hir_include_refuted\x18\x03 \x01(\x08\"\x92\x03\n\x0bNoteContext\x12^\n\x11patient_reference\x18\x01 \x01(\tBC\xbaH@r>2<^$|^(Patient/[A-Za-z0-9.-]{1,64}|urn:uuid:[0-9a-fA-F-]{36})$\x12\x62\n\x13\x65ncounter_reference\x18\x02 \x01(\tBE\xbaHBr@2>^$|^(Encounter/[A-Za-z0-9.-]{1,64}|urn:uuid:[0-9a-fA-F-]{36})$\x12\xbe\x01\n\tnote_date\x18\x03 \x01(\tB\xaa\x01\xbaH\xa6\x01r\xa3\x01\x32\xa0\x01^$|^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\\.[0-9]{1,9})?(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?$\"\xd2\x01\n\x1a\x45xtractClinicalDataRequest\x12\x30\n\x07note_id\x18\x01 \x01(\tB\x1f\xbaH\x1cr\x1a\x32\x18^[A-Za-z0-9._:-]{0,128}$\x12&\n\x04text\x18\x02 \x01(\tB\x18\xbaH\x15r\x10\x18\xc0\x84=2\n[^\\s\\p{Z}]\xc8\x01\x01\x12/\n\x07options\x18\x03 \x01(\x0b\x32\x1e.healthai.v1.ExtractionOptions\x12)\n\x07\x63ontext\x18\x04 \x01(\x0b\x32\x18.healthai.v1.NoteContext\"\xcc\x01\n\x1b\x45xtractClinicalDataResponse\x12\x10\n\x08\x61udit_id\x18\x01 \x01(\t\x12\x0f\n\x07note_id\x18\x02 \x01(\t\x12\'\n\x04\x64\x61ta\x18\x03 \x01(\x0b\x32\x19.healthai.v1.ClinicalData\x12+\n\nprovenance\x18\x04 \x01(\x0b\x32\x17.healthai.v1.Provenance\x12\x18\n\x10\x66hir_bundle_json\x18\x05 \x01(\t\x12\x1a\n\x12ungrounded_dropped\x18\x06 \x01(\x05\"\xd8\x01\n StreamExtractClinicalDataRequest\x12\x30\n\x07note_id\x18\x01 \x01(\tB\x1f\xbaH\x1cr\x1a\x32\x18^[A-Za-z0-9._:-]{0,128}$\x12&\n\x04text\x18\x02 \x01(\tB\x18\xbaH\x15r\x10\x18\xc0\x84=2\n[^\\s\\p{Z}]\xc8\x01\x01\x12/\n\x07options\x18\x03 \x01(\x0b\x32\x1e.healthai.v1.ExtractionOptions\x12)\n\x07\x63ontext\x18\x04 \x01(\x0b\x32\x18.healthai.v1.NoteContext\"\xb3\x01\n!StreamExtractClinicalDataResponse\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x0f\n\x07note_id\x18\x02 \x01(\t\x12:\n\x06result\x18\x03 \x01(\x0b\x32(.healthai.v1.ExtractClinicalDataResponseH\x00\x12\'\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x16.healthai.v1.ItemErrorH\x00\x42\t\n\x07outcome2\x85\x02\n\x19\x43linicalExtractionService\x12h\n\x13\x45xtractClinicalData\x12\'.healthai.v1.ExtractClinicalDataRequest\x1a(.healthai.v1.ExtractClinicalDataResponse\x12~\n\x19StreamExtractClinicalData\x12-.healthai.v1.StreamExtractClinicalDataRequest\x1a..healthai.v1.StreamExtractClinicalDataResponse(\x01\x30\x01\x42\x89\x01\n\x0f\x63om.healthai.v1B\x16\x45xtractionServiceProtoP\x01Z+healthai.internal/go/healthai/v1;healthaiv1\xa2\x02\x03HVX\xaa\x02\x0bHealthAI.V1\xca\x02\x0bHealthAI\\V1\xea\x02\x0cHealthAI::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,6 +37,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._serialized_options = b'\n\017com.healthai.v1B\026ExtractionServiceProtoP\001Z+healthai.internal/go/healthai/v1;healthaiv1\242\002\003HVX\252\002\013HealthAI.V1\312\002\013HealthAI\\V1\352\002\014HealthAI::V1'
   _globals['_EXTRACTIONOPTIONS'].fields_by_name['entity_types']._loaded_options = None
   _globals['_EXTRACTIONOPTIONS'].fields_by_name['entity_types']._serialized_options = b'\272H\020\222\001\r\020\005\030\001\"\007\202\001\004\020\001 \000'
+  _globals['_NOTECONTEXT'].fields_by_name['patient_reference']._loaded_options = None
+  _globals['_NOTECONTEXT'].fields_by_name['patient_reference']._serialized_options = b'\272H@r>2<^$|^(Patient/[A-Za-z0-9.-]{1,64}|urn:uuid:[0-9a-fA-F-]{36})$'
+  _globals['_NOTECONTEXT'].fields_by_name['encounter_reference']._loaded_options = None
+  _globals['_NOTECONTEXT'].fields_by_name['encounter_reference']._serialized_options = b'\272HBr@2>^$|^(Encounter/[A-Za-z0-9.-]{1,64}|urn:uuid:[0-9a-fA-F-]{36})$'
+  _globals['_NOTECONTEXT'].fields_by_name['note_date']._loaded_options = None
+  _globals['_NOTECONTEXT'].fields_by_name['note_date']._serialized_options = b'\272H\246\001r\243\0012\240\001^$|^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\\.[0-9]{1,9})?(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?$'
   _globals['_EXTRACTCLINICALDATAREQUEST'].fields_by_name['note_id']._loaded_options = None
   _globals['_EXTRACTCLINICALDATAREQUEST'].fields_by_name['note_id']._serialized_options = b'\272H\034r\0322\030^[A-Za-z0-9._:-]{0,128}$'
   _globals['_EXTRACTCLINICALDATAREQUEST'].fields_by_name['text']._loaded_options = None
@@ -45,16 +51,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STREAMEXTRACTCLINICALDATAREQUEST'].fields_by_name['note_id']._serialized_options = b'\272H\034r\0322\030^[A-Za-z0-9._:-]{0,128}$'
   _globals['_STREAMEXTRACTCLINICALDATAREQUEST'].fields_by_name['text']._loaded_options = None
   _globals['_STREAMEXTRACTCLINICALDATAREQUEST'].fields_by_name['text']._serialized_options = b'\272H\025r\020\030\300\204=2\n[^\\s\\p{Z}]\310\001\001'
-  _globals['_EXTRACTIONOPTIONS']._serialized_start=136
-  _globals['_EXTRACTIONOPTIONS']._serialized_end=245
-  _globals['_EXTRACTCLINICALDATAREQUEST']._serialized_start=248
-  _globals['_EXTRACTCLINICALDATAREQUEST']._serialized_end=415
-  _globals['_EXTRACTCLINICALDATARESPONSE']._serialized_start=418
-  _globals['_EXTRACTCLINICALDATARESPONSE']._serialized_end=622
-  _globals['_STREAMEXTRACTCLINICALDATAREQUEST']._serialized_start=625
-  _globals['_STREAMEXTRACTCLINICALDATAREQUEST']._serialized_end=798
-  _globals['_STREAMEXTRACTCLINICALDATARESPONSE']._serialized_start=801
-  _globals['_STREAMEXTRACTCLINICALDATARESPONSE']._serialized_end=980
-  _globals['_CLINICALEXTRACTIONSERVICE']._serialized_start=983
-  _globals['_CLINICALEXTRACTIONSERVICE']._serialized_end=1244
+  _globals['_EXTRACTIONOPTIONS']._serialized_start=137
+  _globals['_EXTRACTIONOPTIONS']._serialized_end=276
+  _globals['_NOTECONTEXT']._serialized_start=279
+  _globals['_NOTECONTEXT']._serialized_end=681
+  _globals['_EXTRACTCLINICALDATAREQUEST']._serialized_start=684
+  _globals['_EXTRACTCLINICALDATAREQUEST']._serialized_end=894
+  _globals['_EXTRACTCLINICALDATARESPONSE']._serialized_start=897
+  _globals['_EXTRACTCLINICALDATARESPONSE']._serialized_end=1101
+  _globals['_STREAMEXTRACTCLINICALDATAREQUEST']._serialized_start=1104
+  _globals['_STREAMEXTRACTCLINICALDATAREQUEST']._serialized_end=1320
+  _globals['_STREAMEXTRACTCLINICALDATARESPONSE']._serialized_start=1323
+  _globals['_STREAMEXTRACTCLINICALDATARESPONSE']._serialized_end=1502
+  _globals['_CLINICALEXTRACTIONSERVICE']._serialized_start=1505
+  _globals['_CLINICALEXTRACTIONSERVICE']._serialized_end=1766
 # @@protoc_insertion_point(module_scope)

@@ -28,8 +28,14 @@ class ExtractionOptions(_message.Message):
 
     ENTITY_TYPES_FIELD_NUMBER: _builtins.int
     INCLUDE_FHIR_FIELD_NUMBER: _builtins.int
+    FHIR_INCLUDE_REFUTED_FIELD_NUMBER: _builtins.int
     include_fhir: _builtins.bool
     """Also return the result as a FHIR R4 Bundle (JSON) in `fhir_bundle_json`."""
+    fhir_include_refuted: _builtins.bool
+    """Also emit refuted (negated) findings, such as "denies chest pain", as
+    Conditions with verificationStatus `refuted` in the FHIR bundle. By
+    default they are left out: a receiving EHR would list them as problems.
+    """
     @_builtins.property
     def entity_types(self) -> _containers.RepeatedScalarFieldContainer[_clinical_pb2.EntityType.ValueType]:
         """Kinds of data to extract; empty means all kinds."""
@@ -39,14 +45,58 @@ class ExtractionOptions(_message.Message):
         *,
         entity_types: _abc.Iterable[_clinical_pb2.EntityType.ValueType] | None = ...,
         include_fhir: _builtins.bool = ...,
+        fhir_include_refuted: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["entity_types", b"entity_types", "include_fhir", b"include_fhir"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entity_types", b"entity_types", "fhir_include_refuted", b"fhir_include_refuted", "include_fhir", b"include_fhir"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ExtractionOptions: _TypeAlias = ExtractionOptions  # noqa: Y015
+
+@_typing.final
+class NoteContext(_message.Message):
+    """Who and when the note is about, for the FHIR bundle. Every field is
+    optional; without them the bundle names the patient by display text only
+    and dates observations by the request time (marked as such).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PATIENT_REFERENCE_FIELD_NUMBER: _builtins.int
+    ENCOUNTER_REFERENCE_FIELD_NUMBER: _builtins.int
+    NOTE_DATE_FIELD_NUMBER: _builtins.int
+    patient_reference: _builtins.str
+    """FHIR reference to the patient, written as `subject` / `patient` of every
+    resource: `Patient/<id>` or `urn:uuid:<uuid>`. Optional.
+    """
+    encounter_reference: _builtins.str
+    """FHIR reference to the encounter the note documents, written as
+    `encounter` of Conditions and Observations: `Encounter/<id>` or
+    `urn:uuid:<uuid>`. Optional.
+    """
+    note_date: _builtins.str
+    """The clinical date of the note (when the findings were made), as a FHIR
+    date or dateTime: `YYYY-MM-DD` or `YYYY-MM-DDThh:mm:ss[.fff](Z|+hh:mm)`.
+    Optional. Used as `effectiveDateTime` of Observations and
+    `recordedDate` of Conditions; without it a date stated in the note is
+    used, else the time of the request.
+    """
+    def __init__(
+        self,
+        *,
+        patient_reference: _builtins.str = ...,
+        encounter_reference: _builtins.str = ...,
+        note_date: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["encounter_reference", b"encounter_reference", "note_date", b"note_date", "patient_reference", b"patient_reference"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NoteContext: _TypeAlias = NoteContext  # noqa: Y015
 
 @_typing.final
 class ExtractClinicalDataRequest(_message.Message):
@@ -57,6 +107,7 @@ class ExtractClinicalDataRequest(_message.Message):
     NOTE_ID_FIELD_NUMBER: _builtins.int
     TEXT_FIELD_NUMBER: _builtins.int
     OPTIONS_FIELD_NUMBER: _builtins.int
+    CONTEXT_FIELD_NUMBER: _builtins.int
     note_id: _builtins.str
     """Caller's identifier for the note, echoed back and written to the audit
     trail (never the note text). Optional; 1-128 of `A-Za-z0-9._:-`.
@@ -71,16 +122,23 @@ class ExtractClinicalDataRequest(_message.Message):
     def options(self) -> Global___ExtractionOptions:
         """Extraction options."""
 
+    @_builtins.property
+    def context(self) -> Global___NoteContext:
+        """The patient, encounter and date of the note, for the FHIR bundle.
+        Optional.
+        """
+
     def __init__(
         self,
         *,
         note_id: _builtins.str = ...,
         text: _builtins.str = ...,
         options: Global___ExtractionOptions | None = ...,
+        context: Global___NoteContext | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["options", b"options"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "options", b"options"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["note_id", b"note_id", "options", b"options", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "note_id", b"note_id", "options", b"options", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -143,6 +201,7 @@ class StreamExtractClinicalDataRequest(_message.Message):
     NOTE_ID_FIELD_NUMBER: _builtins.int
     TEXT_FIELD_NUMBER: _builtins.int
     OPTIONS_FIELD_NUMBER: _builtins.int
+    CONTEXT_FIELD_NUMBER: _builtins.int
     note_id: _builtins.str
     """Caller's identifier for the note, echoed in the matching response."""
     text: _builtins.str
@@ -151,16 +210,23 @@ class StreamExtractClinicalDataRequest(_message.Message):
     def options(self) -> Global___ExtractionOptions:
         """Extraction options."""
 
+    @_builtins.property
+    def context(self) -> Global___NoteContext:
+        """The patient, encounter and date of the note, for the FHIR bundle.
+        Optional.
+        """
+
     def __init__(
         self,
         *,
         note_id: _builtins.str = ...,
         text: _builtins.str = ...,
         options: Global___ExtractionOptions | None = ...,
+        context: Global___NoteContext | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["options", b"options"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "options", b"options"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["note_id", b"note_id", "options", b"options", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "note_id", b"note_id", "options", b"options", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file healthai/v1/extraction_service.proto.
  */
 export const file_healthai_v1_extraction_service: GenFile = /*@__PURE__*/
-  fileDesc("CiRoZWFsdGhhaS92MS9leHRyYWN0aW9uX3NlcnZpY2UucHJvdG8SC2hlYWx0aGFpLnYxIm0KEUV4dHJhY3Rpb25PcHRpb25zEkIKDGVudGl0eV90eXBlcxgBIAMoDjIXLmhlYWx0aGFpLnYxLkVudGl0eVR5cGVCE7pIEJIBDRAFGAEiB4IBBBABIAASFAoMaW5jbHVkZV9maGlyGAIgASgIIqcBChpFeHRyYWN0Q2xpbmljYWxEYXRhUmVxdWVzdBIwCgdub3RlX2lkGAEgASgJQh+6SBxyGjIYXltBLVphLXowLTkuXzotXXswLDEyOH0kEiYKBHRleHQYAiABKAlCGLpIFcgBAXIQGMCEPTIKW15cc1xwe1p9XRIvCgdvcHRpb25zGAMgASgLMh4uaGVhbHRoYWkudjEuRXh0cmFjdGlvbk9wdGlvbnMizAEKG0V4dHJhY3RDbGluaWNhbERhdGFSZXNwb25zZRIQCghhdWRpdF9pZBgBIAEoCRIPCgdub3RlX2lkGAIgASgJEicKBGRhdGEYAyABKAsyGS5oZWFsdGhhaS52MS5DbGluaWNhbERhdGESKwoKcHJvdmVuYW5jZRgEIAEoCzIXLmhlYWx0aGFpLnYxLlByb3ZlbmFuY2USGAoQZmhpcl9idW5kbGVfanNvbhgFIAEoCRIaChJ1bmdyb3VuZGVkX2Ryb3BwZWQYBiABKAUirQEKIFN0cmVhbUV4dHJhY3RDbGluaWNhbERhdGFSZXF1ZXN0EjAKB25vdGVfaWQYASABKAlCH7pIHHIaMhheW0EtWmEtejAtOS5fOi1dezAsMTI4fSQSJgoEdGV4dBgCIAEoCUIYukgVyAEBchAYwIQ9MgpbXlxzXHB7Wn1dEi8KB29wdGlvbnMYAyABKAsyHi5oZWFsdGhhaS52MS5FeHRyYWN0aW9uT3B0aW9ucyKzAQohU3RyZWFtRXh0cmFjdENsaW5pY2FsRGF0YVJlc3BvbnNlEg0KBWluZGV4GAEgASgFEg8KB25vdGVfaWQYAiABKAkSOgoGcmVzdWx0GAMgASgLMiguaGVhbHRoYWkudjEuRXh0cmFjdENsaW5pY2FsRGF0YVJlc3BvbnNlSAASJwoFZXJyb3IYBCABKAsyFi5oZWFsdGhhaS52MS5JdGVtRXJyb3JIAEIJCgdvdXRjb21lMoUCChlDbGluaWNhbEV4dHJhY3Rpb25TZXJ2aWNlEmgKE0V4dHJhY3RDbGluaWNhbERhdGESJy5oZWFsdGhhaS52MS5FeHRyYWN0Q2xpbmljYWxEYXRhUmVxdWVzdBooLmhlYWx0aGFpLnYxLkV4dHJhY3RDbGluaWNhbERhdGFSZXNwb25zZRJ+ChlTdHJlYW1FeHRyYWN0Q2xpbmljYWxEYXRhEi0uaGVhbHRoYWkudjEuU3RyZWFtRXh0cmFjdENsaW5pY2FsRGF0YVJlcXVlc3QaLi5oZWFsdGhhaS52MS5TdHJlYW1FeHRyYWN0Q2xpbmljYWxEYXRhUmVzcG9uc2UoATABQokBCg9jb20uaGVhbHRoYWkudjFCFkV4dHJhY3Rpb25TZXJ2aWNlUHJvdG9QAVoraGVhbHRoYWkuaW50ZXJuYWwvZ28vaGVhbHRoYWkvdjE7aGVhbHRoYWl2MaICA0hWWKoCC0hlYWx0aEFJLlYxygILSGVhbHRoQUlcVjHqAgxIZWFsdGhBSTo6VjFiBnByb3RvMw", [file_buf_validate_validate, file_healthai_v1_clinical, file_healthai_v1_common]);
+  fileDesc("CiRoZWFsdGhhaS92MS9leHRyYWN0aW9uX3NlcnZpY2UucHJvdG8SC2hlYWx0aGFpLnYxIosBChFFeHRyYWN0aW9uT3B0aW9ucxJCCgxlbnRpdHlfdHlwZXMYASADKA4yFy5oZWFsdGhhaS52MS5FbnRpdHlUeXBlQhO6SBCSAQ0QBRgBIgeCAQQQASAAEhQKDGluY2x1ZGVfZmhpchgCIAEoCBIcChRmaGlyX2luY2x1ZGVfcmVmdXRlZBgDIAEoCCKSAwoLTm90ZUNvbnRleHQSXgoRcGF0aWVudF9yZWZlcmVuY2UYASABKAlCQ7pIQHI+MjxeJHxeKFBhdGllbnQvW0EtWmEtejAtOS4tXXsxLDY0fXx1cm46dXVpZDpbMC05YS1mQS1GLV17MzZ9KSQSYgoTZW5jb3VudGVyX3JlZmVyZW5jZRgCIAEoCUJFukhCckAyPl4kfF4oRW5jb3VudGVyL1tBLVphLXowLTkuLV17MSw2NH18dXJuOnV1aWQ6WzAtOWEtZkEtRi1dezM2fSkkEr4BCglub3RlX2RhdGUYAyABKAlCqgG6SKYBcqMBMqABXiR8XlswLTldezR9LSgwWzEtOV18MVswLTJdKS0oMFsxLTldfFsxMl1bMC05XXwzWzAxXSkoVChbMDFdWzAtOV18MlswLTNdKTpbMC01XVswLTldOihbMC01XVswLTldfDYwKShcLlswLTldezEsOX0pPyhafFsrLV0oKDBbMC05XXwxWzAtM10pOlswLTVdWzAtOV18MTQ6MDApKSk/JCLSAQoaRXh0cmFjdENsaW5pY2FsRGF0YVJlcXVlc3QSMAoHbm90ZV9pZBgBIAEoCUIfukgcchoyGF5bQS1aYS16MC05Ll86LV17MCwxMjh9JBImCgR0ZXh0GAIgASgJQhi6SBXIAQFyEBjAhD0yClteXHNccHtafV0SLwoHb3B0aW9ucxgDIAEoCzIeLmhlYWx0aGFpLnYxLkV4dHJhY3Rpb25PcHRpb25zEikKB2NvbnRleHQYBCABKAsyGC5oZWFsdGhhaS52MS5Ob3RlQ29udGV4dCLMAQobRXh0cmFjdENsaW5pY2FsRGF0YVJlc3BvbnNlEhAKCGF1ZGl0X2lkGAEgASgJEg8KB25vdGVfaWQYAiABKAkSJwoEZGF0YRgDIAEoCzIZLmhlYWx0aGFpLnYxLkNsaW5pY2FsRGF0YRIrCgpwcm92ZW5hbmNlGAQgASgLMhcuaGVhbHRoYWkudjEuUHJvdmVuYW5jZRIYChBmaGlyX2J1bmRsZV9qc29uGAUgASgJEhoKEnVuZ3JvdW5kZWRfZHJvcHBlZBgGIAEoBSLYAQogU3RyZWFtRXh0cmFjdENsaW5pY2FsRGF0YVJlcXVlc3QSMAoHbm90ZV9pZBgBIAEoCUIfukgcchoyGF5bQS1aYS16MC05Ll86LV17MCwxMjh9JBImCgR0ZXh0GAIgASgJQhi6SBXIAQFyEBjAhD0yClteXHNccHtafV0SLwoHb3B0aW9ucxgDIAEoCzIeLmhlYWx0aGFpLnYxLkV4dHJhY3Rpb25PcHRpb25zEikKB2NvbnRleHQYBCABKAsyGC5oZWFsdGhhaS52MS5Ob3RlQ29udGV4dCKzAQohU3RyZWFtRXh0cmFjdENsaW5pY2FsRGF0YVJlc3BvbnNlEg0KBWluZGV4GAEgASgFEg8KB25vdGVfaWQYAiABKAkSOgoGcmVzdWx0GAMgASgLMiguaGVhbHRoYWkudjEuRXh0cmFjdENsaW5pY2FsRGF0YVJlc3BvbnNlSAASJwoFZXJyb3IYBCABKAsyFi5oZWFsdGhhaS52MS5JdGVtRXJyb3JIAEIJCgdvdXRjb21lMoUCChlDbGluaWNhbEV4dHJhY3Rpb25TZXJ2aWNlEmgKE0V4dHJhY3RDbGluaWNhbERhdGESJy5oZWFsdGhhaS52MS5FeHRyYWN0Q2xpbmljYWxEYXRhUmVxdWVzdBooLmhlYWx0aGFpLnYxLkV4dHJhY3RDbGluaWNhbERhdGFSZXNwb25zZRJ+ChlTdHJlYW1FeHRyYWN0Q2xpbmljYWxEYXRhEi0uaGVhbHRoYWkudjEuU3RyZWFtRXh0cmFjdENsaW5pY2FsRGF0YVJlcXVlc3QaLi5oZWFsdGhhaS52MS5TdHJlYW1FeHRyYWN0Q2xpbmljYWxEYXRhUmVzcG9uc2UoATABQokBCg9jb20uaGVhbHRoYWkudjFCFkV4dHJhY3Rpb25TZXJ2aWNlUHJvdG9QAVoraGVhbHRoYWkuaW50ZXJuYWwvZ28vaGVhbHRoYWkvdjE7aGVhbHRoYWl2MaICA0hWWKoCC0hlYWx0aEFJLlYxygILSGVhbHRoQUlcVjHqAgxIZWFsdGhBSTo6VjFiBnByb3RvMw", [file_buf_validate_validate, file_healthai_v1_clinical, file_healthai_v1_common]);
 
 /**
  * What to extract and how to return it.
@@ -36,6 +36,15 @@ export type ExtractionOptions = Message<"healthai.v1.ExtractionOptions"> & {
    * @generated from field: bool include_fhir = 2;
    */
   includeFhir: boolean;
+
+  /**
+   * Also emit refuted (negated) findings, such as "denies chest pain", as
+   * Conditions with verificationStatus `refuted` in the FHIR bundle. By
+   * default they are left out: a receiving EHR would list them as problems.
+   *
+   * @generated from field: bool fhir_include_refuted = 3;
+   */
+  fhirIncludeRefuted: boolean;
 };
 
 /**
@@ -44,6 +53,50 @@ export type ExtractionOptions = Message<"healthai.v1.ExtractionOptions"> & {
  */
 export const ExtractionOptionsSchema: GenMessage<ExtractionOptions> = /*@__PURE__*/
   messageDesc(file_healthai_v1_extraction_service, 0);
+
+/**
+ * Who and when the note is about, for the FHIR bundle. Every field is
+ * optional; without them the bundle names the patient by display text only
+ * and dates observations by the request time (marked as such).
+ *
+ * @generated from message healthai.v1.NoteContext
+ */
+export type NoteContext = Message<"healthai.v1.NoteContext"> & {
+  /**
+   * FHIR reference to the patient, written as `subject` / `patient` of every
+   * resource: `Patient/<id>` or `urn:uuid:<uuid>`. Optional.
+   *
+   * @generated from field: string patient_reference = 1;
+   */
+  patientReference: string;
+
+  /**
+   * FHIR reference to the encounter the note documents, written as
+   * `encounter` of Conditions and Observations: `Encounter/<id>` or
+   * `urn:uuid:<uuid>`. Optional.
+   *
+   * @generated from field: string encounter_reference = 2;
+   */
+  encounterReference: string;
+
+  /**
+   * The clinical date of the note (when the findings were made), as a FHIR
+   * date or dateTime: `YYYY-MM-DD` or `YYYY-MM-DDThh:mm:ss[.fff](Z|+hh:mm)`.
+   * Optional. Used as `effectiveDateTime` of Observations and
+   * `recordedDate` of Conditions; without it a date stated in the note is
+   * used, else the time of the request.
+   *
+   * @generated from field: string note_date = 3;
+   */
+  noteDate: string;
+};
+
+/**
+ * Describes the message healthai.v1.NoteContext.
+ * Use `create(NoteContextSchema)` to create a new message.
+ */
+export const NoteContextSchema: GenMessage<NoteContext> = /*@__PURE__*/
+  messageDesc(file_healthai_v1_extraction_service, 1);
 
 /**
  * Request to extract clinical data from one note.
@@ -75,6 +128,14 @@ export type ExtractClinicalDataRequest = Message<"healthai.v1.ExtractClinicalDat
    * @generated from field: healthai.v1.ExtractionOptions options = 3;
    */
   options?: ExtractionOptions | undefined;
+
+  /**
+   * The patient, encounter and date of the note, for the FHIR bundle.
+   * Optional.
+   *
+   * @generated from field: healthai.v1.NoteContext context = 4;
+   */
+  context?: NoteContext | undefined;
 };
 
 /**
@@ -82,7 +143,7 @@ export type ExtractClinicalDataRequest = Message<"healthai.v1.ExtractClinicalDat
  * Use `create(ExtractClinicalDataRequestSchema)` to create a new message.
  */
 export const ExtractClinicalDataRequestSchema: GenMessage<ExtractClinicalDataRequest> = /*@__PURE__*/
-  messageDesc(file_healthai_v1_extraction_service, 1);
+  messageDesc(file_healthai_v1_extraction_service, 2);
 
 /**
  * Result of extracting one note.
@@ -139,7 +200,7 @@ export type ExtractClinicalDataResponse = Message<"healthai.v1.ExtractClinicalDa
  * Use `create(ExtractClinicalDataResponseSchema)` to create a new message.
  */
 export const ExtractClinicalDataResponseSchema: GenMessage<ExtractClinicalDataResponse> = /*@__PURE__*/
-  messageDesc(file_healthai_v1_extraction_service, 2);
+  messageDesc(file_healthai_v1_extraction_service, 3);
 
 /**
  * One note of a stream.
@@ -167,6 +228,14 @@ export type StreamExtractClinicalDataRequest = Message<"healthai.v1.StreamExtrac
    * @generated from field: healthai.v1.ExtractionOptions options = 3;
    */
   options?: ExtractionOptions | undefined;
+
+  /**
+   * The patient, encounter and date of the note, for the FHIR bundle.
+   * Optional.
+   *
+   * @generated from field: healthai.v1.NoteContext context = 4;
+   */
+  context?: NoteContext | undefined;
 };
 
 /**
@@ -174,7 +243,7 @@ export type StreamExtractClinicalDataRequest = Message<"healthai.v1.StreamExtrac
  * Use `create(StreamExtractClinicalDataRequestSchema)` to create a new message.
  */
 export const StreamExtractClinicalDataRequestSchema: GenMessage<StreamExtractClinicalDataRequest> = /*@__PURE__*/
-  messageDesc(file_healthai_v1_extraction_service, 3);
+  messageDesc(file_healthai_v1_extraction_service, 4);
 
 /**
  * The result for one note of a stream.
@@ -225,7 +294,7 @@ export type StreamExtractClinicalDataResponse = Message<"healthai.v1.StreamExtra
  * Use `create(StreamExtractClinicalDataResponseSchema)` to create a new message.
  */
 export const StreamExtractClinicalDataResponseSchema: GenMessage<StreamExtractClinicalDataResponse> = /*@__PURE__*/
-  messageDesc(file_healthai_v1_extraction_service, 4);
+  messageDesc(file_healthai_v1_extraction_service, 5);
 
 /**
  * Extracts structured clinical data from free-text clinical notes.

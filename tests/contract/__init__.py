@@ -1,0 +1,1 @@
+"""Contract checks: buf, stubs, the SDK on its own, FHIR conformance."""
