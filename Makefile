@@ -63,7 +63,8 @@ breaking: $(BUF) build/proto-deps/buf/validate/validate.proto
 
 ## test: lint, then every test (unit, contract, property, e2e, deploy) on SQLite and PostgreSQL
 test: lint $(TS_DEPS)
-	$(PY) -m pytest
+	mkdir -p build/coverage
+	$(PY) -m pytest --cov --cov-report=term:skip-covered
 
 unit: $(VENV_STAMP)
 	$(PY) -m pytest tests/unit -q

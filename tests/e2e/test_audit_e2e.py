@@ -4,6 +4,7 @@ client got DEADLINE_EXCEEDED while its tenant's chain head was locked is audited
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -92,11 +93,11 @@ def test_a_call_that_missed_its_deadline_on_a_locked_head_is_not_audited_as_ok(
         holder.join(10)
 
         def recorded() -> str | None:
+            # The audit id is the server's own; the caller's id is kept as the correlation id.
             with engine.connect() as conn:
-                row = conn.execute(
-                    sa.text("SELECT status_code FROM audit_events WHERE audit_id = :id"), {"id": audit_id}
-                ).first()
-            return None if row is None else str(row[0])
+                rows = conn.execute(sa.text("SELECT status_code, details FROM audit_events")).all()
+            found = [str(code) for code, details in rows if json.loads(details).get("correlation_id") == audit_id]
+            return found[0] if found else None
 
         assert wait_until(lambda: recorded() is not None, timeout_s=10)
         assert recorded() == "DEADLINE_EXCEEDED"

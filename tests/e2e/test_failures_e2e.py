@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import signal
 import sqlite3
 import subprocess
@@ -12,7 +13,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -197,29 +198,34 @@ def test_a_call_arriving_during_shutdown_is_unavailable_not_cancelled(tmp_path: 
     cannot tell from its own cancellation; UNAVAILABLE with RetryInfo is safe to retry."""
     with running_server(tmp_path / "state") as server:
         client = HealthAIClient(server.addr, token=server.dev_token, timeout_s=60)
-        in_flight: list[object] = []
+        # An open stream keeps the server draining (it waits for running calls) for as long
+        # as the test needs, without depending on how fast the engine is.
+        outgoing: queue.Queue[extraction_service_pb2.StreamExtractClinicalDataRequest | None] = queue.Queue()
 
-        def call() -> None:
-            try:
-                in_flight.append(client.extract(NOTE * 60))
-            except HealthAIError as error:
-                in_flight.append(error)
+        def requests() -> Iterator[extraction_service_pb2.StreamExtractClinicalDataRequest]:
+            while (item := outgoing.get()) is not None:
+                yield item
 
-        workers = [threading.Thread(target=call) for _ in range(6)]  # ~1 s of work on 2 workers
-        for worker in workers:
-            worker.start()
-        time.sleep(0.2)
-        assert server.process is not None
-        server.process.send_signal(signal.SIGTERM)
-        time.sleep(0.2)
-        with pytest.raises(HealthAIError) as caught:
-            client.extract("HR 72")
-        assert caught.value.code == grpc.StatusCode.UNAVAILABLE
-        assert caught.value.reason == "SHUTTING_DOWN"
-        assert caught.value.retry_after_s
-        for worker in workers:
-            worker.join(60)
-        assert len(in_flight) == 6 and not any(isinstance(r, HealthAIError) for r in in_flight), in_flight
+        with grpc.insecure_channel(server.addr) as channel:
+            stub = extraction_service_pb2_grpc.ClinicalExtractionServiceStub(channel)
+            answers = stub.StreamExtractClinicalData(
+                requests(), metadata=(("authorization", f"Bearer {server.dev_token}"),), timeout=60
+            )
+            outgoing.put(extraction_service_pb2.StreamExtractClinicalDataRequest(note_id="a", text="HR 72"))
+            assert next(answers).note_id == "a"  # the stream is admitted and running
+            assert server.process is not None
+            server.process.send_signal(signal.SIGTERM)
+            assert wait_until(lambda: any('"draining"' in line for line in server.log_lines), timeout_s=10)
+            with pytest.raises(HealthAIError) as caught:
+                client.extract("HR 72")
+            assert caught.value.code == grpc.StatusCode.UNAVAILABLE
+            assert caught.value.reason == "SHUTTING_DOWN"
+            assert caught.value.retry_after_s
+            # The running stream is not cut off: it still answers, then ends normally.
+            outgoing.put(extraction_service_pb2.StreamExtractClinicalDataRequest(note_id="b", text="BP 120/80"))
+            assert next(answers).note_id == "b"
+            outgoing.put(None)
+            assert list(answers) == []
         assert server.process.wait(60) == 0
 
 
