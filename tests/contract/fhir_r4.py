@@ -19,6 +19,7 @@ never as passed; the test fails if an unevaluated one is not on a short, explain
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 from collections.abc import Iterator
@@ -444,3 +445,12 @@ def validate_resource(resource: dict[str, Any]) -> Report:
     report.schema = [error.message[:200] for error in _schema_validator(resource["resourceType"]).iter_errors(resource)]
     check_invariants(resource, report)
     return report
+
+
+def release() -> None:
+    """Drop the parsed definitions (hundreds of MB of Python objects): kept alive for the rest
+    of the session they slow every later garbage collection, and timing tests with them."""
+    for cached in (_structure_definitions, _value_set_codes, _official_schema, _schema_validator, _compiled,
+                   _element_types, _profile):  # fmt: skip
+        cached.cache_clear()
+    gc.collect()

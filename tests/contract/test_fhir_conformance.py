@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -28,9 +29,12 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _definitions_installed() -> None:
+def _definitions_installed() -> Iterator[None]:
     if not fhir_r4.R4_DIR.is_dir() or not fhir_r4.SCHEMA_FILE.is_file():
         pytest.fail("FHIR definitions missing: run `make lint` (npm ci installs them into node_modules)")
+    yield
+    _golden_bundles.cache_clear()
+    fhir_r4.release()
 
 
 def _request(index: int, note: str) -> FhirRequest:

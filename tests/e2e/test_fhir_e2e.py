@@ -46,6 +46,7 @@ def test_cli_fhir_with_patient_encounter_and_date(server: ServerProcess) -> None
     assert len(_resources(bundle, "FamilyMemberHistory")) == 1
     if fhir_r4.R4_DIR.is_dir():
         report = fhir_r4.validate_bundle(bundle)
+        fhir_r4.release()
         assert (report.schema, report.invariants, report.profiles) == ([], [], [])
 
 
