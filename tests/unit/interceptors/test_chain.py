@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import logging
@@ -55,11 +56,12 @@ class FixedPrincipal:
         return await proceed(request, context)
 
 
-@pytest.fixture
-async def stub(tmp_path: Path) -> AsyncIterator[tuple[Any, AuditRepository, io.StringIO]]:
+@contextlib.asynccontextmanager
+async def _chain_on(database_url: str) -> AsyncIterator[tuple[Any, AuditRepository, io.StringIO]]:
+    """The chain on a real in-process server over a real database; logs captured."""
     logs = io.StringIO()
     configure_logging("INFO", logs)
-    db = Database(f"sqlite:///{tmp_path}/a.db")
+    db = Database(database_url)
     migrate.upgrade(db.engine)
     audit = AuditRepository(db, ChainKeyring(ChainKey.from_secret(b"k" * 32)))
     chain: list[Interceptor] = [
@@ -75,11 +77,19 @@ async def stub(tmp_path: Path) -> AsyncIterator[tuple[Any, AuditRepository, io.S
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     channel = aio.insecure_channel(f"127.0.0.1:{port}")
-    yield extraction_service_pb2_grpc.ClinicalExtractionServiceStub(channel), audit, logs
-    await channel.close()
-    await server.stop(None)
-    db.close()
-    logging.getLogger().handlers.clear()
+    try:
+        yield extraction_service_pb2_grpc.ClinicalExtractionServiceStub(channel), audit, logs
+    finally:
+        await channel.close()
+        await server.stop(None)
+        db.close()
+        logging.getLogger().handlers.clear()
+
+
+@pytest.fixture
+async def stub(tmp_path: Path) -> AsyncIterator[tuple[Any, AuditRepository, io.StringIO]]:
+    async with _chain_on(f"sqlite:///{tmp_path}/a.db") as served:
+        yield served
 
 
 async def test_unexpected_error_is_internal_with_only_the_audit_id(stub: Any) -> None:
@@ -117,28 +127,8 @@ async def test_domain_error_keeps_trailers_and_adds_typed_details(stub: Any) -> 
 @pytest.fixture
 async def stub_on(database_url: str) -> AsyncIterator[tuple[Any, AuditRepository, io.StringIO]]:
     """The chain over a real database of each engine (SQLite, PostgreSQL)."""
-    logs = io.StringIO()
-    configure_logging("INFO", logs)
-    db = Database(database_url)
-    migrate.upgrade(db.engine)
-    audit = AuditRepository(db, ChainKeyring(ChainKey.from_secret(b"k" * 32)))
-    chain: list[Interceptor] = [
-        AuditIdInterceptor(),
-        ErrorMappingInterceptor(),
-        AuditTrailInterceptor(audit),
-        FixedPrincipal(),
-        ValidationInterceptor(RequestValidator(1000)),
-    ]
-    server = aio.server(interceptors=[ChainInterceptor(chain)])
-    extraction_service_pb2_grpc.add_ClinicalExtractionServiceServicer_to_server(Misbehaving(), server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    channel = aio.insecure_channel(f"127.0.0.1:{port}")
-    yield extraction_service_pb2_grpc.ClinicalExtractionServiceStub(channel), audit, logs
-    await channel.close()
-    await server.stop(None)
-    db.close()
-    logging.getLogger().handlers.clear()
+    async with _chain_on(database_url) as served:
+        yield served
 
 
 async def test_a_missing_audit_table_never_replaces_the_callers_real_status(stub_on: Any) -> None:
