@@ -41,7 +41,7 @@ from grpc import aio  # noqa: E402
 from healthai.v1 import extraction_service_pb2, extraction_service_pb2_grpc  # noqa: E402
 from notes import three_kb_note  # noqa: E402
 
-from tests.e2e.server import ServerProcess, server_env  # noqa: E402
+from tests.e2e.server import ServerProcess, engine_worker_pids, server_env  # noqa: E402
 
 ADMIN_URL = os.environ.get("HEALTHAI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
@@ -60,18 +60,6 @@ class Run:
     faults: list[Fault] = field(default_factory=list)
     rss: list[tuple[float, float]] = field(default_factory=list)
     last_ok: float = 0.0
-
-
-def engine_workers(server_pid: int) -> list[int]:
-    pids = []
-    for children in Path(f"/proc/{server_pid}/task").glob("*/children"):
-        for child in children.read_text().split():
-            try:
-                if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
-                    pids.append(int(child))
-            except OSError:
-                continue
-    return pids
 
 
 async def traffic(run: Run, addr: list[str], token: str, stop: asyncio.Event, concurrency: int) -> None:
@@ -151,7 +139,7 @@ async def chaos(args: argparse.Namespace, state: Path, database: str, url: str) 
                 run.rss.append((elapsed, tree_rss_mb(server.process.pid)))
             if elapsed >= next_worker_kill:
                 next_worker_kill += args.worker_kill_every
-                workers = engine_workers(server.process.pid)
+                workers = engine_worker_pids(server.process.pid)
                 if workers:
                     os.kill(rng.choice(workers), signal.SIGKILL)
                     fault = Fault("worker kill -9", time.monotonic())

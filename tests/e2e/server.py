@@ -137,3 +137,15 @@ def wait_until(predicate: object, timeout_s: float = 10.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def engine_worker_pids(server_pid: int) -> list[int]:
+    """The server's engine worker processes (spawned children of any of its threads), not the
+    multiprocessing resource tracker."""
+    pids = []
+    for children in Path(f"/proc/{server_pid}/task").glob("*/children"):
+        for child in children.read_text().split():
+            with contextlib.suppress(OSError):
+                if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                    pids.append(int(child))
+    return pids

@@ -3,7 +3,6 @@ message, the server stays up, and the audit chain stays valid."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import queue
 import signal
@@ -25,7 +24,7 @@ from healthai.errors import from_rpc_error
 from healthai.v1 import extraction_service_pb2, extraction_service_pb2_grpc
 from healthai_server.auth.tokens import mint_token
 
-from tests.e2e.server import ROOT, ServerProcess, running_server, wait_until
+from tests.e2e.server import ROOT, ServerProcess, engine_worker_pids, running_server, wait_until
 
 NOTE = (ROOT / "examples" / "note-primary-care.txt").read_text()
 Request = extraction_service_pb2.ExtractClinicalDataRequest
@@ -312,18 +311,6 @@ def test_overload_sheds_at_once_with_retry_info_and_probes_stay_green(tmp_path: 
         assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED  # the probe port serves health only
 
 
-def _engine_workers(server_pid: int) -> list[int]:
-    """The server's engine worker processes (spawned children), not the resource tracker."""
-    children = Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()
-    workers = []
-    for child in children:
-        with contextlib.suppress(OSError):
-            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
-            if b"spawn_main" in cmdline:
-                workers.append(int(child))
-    return workers
-
-
 def _gone(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -340,7 +327,7 @@ def test_a_killed_engine_worker_heals_and_a_killed_server_leaves_no_orphans(tmp_
         assert server.process is not None
         client = HealthAIClient(server.addr, token=server.dev_token)
         assert client.extract(NOTE).data.medications
-        workers = _engine_workers(server.process.pid)
+        workers = engine_worker_pids(server.process.pid)
         assert len(workers) == 2
         os.kill(workers[0], signal.SIGKILL)
         # Concurrent: the rebuilt pool (spawn context) starts workers on demand, so calls one
@@ -351,8 +338,8 @@ def test_a_killed_engine_worker_heals_and_a_killed_server_leaves_no_orphans(tmp_
         assert wait_until(lambda: client.health() == "SERVING", timeout_s=10)
         pid = server.process.pid
         # The rebuilt pool starts all its processes (spawning takes a moment on a busy machine).
-        assert wait_until(lambda: len(_engine_workers(pid)) == 2, timeout_s=20), _engine_workers(pid)
-        survivors = _engine_workers(pid)
+        assert wait_until(lambda: len(engine_worker_pids(pid)) == 2, timeout_s=20), engine_worker_pids(pid)
+        survivors = engine_worker_pids(pid)
         assert workers[0] not in survivors and len(survivors) == 2
         server.process.kill()
         server.process.wait(10)
