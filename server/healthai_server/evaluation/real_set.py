@@ -1,6 +1,7 @@
 """The real-text evaluation set: gold kept here, notes read from a corpus outside the repository.
 
-data/golden/real/split.json names the note ids of each part (`dev`, `blind`);
+data/golden/real/split.json names the note ids of each part (`dev`, `blind`, and one
+`blind<N>` part per later round: every list-valued key is a part);
 data/golden/real/gold/<note id>.json holds `[start, end, attrs]` items and the note's
 SHA-256, so a changed corpus is an error rather than silently shifted spans. The notes are
 public MTSamples transcriptions in ../shared/corpora/mtsamples-dev beside the checkout; the
@@ -18,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-PARTS = ("dev", "blind")
 CORPUS_ENV = "HEALTHAI_REAL_CORPUS"
 
 
@@ -55,12 +55,19 @@ def note_digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def parts(real_dir: Path) -> list[str]:
+    """The parts split.json defines, in file order (each blind round adds one)."""
+    split = json.loads((real_dir / "split.json").read_text(encoding="utf-8"))
+    return [name for name, ids in split.items() if isinstance(ids, list)]
+
+
 def part_ids(real_dir: Path, part: str) -> list[str]:
     split = json.loads((real_dir / "split.json").read_text(encoding="utf-8"))
+    known = parts(real_dir)
     if part == "all":
-        return sorted({*split["dev"], *split["blind"]})
-    if part not in PARTS:
-        raise RealSetError(f"unknown part {part!r}; expected one of {', '.join(PARTS)} or all")
+        return sorted({note_id for name in known for note_id in split[name]})
+    if part not in known:
+        raise RealSetError(f"unknown part {part!r}; expected one of {', '.join(known)} or all")
     return list(split[part])
 
 

@@ -17,6 +17,7 @@ from healthai_server.evaluation.real_set import (
     load_notes,
     note_digest,
     part_ids,
+    parts,
 )
 
 NOTE = "ALLERGIES: Penicillin.\nMEDICATIONS: Lisinopril 10 mg daily for hypertension.\n"
@@ -105,7 +106,7 @@ def _corpus_or_skip() -> Path:
     return corpus
 
 
-@pytest.mark.parametrize("part", ["dev", "blind"])
+@pytest.mark.parametrize("part", parts(default_real_dir()))
 def test_real_set_does_not_regress(part: str) -> None:
     """The 2-point rule of the golden set, per part of the real set."""
     corpus = _corpus_or_skip()
