@@ -203,3 +203,18 @@ def test_the_cli_lists_claims_shows_and_decides(review_server: ServerProcess) ->
     assert bad.returncode == 2
     completed = review_server.healthai("review", "list", "--state", "completed", "--format", "json", token=carol)
     assert {t["name"] for t in json.loads(completed.stdout)["tasks"]} >= set(decided)
+
+
+def test_reviewed_notes_export_as_gold_and_evaluate(
+    review_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    out = tmp_path_factory.mktemp("reviewed")
+    exported = review_server.healthai_server("eval", "export-reviews", "--out", str(out), "--tenant", "dev")
+    assert exported.returncode == 0, exported.stderr
+    golds = [json.loads(p.read_text()) for p in (out / "gold").glob("*.json")]
+    assert len(golds) >= 4 and len(list((out / "notes").glob("*.txt"))) == len(golds)
+    assert any(m[2].get("dose") == [1000, "mg"] for g in golds for m in g["medications"])  # the CLI's correction
+    scored = review_server.healthai_server("eval", "--golden", str(out), "--json")
+    assert scored.returncode == 0, scored.stderr
+    report = json.loads(scored.stdout)
+    assert report["notes"] == len(golds)
