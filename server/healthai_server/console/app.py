@@ -1,0 +1,104 @@
+"""Wiring: `build_console_app` puts the pieces together; `run_console` serves it on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from pathlib import Path
+
+import jinja2
+from aiohttp import web
+from markupsafe import Markup, escape
+
+from healthai_server.console import views
+from healthai_server.console.api import ReviewApi
+from healthai_server.console.security import Handler, same_origin_posts, security_headers
+from healthai_server.console.sessions import SessionStore
+
+logger = logging.getLogger("healthai_server.console")
+STATIC_DIR = Path(__file__).with_name("static")
+MAX_FORM_BYTES = 1024 * 1024
+
+
+def note_text(value: str) -> Markup:
+    """Escape note text for a <pre>, keeping carriage returns: the HTML parser folds a literal CR LF
+    into LF, which would shift every offset the page computes from a selection after it."""
+    return Markup(str(escape(value)).replace("\r", "&#13;"))
+
+
+def template_environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("healthai_server.console", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["note_text"] = note_text
+    return env
+
+
+@web.middleware
+async def access_log(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """One line per request with the route's pattern (no ids, no query, no body) and the status."""
+    start = time.monotonic()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        route = request.match_info.route.resource
+        logger.info(
+            "console request",
+            extra={
+                "method": f"{request.method} {route.canonical if route else '-'}",
+                "code": status,
+                "duration_ms": round((time.monotonic() - start) * 1000, 1),
+            },
+        )
+
+
+def build_console_app(
+    api: ReviewApi, *, sessions: SessionStore | None = None, config: views.ConsoleConfig | None = None
+) -> web.Application:
+    app = web.Application(
+        middlewares=[access_log, security_headers, same_origin_posts], client_max_size=MAX_FORM_BYTES
+    )
+    app[views.API_KEY] = api
+    app[views.SESSION_KEY] = sessions or SessionStore()
+    app[views.TEMPLATES_KEY] = template_environment()
+    app[views.CONFIG_KEY] = config or views.ConsoleConfig()
+    app.add_routes(views.routes)
+    app.router.add_static("/static/", STATIC_DIR, name="static")
+
+    async def close_api(_app: web.Application) -> None:
+        await api.close()
+
+    app.on_cleanup.append(close_api)
+    return app
+
+
+async def serve_console(app: web.Application, host: str, port: int, ready: asyncio.Event | None = None) -> None:
+    """Serve until SIGTERM or SIGINT; logs the bound port (0 picks a free one)."""
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound = runner.addresses[0][1] if runner.addresses else port
+    logger.info("console serving", extra={"listen": f"{host}:{bound}", "port": bound})
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    if ready is not None:
+        ready.set()
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
