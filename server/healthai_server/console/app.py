@@ -80,6 +80,10 @@ def build_console_app(
     async def close_api(_app: web.Application) -> None:
         await api.close()
 
+    async def plain_server_header(_request: web.Request, response: web.StreamResponse) -> None:
+        response.headers["Server"] = "healthai-console"  # not the framework and its version
+
+    app.on_response_prepare.append(plain_server_header)
     app.on_cleanup.append(close_api)
     return app
 

@@ -1,8 +1,9 @@
 """Response headers every page carries, and the CSRF checks every form post passes.
 
 CSRF: each session has a random token that every form carries in a hidden field; the sign-in
-form, which comes before any session, uses a double-submit cookie instead. A post whose Origin
-(or, without one, Referer) names another site is refused before either check. The session
+form, which comes before any session, uses a double-submit cookie instead. A post that the browser marks
+as cross-origin (Sec-Fetch-Site), or whose Origin (else Referer) names another origin, is refused
+before either check. The session
 cookie is also SameSite=Strict, so a cross-site post does not even carry it.
 """
 
@@ -30,7 +31,9 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: with no-referrer the browser sends `Origin: null` on our own
+    # form posts, and the origin check below could no longer tell them from a sandboxed attacker.
+    "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
 }
@@ -66,8 +69,11 @@ def _decorate(request: web.Request, response: web.StreamResponse) -> None:
 
 @web.middleware
 async def same_origin_posts(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Refuse a state-changing request whose Origin or Referer is another site."""
+    """Refuse a state-changing request that a browser says came from another origin."""
     if request.method not in ("GET", "HEAD", "OPTIONS"):
+        fetch_site = request.headers.get("Sec-Fetch-Site")
+        if fetch_site is not None and fetch_site != "same-origin":
+            raise CsrfError
         source = request.headers.get("Origin") or request.headers.get("Referer")
         if source is not None and not same_origin(source, request):
             raise CsrfError
