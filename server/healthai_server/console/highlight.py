@@ -6,6 +6,7 @@ lists them all, and the page highlights it once.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,7 +27,7 @@ def pieces(note_text: str, items: Sequence[ReviewItem]) -> list[Piece]:
     spans = [(max(0, min(i.start, length)), max(0, min(i.end, length))) for i in items]
     cuts = sorted({0, length, *(s for s, _ in spans), *(e for _, e in spans)})
     result = []
-    for start, end in zip(cuts, cuts[1:], strict=False):
+    for start, end in itertools.pairwise(cuts):
         if start == end:
             continue
         covering = tuple(index for index, (s, e) in enumerate(spans) if s <= start and end <= e and s < e)

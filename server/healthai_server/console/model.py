@@ -17,9 +17,10 @@ class Decision(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ItemField:
-    """One editable attribute of an item, as the correction form shows it."""
+    """One editable attribute of an item, as the correction form shows it. `path` is the field's
+    path in the item message (`dose.value`), which a correction names in its update mask."""
 
-    name: str
+    path: str
     label: str
     value: str
     choices: tuple[str, ...] = ()  # a closed set (an enum): the form offers a select
@@ -27,48 +28,62 @@ class ItemField:
 
 @dataclass(frozen=True, slots=True)
 class ReviewItem:
-    """An extracted item waiting for a decision, with its span in the note."""
+    """An extracted item, with its span in the note; `reasons` is empty for an item the task did
+    not flag (a reviewer may still decide on it)."""
 
-    item_id: str
-    entity_type: str
+    item_type: str  # condition, medication, vital_sign, allergy
+    index: int  # position in its list of the task's data
     start: int
     end: int
     text: str
     confidence: float
     reasons: tuple[str, ...]
     fields: tuple[ItemField, ...]
+    flagged: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.item_type}/{self.index}"
 
 
 @dataclass(frozen=True, slots=True)
 class TaskSummary:
     """A row of the queue: no note text."""
 
-    task_id: str
+    name: str  # tenants/{tenant}/reviewTasks/{task}
     tenant: str
     reasons: tuple[str, ...]
-    entity_types: tuple[str, ...]
+    item_types: tuple[str, ...]
     item_count: int
-    created_at: datetime
-    state: str
+    created_at: datetime | None
+    state: str  # pending, claimed, completed
+    etag: str = ""
     claimed_by: str = ""
     lease_expires_at: datetime | None = None
+    note_id: str = ""
+    backend: str = ""
+
+    @property
+    def short_id(self) -> str:
+        return self.name.rsplit("/", 1)[-1]
 
 
 @dataclass(frozen=True, slots=True)
 class TaskDetail:
-    """A claimed task with its note and items, and the etag a decision must carry."""
+    """A task with its note and items, and the etag a decision must carry. `snapshot` is the
+    extraction as the service sent it (opaque here): a correction starts from the original item."""
 
     summary: TaskSummary
     note_text: str
     items: tuple[ReviewItem, ...]
-    etag: str
+    snapshot: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
 class TaskFilter:
     """The queue's filters (all optional)."""
 
-    entity_type: str = ""
+    item_type: str = ""
     reason: str = ""
     min_age_minutes: int = 0
 
@@ -81,18 +96,19 @@ class TaskPage:
 
 @dataclass(frozen=True, slots=True)
 class ItemDecision:
-    """The decision on one existing item; `changes` only for CORRECT (field name -> new value)."""
+    """The decision on one existing item; `changes` only for CORRECT (field path -> new value)."""
 
-    item_id: str
+    item_type: str
+    index: int
     decision: Decision
     changes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class AddedItem:
-    """An item the system missed, with its span in the note."""
+    """An item the system missed, with its span in the note (code-point offsets)."""
 
-    entity_type: str
+    item_type: str
     start: int
     end: int
     text: str

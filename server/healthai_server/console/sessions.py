@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from healthai_server.console.model import Reviewer
+from healthai_server.console.model import Reviewer, TaskDetail
 
 
 @dataclass
@@ -24,6 +24,15 @@ class Session:
     expires_at: float  # the token's own expiry (or the absolute session lifetime)
     last_seen: float
     flashes: list[tuple[str, str]] = field(default_factory=list)  # (level, message), shown once
+    # The tasks this reviewer last opened (a correction starts from the item as the service sent
+    # it); a few at most, dropped with the session.
+    tasks: OrderedDict[str, TaskDetail] = field(default_factory=OrderedDict)
+
+    def remember(self, task: TaskDetail, keep: int = 3) -> None:
+        self.tasks[task.summary.name] = task
+        self.tasks.move_to_end(task.summary.name)
+        while len(self.tasks) > keep:
+            self.tasks.popitem(last=False)
 
     def flash(self, level: str, message: str) -> None:
         self.flashes.append((level, message))

@@ -11,12 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 import jwt
 from aiohttp import web
 
-from healthai_server.console.api import ReviewApi
+from healthai_server.console.api import FIELD_SPECS, ITEM_KINDS, REASONS, ReviewApi
 from healthai_server.console.forms import parse_decisions
 from healthai_server.console.highlight import pieces
 from healthai_server.console.model import ApiError, Decision, Reviewer, TaskDetail, TaskFilter
@@ -26,6 +27,7 @@ from healthai_server.console.sessions import Session, SessionStore
 SESSION_COOKIE = "healthai_console_session"
 LOGIN_CSRF_COOKIE = "healthai_console_login"
 PAGE_SIZE = 50
+MAX_AGE_MINUTES = 366 * 24 * 60
 MAX_TOKEN_CHARS = 8192
 
 
@@ -58,7 +60,11 @@ ERROR_TEXT: dict[str, ErrorText] = {
         "Another reviewer has claimed this task",
         "It stays with them until they submit or their claim expires. Pick another task.",
     ),
-    "not_claimed": ErrorText(409, "You have not claimed this task", "Claim it before deciding on its items."),
+    "completed": ErrorText(409, "This task is already completed", "Another decision was recorded first."),
+    "retention": ErrorText(
+        409, "The note text of this task has been purged", "Its retention period has passed; it cannot be corrected."
+    ),
+    "precondition": ErrorText(409, "The service cannot do this now", "Reload the task and try again."),
     "not_found": ErrorText(
         404, "No such task", "It may have been completed, purged after its retention period, or be another tenant's."
     ),
@@ -73,7 +79,7 @@ ERROR_TEXT: dict[str, ErrorText] = {
 }
 
 SESSION_KEY = web.AppKey("sessions", SessionStore)
-API_KEY = web.AppKey("api", ReviewApi)  # type: ignore[type-abstract]
+API_KEY = web.AppKey("api", ReviewApi)
 TEMPLATES_KEY = web.AppKey("templates", jinja2.Environment)
 CONFIG_KEY = web.AppKey("config", ConsoleConfig)
 
@@ -125,11 +131,13 @@ def _error_page(request: web.Request, session: Session | None, error: ApiError) 
 
 
 def _filters(query: Mapping[str, str]) -> TaskFilter:
+    """Filters from a query or form; unknown values are dropped (they come from our own selects)."""
     age = query.get("min_age", "").strip()
+    item_type, reason = query.get("type", "").strip(), query.get("reason", "").strip()
     return TaskFilter(
-        entity_type=query.get("type", "").strip()[:64],
-        reason=query.get("reason", "").strip()[:64],
-        min_age_minutes=int(age) if age.isdigit() and len(age) <= 6 else 0,
+        item_type=item_type if item_type in ITEM_KINDS else "",
+        reason=reason if reason in REASONS else "",
+        min_age_minutes=min(int(age), MAX_AGE_MINUTES) if age.isdigit() and len(age) <= 6 else 0,
     )
 
 
@@ -137,14 +145,17 @@ def _redirect(location: str) -> web.HTTPSeeOther:
     return web.HTTPSeeOther(location)
 
 
-def _task_url(task_id: str) -> str:
-    return request_path("tasks", task_id)
+TASK_ROUTE = "/tenants/{tenant}/reviewTasks/{task}"
 
 
-def request_path(*parts: str) -> str:
-    from urllib.parse import quote
+def task_url(name: str, action: str = "") -> str:
+    """The console's path for a task: its resource name, each segment quoted."""
+    path = "/" + "/".join(quote(part, safe="") for part in name.split("/"))
+    return f"{path}/{action}" if action else path
 
-    return "/" + "/".join(quote(part, safe="") for part in parts)
+
+def _task_name(request: web.Request) -> str:
+    return f"tenants/{request.match_info['tenant']}/reviewTasks/{request.match_info['task']}"
 
 
 # -- sign-in -----------------------------------------------------------------------------------
@@ -251,8 +262,9 @@ async def queue(request: web.Request) -> web.StreamResponse:
             "filters": filters,
             "now": now,
             "age": _age,
-            "filter_types": ENTITY_TYPES,
-            "filter_reasons": REVIEW_REASONS,
+            "filter_types": tuple(ITEM_KINDS),
+            "filter_reasons": tuple(REASONS),
+            "task_url": task_url,
         },
         session=session,
     )
@@ -267,54 +279,44 @@ def _age(since: datetime, now: datetime) -> str:
     return f"{minutes // (24 * 60)} d"
 
 
-@routes.post("/tasks/{task_id}/claim", name="claim")
+@routes.post(TASK_ROUTE + "/claim", name="claim")
 async def claim(request: web.Request) -> web.StreamResponse:
     session = _session(request)
     await _form(request, session)
-    task_id = request.match_info["task_id"]
+    name = _task_name(request)
     try:
-        await request.app[API_KEY].claim(session.token, task_id)
+        await request.app[API_KEY].claim(session.token, name)
     except ApiError as error:
         return _error_page(request, session, error)
-    raise _redirect(_task_url(task_id))
+    raise _redirect(task_url(name))
 
 
 @routes.post("/next", name="next")
 async def next_task(request: web.Request) -> web.StreamResponse:
-    """Claim the oldest open task that matches the filters; skip any another reviewer just took."""
+    """Claim the oldest claimable task that matches the queue's filters (the service picks it)."""
     session = _session(request)
     form = await _form(request, session)
-    api = request.app[API_KEY]
-    filters = _filters(form)
     try:
-        page = await api.list_tasks(session.token, filters, PAGE_SIZE, "")
+        task = await request.app[API_KEY].claim_next(session.token, _filters(form))
     except ApiError as error:
         return _error_page(request, session, error)
-    current = form.get("current", "")
-    for task in page.tasks:
-        if task.task_id == current or (task.claimed_by and task.claimed_by != session.reviewer.subject):
-            continue
-        try:
-            await api.claim(session.token, task.task_id)
-        except ApiError as error:
-            if error.kind in ("claimed", "stale"):
-                continue  # lost a race for this one: try the next
-            return _error_page(request, session, error)
-        raise _redirect(_task_url(task.task_id))
-    session.flash("info", ERROR_TEXT["empty"].title + ". " + ERROR_TEXT["empty"].advice)
-    raise _redirect("/")
+    if task is None:
+        session.flash("info", ERROR_TEXT["empty"].title + ". " + ERROR_TEXT["empty"].advice)
+        raise _redirect("/")
+    raise _redirect(task_url(task.name))
 
 
 # -- a task ------------------------------------------------------------------------------------
 
 
-@routes.get("/tasks/{task_id}", name="task")
+@routes.get(TASK_ROUTE, name="task")
 async def task_page(request: web.Request) -> web.StreamResponse:
     session = _session(request)
     try:
-        task = await request.app[API_KEY].get(session.token, request.match_info["task_id"])
+        task = await request.app[API_KEY].get(session.token, _task_name(request))
     except ApiError as error:
         return _error_page(request, session, error)
+    session.remember(task)
     return _render_task(request, session, task)
 
 
@@ -333,7 +335,7 @@ def _render_task(
         if task.summary.lease_expires_at
         else None
     )
-    mine = not task.summary.claimed_by or task.summary.claimed_by == session.reviewer.subject
+    mine = task.summary.state == "claimed" and task.summary.claimed_by == session.reviewer.subject
     return _render(
         request,
         "task.html",
@@ -348,15 +350,13 @@ def _render_task(
             "decisions": [d.value for d in Decision],
             "lease_left_s": lease_left_s,
             "mine": mine,
-            "entity_types": sorted({i.entity_type for i in task.items} | set(ENTITY_TYPES)),
+            "item_types": tuple(ITEM_KINDS),
+            "field_specs": FIELD_SPECS,
+            "task_url": task_url,
         },
         session=session,
         status=status,
     )
-
-
-ENTITY_TYPES = ("condition", "medication", "vital_sign", "allergy", "problem")
-REVIEW_REASONS = ("low_confidence", "ungrounded", "rule_violation", "degraded", "requested")
 
 
 def _posted_additions(posted: Mapping[str, str]) -> list[dict[str, str]]:
@@ -371,32 +371,34 @@ def _posted_additions(posted: Mapping[str, str]) -> list[dict[str, str]]:
     return rows
 
 
-@routes.post("/tasks/{task_id}/submit", name="submit")
+@routes.post(TASK_ROUTE + "/submit", name="submit")
 async def submit(request: web.Request) -> web.StreamResponse:
     session = _session(request)
     form = await _form(request, session)
-    task_id = request.match_info["task_id"]
+    name = _task_name(request)
     api = request.app[API_KEY]
     parsed = parse_decisions(form)
     if not parsed.problems:
         try:
-            await api.submit(session.token, task_id, form.get("etag", ""), parsed.decisions, parsed.additions)
+            task = session.tasks.get(name) or await api.get(session.token, name)
+            await api.submit(session.token, task, form.get("etag", ""), parsed.decisions, parsed.additions)
         except ApiError as error:
-            return await _task_after_failure(request, session, task_id, form, error=error)
+            return await _task_after_failure(request, session, name, form, error=error)
+        session.tasks.pop(name, None)
         counts = {d.value: sum(1 for x in parsed.decisions if x.decision is d) for d in Decision}
         session.flash(
             "success",
-            f"Task {task_id} submitted: {counts['accept']} accepted, {counts['correct']} corrected, "
+            f"Task {name.rsplit('/', 1)[-1]} submitted: {counts['accept']} accepted, {counts['correct']} corrected, "
             f"{counts['reject']} rejected, {len(parsed.additions)} added.",
         )
         raise _redirect("/")
-    return await _task_after_failure(request, session, task_id, form, problems=parsed.problems)
+    return await _task_after_failure(request, session, name, form, problems=parsed.problems)
 
 
 async def _task_after_failure(
     request: web.Request,
     session: Session,
-    task_id: str,
+    name: str,
     form: Mapping[str, str],
     *,
     error: ApiError | None = None,
@@ -406,9 +408,10 @@ async def _task_after_failure(
     if error is not None and error.kind in ("unauthenticated",):
         return _error_page(request, session, error)
     try:
-        task = await request.app[API_KEY].get(session.token, task_id)
+        task = await request.app[API_KEY].get(session.token, name)
     except ApiError as reload_error:
         return _error_page(request, session, error or reload_error)
+    session.remember(task)
     status = ERROR_TEXT.get(error.kind, ERROR_TEXT["error"]).status if error else 400
     # Keep what was entered only when the task is as it was: after a conflict the reviewer
     # decides again on the current version instead of resubmitting over someone else's work.
@@ -421,4 +424,3 @@ async def _task_after_failure(
 @routes.get("/healthz")
 async def healthz(_request: web.Request) -> web.StreamResponse:
     return web.Response(text="ok")
-

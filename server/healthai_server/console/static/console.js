@@ -90,13 +90,16 @@
     const decisionOf = (item) => (radios(item).find((r) => r.checked) || {}).value || '';
     const correction = (item) => item.querySelector('fieldset.correction');
 
+    const required = (item) => item.dataset.flagged !== undefined;
+    const flagged = items.filter(required);
+
     const refresh = () => {
-      const decided = items.filter((item) => decisionOf(item)).length;
+      const decided = flagged.filter((item) => decisionOf(item)).length;
       items.forEach((item) => {
         item.dataset.decision = decisionOf(item);
       });
       const counts = document.getElementById('counts');
-      if (counts) counts.textContent = `${decided} of ${items.length} decided`;
+      if (counts) counts.textContent = `${decided} of ${flagged.length} flagged decided`;
     };
 
     const select = (index) => {
@@ -122,7 +125,7 @@
     const nextUndecided = () => {
       for (let step = 1; step <= items.length; step += 1) {
         const index = (current + step) % items.length;
-        if (!decisionOf(items[index])) return index;
+        if (required(items[index]) && !decisionOf(items[index])) return index;
       }
       return Math.min(current + 1, items.length - 1);
     };
@@ -200,6 +203,7 @@
       row.querySelector(`[name="add-${index}-text"]`).value = span.text;
       row.querySelector('[data-add-text]').textContent = span.text;
       added.appendChild(fragment);
+      showTypeFields(row);
       window.getSelection().removeAllRanges();
       row.querySelector('select').focus();
       say(`Added a ${span.end - span.start}-character span: choose its type.`);
@@ -223,13 +227,14 @@
     });
 
     const submit = () => {
-      const undecided = items.findIndex((item) => !decisionOf(item));
+      const undecided = items.findIndex((item) => required(item) && !decisionOf(item));
       if (undecided >= 0) {
         select(undecided);
-        const left = items.filter((item) => !decisionOf(item)).length;
-        say(`${left} item(s) have no decision yet: a, r or c on each, or A to accept the rest.`);
+        const left = flagged.filter((item) => !decisionOf(item)).length;
+        say(`${left} flagged item(s) have no decision yet: a, r or c on each, or A to accept the rest.`);
         return;
       }
+      say('Submitting…');
       form.requestSubmit();
     };
 
@@ -247,10 +252,22 @@
       if (mark && window.getSelection().isCollapsed) select(Number(mark.dataset.items.split(' ')[0]));
     });
     document.getElementById('accept-rest').addEventListener('click', () => {
-      items.forEach((item) => {
+      flagged.forEach((item) => {
         if (!decisionOf(item)) radios(item).find((r) => r.value === 'accept').checked = true;
       });
       refresh();
+    });
+
+    // An added item shows only the fields of its chosen type.
+    const showTypeFields = (row) => {
+      const chosen = row.querySelector('[data-add-type]').value;
+      row.querySelectorAll('[data-for-type]').forEach((group) => {
+        group.hidden = group.dataset.forType !== chosen;
+      });
+    };
+    added.querySelectorAll('[data-added]').forEach(showTypeFields);
+    added.addEventListener('change', (event) => {
+      if (event.target.matches('[data-add-type]')) showTypeFields(event.target.closest('[data-added]'));
     });
 
     // Keys while typing in a correction or an added item: Enter is done, Escape cancels.
@@ -268,11 +285,18 @@
         }
         event.target.blur();
         event.stopPropagation();
+        if (item.dataset.added === undefined) select(nextUndecided());
       } else if (event.key === 'Escape') {
         event.preventDefault();
-        if (item.dataset.added === undefined) cancelCorrection(item);
         event.target.blur();
         event.stopPropagation();
+        if (item.dataset.added === undefined) {
+          cancelCorrection(item);
+        } else {
+          item.remove();
+          renumberAdded();
+          say('Added item removed.');
+        }
       }
     });
 
