@@ -13,7 +13,6 @@ from typing import Any
 import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
-
 from healthai.v1 import clinical_pb2, common_pb2, review_service_pb2
 
 NOTE = (

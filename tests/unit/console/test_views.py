@@ -11,13 +11,13 @@ import grpc
 import jwt
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-
 from healthai.v1 import clinical_pb2, review_service_pb2
 from healthai_server.console.api import GrpcReviewApi
 from healthai_server.console.app import build_console_app
 from healthai_server.console.security import CONTENT_SECURITY_POLICY
 from healthai_server.console.sessions import SessionStore
 from healthai_server.console.views import LOGIN_CSRF_COOKIE, SESSION_COOKIE, ConsoleConfig, task_url
+
 from tests.unit.console.fakes import NAME, NOTE, FakeReviewStub, clinical_data, review_task, rpc_error
 
 TOKEN = jwt.encode(
@@ -244,7 +244,9 @@ async def test_task_page_shows_the_note_with_highlighted_spans_escaped(client: T
     assert 'name="etag" value="etag-1"' in html and "claim ends in" in html
 
 
-async def test_a_task_held_by_someone_else_is_read_only(client: TestClient[object, object], stub: FakeReviewStub) -> None:
+async def test_a_task_held_by_someone_else_is_read_only(
+    client: TestClient[object, object], stub: FakeReviewStub
+) -> None:
     await sign_in(client)
     held = review_task()
     held.claimed_by = "rev-2"
