@@ -421,6 +421,11 @@ async def _task_after_failure(
     )
 
 
+@routes.get("/favicon.ico")
+async def favicon(_request: web.Request) -> web.StreamResponse:
+    return web.Response(status=204)  # none: browsers ask anyway
+
+
 @routes.get("/healthz")
 async def healthz(_request: web.Request) -> web.StreamResponse:
     return web.Response(text="ok")

@@ -63,7 +63,7 @@ def clinical_data() -> clinical_pb2.ClinicalData:
     )
 
 
-def review_task(state: int = review_service_pb2.REVIEW_TASK_STATE_CLAIMED, **overrides: Any) -> Any:
+def review_task(state: Any = review_service_pb2.REVIEW_TASK_STATE_CLAIMED, **overrides: Any) -> Any:
     task = review_service_pb2.ReviewTask(
         name=NAME,
         tenant=TENANT,

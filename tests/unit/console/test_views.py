@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import grpc
 import jwt
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from healthai.v1 import clinical_pb2, review_service_pb2
 from healthai_server.console.api import GrpcReviewApi
@@ -26,6 +27,7 @@ TOKEN = jwt.encode(
     algorithm="HS256",
 )
 TASK_PATH = task_url(NAME)
+Client = TestClient[web.Request, web.Application]
 
 
 @pytest.fixture
@@ -34,7 +36,7 @@ def stub() -> FakeReviewStub:
 
 
 @pytest.fixture
-async def client(stub: FakeReviewStub) -> AsyncIterator[TestClient[object, object]]:
+async def client(stub: FakeReviewStub) -> AsyncIterator[Client]:
     app = build_console_app(GrpcReviewApi(stub), sessions=SessionStore(), config=ConsoleConfig(api_addr="x:1"))
     async with TestClient(TestServer(app)) as test_client:
         yield test_client
@@ -46,7 +48,7 @@ def csrf_of(html: str) -> str:
     return match.group(1)
 
 
-async def sign_in(client: TestClient[object, object], token: str = TOKEN) -> str:
+async def sign_in(client: Client, token: str = TOKEN) -> str:
     """Sign in; returns the CSRF token of the queue page."""
     page = await client.get("/login")
     response = await client.post(
@@ -58,7 +60,7 @@ async def sign_in(client: TestClient[object, object], token: str = TOKEN) -> str
     return csrf_of(await queue.text())
 
 
-async def open_task(client: TestClient[object, object]) -> str:
+async def open_task(client: Client) -> str:
     page = await client.get(TASK_PATH)
     assert page.status == 200, await page.text()
     return await page.text()
@@ -76,7 +78,7 @@ def decision_form(html: str, **values: str) -> dict[str, str]:
 # -- sign-in, sessions and headers -----------------------------------------------------------------
 
 
-async def test_sign_in_keeps_the_token_on_the_server(client: TestClient[object, object], stub: FakeReviewStub) -> None:
+async def test_sign_in_keeps_the_token_on_the_server(client: Client, stub: FakeReviewStub) -> None:
     page = await client.get("/login")
     assert page.cookies[LOGIN_CSRF_COOKIE]["samesite"] == "Strict"
     response = await client.post(
@@ -92,9 +94,7 @@ async def test_sign_in_keeps_the_token_on_the_server(client: TestClient[object, 
     assert all(metadata == {"authorization": f"Bearer {TOKEN}"} for _, _, metadata in stub.calls)
 
 
-async def test_sign_in_refuses_a_token_without_the_reviewer_role(
-    client: TestClient[object, object], stub: FakeReviewStub
-) -> None:
+async def test_sign_in_refuses_a_token_without_the_reviewer_role(client: Client, stub: FakeReviewStub) -> None:
     stub.answer("ListReviewTasks", rpc_error(grpc.StatusCode.PERMISSION_DENIED, "role may not call this method"))
     page = await client.get("/login")
     response = await client.post("/login", data={"csrf": csrf_of(await page.text()), "token": TOKEN})
@@ -103,9 +103,7 @@ async def test_sign_in_refuses_a_token_without_the_reviewer_role(
     assert SESSION_COOKIE not in response.cookies
 
 
-async def test_sign_in_refuses_an_expired_token_and_a_blank_one(
-    client: TestClient[object, object], stub: FakeReviewStub
-) -> None:
+async def test_sign_in_refuses_an_expired_token_and_a_blank_one(client: Client, stub: FakeReviewStub) -> None:
     stub.answer("ListReviewTasks", rpc_error(grpc.StatusCode.UNAUTHENTICATED, "the bearer token has expired"))
     csrf = csrf_of(await (await client.get("/login")).text())
     blank = await client.post("/login", data={"csrf": csrf, "token": "two words"})
@@ -114,12 +112,12 @@ async def test_sign_in_refuses_an_expired_token_and_a_blank_one(
     assert expired.status == 401 and "refused or has expired" in await expired.text()
 
 
-async def test_sign_in_without_the_login_cookie_is_refused(client: TestClient[object, object]) -> None:
+async def test_sign_in_without_the_login_cookie_is_refused(client: Client) -> None:
     response = await client.post("/login", data={"csrf": "guess", "token": TOKEN})
     assert response.status == 403
 
 
-async def test_pages_need_a_session_and_carry_the_security_headers(client: TestClient[object, object]) -> None:
+async def test_pages_need_a_session_and_carry_the_security_headers(client: Client) -> None:
     response = await client.get("/", allow_redirects=False)
     assert response.status == 303 and response.headers["Location"] == "/login"
     assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
@@ -134,16 +132,14 @@ async def test_pages_need_a_session_and_carry_the_security_headers(client: TestC
     assert (await client.post(TASK_PATH + "/submit", data={})).status == 403  # no session: no post
 
 
-async def test_sign_out_ends_the_session(client: TestClient[object, object]) -> None:
+async def test_sign_out_ends_the_session(client: Client) -> None:
     csrf = await sign_in(client)
     response = await client.post("/logout", data={"csrf": csrf}, allow_redirects=False)
     assert response.status == 303 and response.headers["Location"] == "/login"
     assert (await client.get("/", allow_redirects=False)).status == 303
 
 
-async def test_an_expired_token_mid_session_signs_the_reviewer_out(
-    client: TestClient[object, object], stub: FakeReviewStub
-) -> None:
+async def test_an_expired_token_mid_session_signs_the_reviewer_out(client: Client, stub: FakeReviewStub) -> None:
     await sign_in(client)
     stub.answer("GetReviewTask", rpc_error(grpc.StatusCode.UNAUTHENTICATED, "the bearer token has expired"))
     response = await client.get(TASK_PATH)
@@ -154,9 +150,7 @@ async def test_an_expired_token_mid_session_signs_the_reviewer_out(
 # -- CSRF --------------------------------------------------------------------------------------------
 
 
-async def test_posts_without_the_session_csrf_token_are_refused(
-    client: TestClient[object, object], stub: FakeReviewStub
-) -> None:
+async def test_posts_without_the_session_csrf_token_are_refused(client: Client, stub: FakeReviewStub) -> None:
     csrf = await sign_in(client)
     assert (await client.post(TASK_PATH + "/claim", data={})).status == 403
     assert (await client.post(TASK_PATH + "/claim", data={"csrf": csrf + "x"})).status == 403
@@ -174,9 +168,7 @@ async def test_posts_without_the_session_csrf_token_are_refused(
 # -- the queue ---------------------------------------------------------------------------------------
 
 
-async def test_queue_lists_tasks_with_the_filters_sent_to_the_service(
-    client: TestClient[object, object], stub: FakeReviewStub
-) -> None:
+async def test_queue_lists_tasks_with_the_filters_sent_to_the_service(client: Client, stub: FakeReviewStub) -> None:
     await sign_in(client)
     stub.answer(
         "ListReviewTasks",
@@ -196,15 +188,13 @@ async def test_queue_lists_tasks_with_the_filters_sent_to_the_service(
     assert (request.item_type, request.reason, request.HasField("min_age")) == (0, 0, False)
 
 
-async def test_an_empty_queue_says_so(client: TestClient[object, object], stub: FakeReviewStub) -> None:
+async def test_an_empty_queue_says_so(client: Client, stub: FakeReviewStub) -> None:
     await sign_in(client)
     stub.answer("ListReviewTasks", review_service_pb2.ListReviewTasksResponse())
     assert "No task waits for review" in await (await client.get("/")).text()
 
 
-async def test_next_claims_through_the_service_or_says_the_queue_is_empty(
-    client: TestClient[object, object], stub: FakeReviewStub
-) -> None:
+async def test_next_claims_through_the_service_or_says_the_queue_is_empty(client: Client, stub: FakeReviewStub) -> None:
     csrf = await sign_in(client)
     response = await client.post("/next", data={"csrf": csrf, "type": "condition"}, allow_redirects=False)
     assert response.status == 303 and response.headers["Location"] == TASK_PATH
@@ -215,9 +205,7 @@ async def test_next_claims_through_the_service_or_says_the_queue_is_empty(
     assert "The queue is empty" in await empty.text()
 
 
-async def test_claim_of_a_task_another_reviewer_holds_says_so(
-    client: TestClient[object, object], stub: FakeReviewStub
-) -> None:
+async def test_claim_of_a_task_another_reviewer_holds_says_so(client: Client, stub: FakeReviewStub) -> None:
     csrf = await sign_in(client)
     stub.answer(
         "ClaimReviewTask",
@@ -231,7 +219,7 @@ async def test_claim_of_a_task_another_reviewer_holds_says_so(
 # -- a task ------------------------------------------------------------------------------------------
 
 
-async def test_task_page_shows_the_note_with_highlighted_spans_escaped(client: TestClient[object, object]) -> None:
+async def test_task_page_shows_the_note_with_highlighted_spans_escaped(client: Client) -> None:
     await sign_in(client)
     html = await open_task(client)
     assert "&lt;b&gt;" in html and "<b>type 2" not in html  # note text is escaped
@@ -244,9 +232,7 @@ async def test_task_page_shows_the_note_with_highlighted_spans_escaped(client: T
     assert 'name="etag" value="etag-1"' in html and "claim ends in" in html
 
 
-async def test_a_task_held_by_someone_else_is_read_only(
-    client: TestClient[object, object], stub: FakeReviewStub
-) -> None:
+async def test_a_task_held_by_someone_else_is_read_only(client: Client, stub: FakeReviewStub) -> None:
     await sign_in(client)
     held = review_task()
     held.claimed_by = "rev-2"
@@ -257,9 +243,7 @@ async def test_a_task_held_by_someone_else_is_read_only(
     assert "rev-2 holds this task" in html and "<fieldset disabled>" in html and "Claim this task" in html
 
 
-async def test_submit_sends_accept_reject_correct_and_add_with_the_etag(
-    client: TestClient[object, object], stub: FakeReviewStub
-) -> None:
+async def test_submit_sends_accept_reject_correct_and_add_with_the_etag(client: Client, stub: FakeReviewStub) -> None:
     await sign_in(client)
     html = await open_task(client)
     added_start = NOTE.index("penicillin")
@@ -303,7 +287,7 @@ async def test_submit_sends_accept_reject_correct_and_add_with_the_etag(
 
 
 async def test_a_missing_decision_on_a_flagged_item_is_caught_before_the_service(
-    client: TestClient[object, object], stub: FakeReviewStub
+    client: Client, stub: FakeReviewStub
 ) -> None:
     await sign_in(client)
     form = decision_form(await open_task(client), **{"item-0-decision": "accept"})
@@ -315,7 +299,7 @@ async def test_a_missing_decision_on_a_flagged_item_is_caught_before_the_service
 
 
 async def test_a_stale_etag_shows_the_current_task_without_the_old_decisions(
-    client: TestClient[object, object], stub: FakeReviewStub
+    client: Client, stub: FakeReviewStub
 ) -> None:
     await sign_in(client)
     form = decision_form(await open_task(client), **{"item-0-decision": "accept", "item-1-decision": "reject"})
@@ -329,9 +313,7 @@ async def test_a_stale_etag_shows_the_current_task_without_the_old_decisions(
     assert 'data-kind="stale"' in html and " checked" not in html
 
 
-async def test_an_expired_lease_and_refused_fields_are_explained(
-    client: TestClient[object, object], stub: FakeReviewStub
-) -> None:
+async def test_an_expired_lease_and_refused_fields_are_explained(client: Client, stub: FakeReviewStub) -> None:
     await sign_in(client)
     html = await open_task(client)
     form = decision_form(html, **{"item-0-decision": "accept", "item-1-decision": "reject"})
@@ -355,7 +337,7 @@ async def test_an_expired_lease_and_refused_fields_are_explained(
     assert refused.status == 400 and "decisions[3].item.span" in text and 'value="reject" checked' in text
 
 
-async def test_values_that_cannot_be_sent_are_named(client: TestClient[object, object], stub: FakeReviewStub) -> None:
+async def test_values_that_cannot_be_sent_are_named(client: Client, stub: FakeReviewStub) -> None:
     await sign_in(client)
     form = decision_form(
         await open_task(client),
@@ -366,7 +348,7 @@ async def test_values_that_cannot_be_sent_are_named(client: TestClient[object, o
     assert stub.requests("SubmitReviewDecision") == []
 
 
-async def test_unknown_and_gone_tasks(client: TestClient[object, object], stub: FakeReviewStub) -> None:
+async def test_unknown_and_gone_tasks(client: Client, stub: FakeReviewStub) -> None:
     await sign_in(client)
     stub.answer("GetReviewTask", rpc_error(grpc.StatusCode.NOT_FOUND, "no such review task"))
     response = await client.get(TASK_PATH)
@@ -376,7 +358,7 @@ async def test_unknown_and_gone_tasks(client: TestClient[object, object], stub: 
 
 
 async def test_logs_carry_neither_note_text_nor_token(
-    client: TestClient[object, object], stub: FakeReviewStub, caplog: pytest.LogCaptureFixture
+    client: Client, stub: FakeReviewStub, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     await sign_in(client)
