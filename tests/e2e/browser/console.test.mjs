@@ -126,20 +126,24 @@ test('claim, correct an item, add a missed one and submit, all by keyboard', asy
 
   // A missed item: select its text in the note (as a reviewer does with the mouse), then +.
   await page.evaluate((wanted) => {
+    // The text may span several highlighted pieces: find both ends among the note's text nodes.
     const note = document.getElementById('note');
-    const walker = document.createTreeWalker(note, NodeFilter.SHOW_TEXT);
-    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-      const at = node.data.indexOf(wanted);
-      if (at >= 0) {
-        const range = document.createRange();
-        range.setStart(node, at);
-        range.setEnd(node, at + wanted.length);
-        getSelection().removeAllRanges();
-        getSelection().addRange(range);
-        return;
+    const at = note.textContent.indexOf(wanted);
+    if (at < 0) throw new Error('missed text not in the note');
+    const locate = (offset) => {
+      const walker = document.createTreeWalker(note, NodeFilter.SHOW_TEXT);
+      let seen = 0;
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        if (offset <= seen + node.data.length) return [node, offset - seen];
+        seen += node.data.length;
       }
-    }
-    throw new Error('missed text not in the note');
+      throw new Error('offset outside the note');
+    };
+    const range = document.createRange();
+    range.setStart(...locate(at));
+    range.setEnd(...locate(at + wanted.length));
+    getSelection().removeAllRanges();
+    getSelection().addRange(range);
   }, MISSED_TEXT);
   await press('+');
   const added = page.locator('[data-added="0"]');
