@@ -1,6 +1,6 @@
 // The review console in a real headless browser (Debian's chromium driven by playwright-core),
 // keyboard only: sign in, meet a task another reviewer holds, claim one, correct an item, add a
-// missed one, submit, and see the task leave the queue. Run by tests/e2e/test_console_e2e.py,
+// missed one (found with /), submit, and see the task leave the queue. Run by tests/e2e/test_console_e2e.py,
 // which starts the gRPC server and the console and passes their addresses in the environment.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -124,27 +124,11 @@ test('claim, correct an item, add a missed one and submit, all by keyboard', asy
   await page.getByText(/have no decision yet/).waitFor();
   await press('A');
 
-  // A missed item: select its text in the note (as a reviewer does with the mouse), then +.
-  await page.evaluate((wanted) => {
-    // The text may span several highlighted pieces: find both ends among the note's text nodes.
-    const note = document.getElementById('note');
-    const at = note.textContent.indexOf(wanted);
-    if (at < 0) throw new Error('missed text not in the note');
-    const locate = (offset) => {
-      const walker = document.createTreeWalker(note, NodeFilter.SHOW_TEXT);
-      let seen = 0;
-      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-        if (offset <= seen + node.data.length) return [node, offset - seen];
-        seen += node.data.length;
-      }
-      throw new Error('offset outside the note');
-    };
-    const range = document.createRange();
-    range.setStart(...locate(at));
-    range.setEnd(...locate(at + wanted.length));
-    getSelection().removeAllRanges();
-    getSelection().addRange(range);
-  }, MISSED_TEXT);
+  // A missed item, keyboard only: / finds its text in the note and selects it, then +.
+  await press('/');
+  await page.keyboard.type(MISSED_TEXT);
+  await press('Enter');
+  assert.equal(await page.evaluate(() => getSelection().toString()), MISSED_TEXT);
   await press('+');
   const added = page.locator('[data-added="0"]');
   assert.equal(await added.locator('[data-add-text]').textContent(), MISSED_TEXT);

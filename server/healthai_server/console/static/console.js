@@ -185,6 +185,60 @@
       return { start, end, text: chars.slice(start, end).join('') };
     };
 
+    // "/" finds text in the note and selects it, so a missed item can be added without a mouse.
+    const find = document.getElementById('find');
+    const findText = document.getElementById('find-text');
+    let findFrom = 0;
+    const locate = (offset) => {
+      const walker = document.createTreeWalker(note, NodeFilter.SHOW_TEXT);
+      let seen = 0;
+      let last = null;
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        if (offset <= seen + node.data.length) return [node, offset - seen];
+        seen += node.data.length;
+        last = node;
+      }
+      return [last, last ? last.data.length : 0];
+    };
+    const selectMatch = () => {
+      const wanted = findText.value;
+      const text = note.textContent;
+      if (!wanted) return;
+      let at = text.indexOf(wanted, findFrom);
+      if (at < 0) at = text.indexOf(wanted);
+      if (at < 0) {
+        say('Not in the note.');
+        return;
+      }
+      findFrom = at + 1;
+      const range = document.createRange();
+      range.setStart(...locate(at));
+      range.setEnd(...locate(at + wanted.length));
+      findText.blur();
+      find.hidden = true;
+      const selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+      say('Selected in the note: press + to add it as an item.');
+    };
+    findText.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter') {
+        event.preventDefault();
+        event.stopPropagation();
+        selectMatch();
+      } else if (event.key === 'Escape') {
+        event.preventDefault();
+        event.stopPropagation();
+        findText.blur();
+        find.hidden = true;
+      }
+    });
+    const openFind = () => {
+      find.hidden = false;
+      findText.select();
+      findText.focus();
+    };
+
     const addFromSelection = () => {
       const span = selectedSpan();
       if (!span) {
@@ -357,6 +411,9 @@
           return true;
         case '+':
           addFromSelection();
+          return true;
+        case '/':
+          openFind();
           return true;
         case 'Enter':
           submit();
