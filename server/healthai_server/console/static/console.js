@@ -99,7 +99,7 @@
         item.dataset.decision = decisionOf(item);
       });
       const counts = document.getElementById('counts');
-      if (counts) counts.textContent = `${decided} of ${flagged.length} flagged items decided`;
+      if (counts) counts.textContent = `· ${decided} of ${flagged.length} flagged decided`;
     };
 
     const select = (index) => {
