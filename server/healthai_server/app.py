@@ -66,6 +66,7 @@ from healthai_server.pipeline.guard import PhiGuardStage
 from healthai_server.pipeline.hashing import NoteHasher
 from healthai_server.pipeline.review import ThresholdRouter
 from healthai_server.pipeline.validation import ValidationStage
+from healthai_server.review.monitor import ReviewBacklogMonitor, decisions_recorder
 from healthai_server.review.queue import ReviewQueue
 from healthai_server.services import convert
 from healthai_server.services.analysis import NoteAnalysisServicer
@@ -275,9 +276,14 @@ async def build_application(
     backend = backend or backends.extraction
     ledger = UsageLedger(db)
     review_store = ReviewTaskStore(db, cache_encryptor(settings.effective_cache_key_file))
-    review_queue = ReviewQueue(review_store, settings.review_lease_s)
+    review_queue = ReviewQueue(review_store, settings.review_lease_s, on_decided=decisions_recorder(metrics))
     router = (
-        ThresholdRouter(review_store, review_thresholds(settings.review_thresholds), convert.clinical_data_wire)
+        ThresholdRouter(
+            review_store,
+            review_thresholds(settings.review_thresholds),
+            convert.clinical_data_wire,
+            on_routed=lambda _tenant, reasons: metrics.record_review_routed(r.value for r in reasons),
+        )
         if settings.review_routing
         else None
     )
@@ -369,7 +375,9 @@ async def build_application(
     )
     housekeeping.start()
     unauthenticated.start()
-    closers: list[Any] = [unauthenticated.close, backend.close, *backends.closers]
+    backlog = ReviewBacklogMonitor(review_store, metrics, settings.review_backlog_interval_s)
+    backlog.start()
+    closers: list[Any] = [backlog.close, unauthenticated.close, backend.close, *backends.closers]
     probe_server: aio.Server | None = None
     if settings.probe_port:
         probe_server = aio.server()

@@ -135,6 +135,7 @@ class Settings:
     review_lease_s: float = 300.0  # how long a claim holds a task before it returns to the queue
     # After this, a task's note text is erased and undecided tasks deleted (scheduled purge).
     review_retention_days: float = 30.0
+    review_backlog_interval_s: float = 30.0  # how often the backlog metrics are refreshed
     # Transport security of the main gRPC port: the server certificate (chain) and its private
     # key, PEM, both or neither. Re-read when either file changes (checked at each new
     # connection), so a rotated certificate is served without a restart.
@@ -274,6 +275,7 @@ def _validate(settings: Settings) -> None:
         ("probe_port", 0 <= settings.probe_port <= 65535, "must be a TCP port or 0"),
         ("purge_interval_s", 1 <= settings.purge_interval_s <= 86_400, "must be between 1 and 86400"),
         ("review_lease_s", 1 <= settings.review_lease_s <= 86_400, "must be between 1 and 86400"),
+        ("review_backlog_interval_s", 1 <= settings.review_backlog_interval_s <= 3600, "must be between 1 and 3600"),
         ("review_retention_days", 0 < settings.review_retention_days <= 3660, "must be more than 0 and at most 3660"),
         ("review_thresholds", _thresholds_ok(settings.review_thresholds), _THRESHOLDS_HELP),
         ("health_check_interval_s", 0.1 <= settings.health_check_interval_s <= 300, "must be between 0.1 and 300"),

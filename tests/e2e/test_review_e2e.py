@@ -165,3 +165,56 @@ def test_a_requested_review_is_queued_claimed_once_decided_and_audited(review_se
     details = [json.loads(r[0]) for r in rows]
     assert any(d.get("note_text_read") and d.get("review_task") == name.rsplit("/", 1)[-1] for d in details)
     assert all("metformin" not in r[0] for r in rows)
+
+
+def test_the_cli_lists_claims_shows_and_decides(review_server: ServerProcess) -> None:
+    carol = token(review_server, "carol")
+    names = []
+    for _ in range(3):
+        extracted = review_server.healthai("extract", "-", "--review", "--format", "json", stdin=NOTE)
+        assert extracted.returncode == 0, extracted.stderr
+        names.append(json.loads(extracted.stdout)["review_task"])
+    listed = review_server.healthai("review", "list", "--reason", "requested", token=carol)
+    assert listed.returncode == 0, listed.stderr
+    assert all(name in listed.stdout for name in names)
+    denied = review_server.healthai("review", "list", token=token(review_server, "c", "clinician"))
+    assert denied.returncode == 1 and "PERMISSION_DENIED" in denied.stderr
+
+    decided = []
+    for command in (
+        ["correct", "--item", "medication/0", "--set", "dose.value=1000"],
+        ["reject", "--item", "medication/0"],
+        ["accept"],
+    ):
+        claimed = review_server.healthai("review", "next", token=carol)
+        assert claimed.returncode == 0, claimed.stderr
+        name = claimed.stdout.split()[0]
+        shown = review_server.healthai("review", "show", name, token=carol)
+        assert shown.returncode == 0 and "metformin" in shown.stdout and "medication/0" in shown.stdout
+        result = review_server.healthai("review", command[0], name, *command[1:], token=carol)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip().endswith("completed")
+        decided.append(name)
+    again = review_server.healthai("review", "accept", decided[0], token=carol)
+    assert again.returncode == 1 and "FAILED_PRECONDITION" in again.stderr
+    bad = review_server.healthai(
+        "review", "correct", decided[0], "--item", "medication/0", "--set", "nope=1", token=carol
+    )
+    assert bad.returncode == 2
+    completed = review_server.healthai("review", "list", "--state", "completed", "--format", "json", token=carol)
+    assert {t["name"] for t in json.loads(completed.stdout)["tasks"]} >= set(decided)
+
+
+def test_reviewed_notes_export_as_gold_and_evaluate(
+    review_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    out = tmp_path_factory.mktemp("reviewed")
+    exported = review_server.healthai_server("eval", "export-reviews", "--out", str(out), "--tenant", "dev")
+    assert exported.returncode == 0, exported.stderr
+    golds = [json.loads(p.read_text()) for p in (out / "gold").glob("*.json")]
+    assert len(golds) >= 4 and len(list((out / "notes").glob("*.txt"))) == len(golds)
+    assert any(m[2].get("dose") == [1000, "mg"] for g in golds for m in g["medications"])  # the CLI's correction
+    scored = review_server.healthai_server("eval", "--golden", str(out), "--json")
+    assert scored.returncode == 0, scored.stderr
+    report = json.loads(scored.stdout)
+    assert report["notes"] == len(golds)
