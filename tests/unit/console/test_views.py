@@ -243,6 +243,18 @@ async def test_a_task_held_by_someone_else_is_read_only(client: Client, stub: Fa
     assert "rev-2 holds this task" in html and "<fieldset disabled>" in html and "Claim this task" in html
 
 
+async def test_a_completed_task_and_a_purged_note_say_so(client: Client, stub: FakeReviewStub) -> None:
+    await sign_in(client)
+    stub.answer(
+        "GetReviewTask",
+        review_service_pb2.GetReviewTaskResponse(
+            task=review_task(review_service_pb2.REVIEW_TASK_STATE_COMPLETED), note_text="", data=clinical_data()
+        ),
+    )
+    html = await open_task(client)
+    assert "This task is completed" in html and "no longer kept" in html and "Claim this task" not in html
+
+
 async def test_submit_sends_accept_reject_correct_and_add_with_the_etag(client: Client, stub: FakeReviewStub) -> None:
     await sign_in(client)
     html = await open_task(client)
