@@ -407,15 +407,18 @@ async def _task_after_failure(
     """The task again, with what the reviewer entered and what went wrong."""
     if error is not None and error.kind in ("unauthenticated",):
         return _error_page(request, session, error)
-    try:
-        task = await request.app[API_KEY].get(session.token, name)
-    except ApiError as reload_error:
-        return _error_page(request, session, error or reload_error)
-    session.remember(task)
-    status = ERROR_TEXT.get(error.kind, ERROR_TEXT["error"]).status if error else 400
     # Keep what was entered only when the task is as it was: after a conflict the reviewer
     # decides again on the current version instead of resubmitting over someone else's work.
+    # The task as it was is the one on the page: no second (audited) read of the note for it.
     keep = error is None or error.kind == "invalid"
+    task = session.tasks.get(name) if keep else None
+    if task is None:
+        try:
+            task = await request.app[API_KEY].get(session.token, name)
+        except ApiError as reload_error:
+            return _error_page(request, session, error or reload_error)
+        session.remember(task)
+    status = ERROR_TEXT.get(error.kind, ERROR_TEXT["error"]).status if error else 400
     return _render_task(
         request, session, task, posted=form if keep else None, error=error, problems=problems, status=status
     )

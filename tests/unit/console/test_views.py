@@ -308,6 +308,7 @@ async def test_a_missing_decision_on_a_flagged_item_is_caught_before_the_service
     assert response.status == 400 and "item 2 has no decision" in html
     assert 'value="accept" checked' in html  # what was entered stays
     assert stub.requests("SubmitReviewDecision") == []
+    assert len(stub.requests("GetReviewTask")) == 1  # the page's copy: the note is not read again
 
 
 async def test_a_stale_etag_shows_the_current_task_without_the_old_decisions(
