@@ -75,6 +75,14 @@ test('sign in with the reviewer token, typed into the focused field', async () =
   assert.ok((await rowIndex(TASK_NAME)) >= 0, 'the task is in the queue');
 });
 
+test('f goes to the filters, arrows choose, Enter applies them', async () => {
+  await press('f');
+  await press('ArrowDown', 'ArrowDown'); // any -> condition -> medication
+  await Promise.all([page.waitForURL(/[?&]type=medication/), press('Enter')]);
+  assert.ok((await rowIndex(TASK_NAME)) >= 0, 'the task has a medication');
+  await press('Escape'); // leave the select: the queue's keys apply again
+});
+
 test('? shows the keys, and Escape closes the help', async () => {
   await press('?');
   assert.equal(await page.locator('#help').evaluate((dialog) => dialog.open), true);

@@ -49,6 +49,14 @@
     };
     select(0);
     rows.forEach((row, i) => row.addEventListener('click', () => select(i)));
+    // Enter in a filter applies the filters (a select does not submit its form by itself).
+    const filters = document.getElementById('filters');
+    filters.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' && event.target.tagName === 'SELECT') {
+        event.preventDefault();
+        filters.requestSubmit();
+      }
+    });
     return (event) => {
       switch (event.key) {
         case 'j':
@@ -441,6 +449,8 @@
       if (event.key === 'Escape') event.target.blur();
       return;
     }
+    // A focused button or link keeps its own Enter and Space (Filter, Sign out, a link).
+    if ((event.key === 'Enter' || event.key === ' ') && event.target.closest('button, a')) return;
     if (event.key === '?') {
       help.showModal();
       event.preventDefault();
