@@ -154,3 +154,10 @@ def test_start_up_refuses_plain_http_off_loopback() -> None:
             split_listen(bad)
     with pytest.raises(ValueError, match="plain HTTP"):
         run_console("0.0.0.0:8080", "127.0.0.1:50051", tls=TlsOptions())
+
+
+def test_the_cli_refuses_plain_http_off_loopback(capsys: pytest.CaptureFixture[str]) -> None:
+    from healthai_server.cli import main
+
+    assert main(["console", "--listen", "0.0.0.0:8080"]) == 2
+    assert "plain HTTP" in capsys.readouterr().err
