@@ -6,10 +6,10 @@ BUF := node_modules/.bin/buf
 TS_DEPS := clients/typescript/node_modules/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint gen clients clients-deps breaking unit e2e eval eval-phi bench-rpc bench-engine bench-phi bench-llm drug-lexicon bench-load bench-chaos bench-tls bench-stall deploy-check render rules prometheusrule clean help
+.PHONY: run console test lint gen clients clients-deps breaking unit e2e eval eval-phi bench-rpc bench-engine bench-phi bench-llm drug-lexicon bench-load bench-chaos bench-tls bench-stall deploy-check render rules prometheusrule clean help
 
 help:
-	@echo "make run | test | lint | gen | clients | breaking | eval | eval-phi | bench-rpc | bench-engine | bench-phi | bench-llm | bench-load | bench-chaos | bench-tls | bench-stall"
+	@echo "make run | console | test | lint | gen | clients | breaking | eval | eval-phi | bench-rpc | bench-engine | bench-phi | bench-llm | bench-load | bench-chaos | bench-tls | bench-stall"
 
 $(VENV_STAMP): pyproject.toml clients/python/pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -48,6 +48,10 @@ run: $(VENV_STAMP) build/proto-deps/buf/validate/validate.proto
 	# With HEALTHAI_TLS_CERT_FILE and HEALTHAI_TLS_KEY_FILE set it serves TLS instead.
 	if [ -z "$$HEALTHAI_TLS_CERT_FILE" ]; then export HEALTHAI_PLAINTEXT=$${HEALTHAI_PLAINTEXT-true}; fi; \
 	.venv/bin/healthai-server serve
+
+## console: the web review console on http://127.0.0.1:8080, calling the server at HEALTHAI_ADDR (default 127.0.0.1:50051)
+console: $(VENV_STAMP)
+	.venv/bin/healthai-server console
 
 lint: $(VENV_STAMP) $(BUF) $(TS_DEPS) build/proto-deps/buf/validate/validate.proto
 	.venv/bin/ruff check .

@@ -1,4 +1,4 @@
-"""`healthai-server`: serve, audit verify, compliance report, token, eval, eval-phi, prompts."""
+"""`healthai-server`: serve, console, audit verify, compliance report, token, eval, eval-phi, prompts."""
 
 from __future__ import annotations
 
@@ -109,6 +109,27 @@ def _cmd_token(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_console(settings: Settings, args: argparse.Namespace) -> int:
+    import os
+
+    from healthai.tls import TlsOptions
+
+    from healthai_server.console.app import run_console
+    from healthai_server.observability.logging import configure_logging
+
+    configure_logging(settings.log_level)
+    api_addr = args.api_addr or os.environ.get("HEALTHAI_ADDR") or "127.0.0.1:50051"
+    try:
+        tls = TlsOptions.resolve(tls=True if args.tls else None, ca_file=args.ca_file, server_name=args.server_name)
+        run_console(
+            args.listen, api_addr, tls=tls, secure_cookies=args.secure_cookies, idle_timeout_s=args.idle_timeout
+        )
+    except ValueError as exc:
+        print(f"console: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="healthai-server", description="HealthAI clinical-note service")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -145,6 +166,23 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--subject", default="dev-user")
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
     token.set_defaults(handler=_cmd_token)
+    console = sub.add_parser(
+        "console", help="the web review console (loopback HTTP) calling ReviewService with each reviewer's token"
+    )
+    console.add_argument("--listen", default="127.0.0.1:8080", help="HOST:PORT to serve on (port 0: any free port)")
+    console.add_argument(
+        "--api-addr", default=None, help="the gRPC service (default: HEALTHAI_ADDR or 127.0.0.1:50051)"
+    )
+    console.add_argument("--tls", action="store_true", help="call the service over TLS (also HEALTHAI_TLS)")
+    console.add_argument("--ca-file", default=None, help="CA bundle for the service's certificate")
+    console.add_argument("--server-name", default=None, help="name to check the service's certificate for")
+    console.add_argument(
+        "--secure-cookies", action="store_true", help="the console is served behind HTTPS: mark cookies Secure"
+    )
+    console.add_argument(
+        "--idle-timeout", type=float, default=1800, help="sign a reviewer out after this idle time (s)"
+    )
+    console.set_defaults(handler=_cmd_console)
     for name, text in (
         ("eval", "evaluate the local engine on the golden set (-v, --json, --update-baseline)"),
         ("eval-phi", "evaluate PHI detection on the PHI golden set (-v, --json, --golden FILE)"),

@@ -149,3 +149,70 @@ def engine_worker_pids(server_pid: int) -> list[int]:
                 if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
                     pids.append(int(child))
     return pids
+
+
+@dataclass
+class ConsoleProcess:
+    """`healthai-server console` as a subprocess on a free loopback port, calling `api_addr`."""
+
+    env: dict[str, str]
+    api_addr: str
+    process: subprocess.Popen[str] | None = None
+    port: int = 0
+    log_lines: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout_s: float = 30.0) -> ConsoleProcess:
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "healthai_server.cli",
+                "console",
+                *("--listen", "127.0.0.1:0", "--api-addr"),
+                self.api_addr,
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        ready = threading.Event()
+        threading.Thread(target=self._pump, args=(ready,), daemon=True).start()
+        if not ready.wait(timeout_s) or not self.port:
+            self.stop()
+            raise RuntimeError("console did not start:\n" + "\n".join(self.log_lines[-20:]))
+        return self
+
+    def _pump(self, ready: threading.Event) -> None:
+        assert self.process is not None and self.process.stderr is not None
+        for line in self.process.stderr:
+            self.log_lines.append(line.rstrip("\n"))
+            with contextlib.suppress(ValueError):
+                entry = json.loads(line)
+                if entry.get("msg") == "console serving":
+                    self.port = int(entry["port"])
+                    ready.set()
+        ready.set()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@contextlib.contextmanager
+def running_console(server: ServerProcess) -> Iterator[ConsoleProcess]:
+    console = ConsoleProcess(dict(server.env), server.addr).start()
+    try:
+        yield console
+    finally:
+        console.stop()
