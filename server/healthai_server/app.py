@@ -58,7 +58,9 @@ from healthai_server.interceptors.validation import ValidationInterceptor
 from healthai_server.observability.health_monitor import DependencyCheck, HealthMonitor
 from healthai_server.observability.metrics import Metrics, start_metrics_server
 from healthai_server.pipeline.extraction import ExtractionPipeline
+from healthai_server.pipeline.guard import PhiGuardStage
 from healthai_server.pipeline.hashing import NoteHasher
+from healthai_server.pipeline.validation import ValidationStage
 from healthai_server.services.analysis import NoteAnalysisServicer
 from healthai_server.services.deidentification import DeidentificationServicer
 from healthai_server.services.extraction import ClinicalExtractionServicer
@@ -70,6 +72,7 @@ from healthai_server.storage.audit_keys import ChainKeyring, load_signing_key
 from healthai_server.storage.db import Database
 from healthai_server.storage.usage import UsageLedger
 from healthai_server.tls.listen import bind_main_port, load_transport
+from healthai_server.validation import OutputValidator
 from healthai_server.validation_rules import RequestValidator
 from healthai_server.workers import CpuWorkers
 
@@ -254,7 +257,13 @@ async def build_application(
     )
     backend = backend or backends.extraction
     ledger = UsageLedger(db)
-    pipeline = ExtractionPipeline(backend, build_bundle, ledger)
+    pipeline = ExtractionPipeline(
+        backend,
+        build_bundle,
+        ledger,
+        guard=PhiGuardStage(backends.egress_guard),
+        validation=ValidationStage(OutputValidator(backends.rules)),
+    )
 
     max_in_flight = in_flight_limit(settings, workers.processes, llm=backends.resilient is not None)
     auth: Interceptor = (

@@ -33,6 +33,7 @@ from healthai_server.domain.phi import DeidentificationMode, DeidentificationPol
 if TYPE_CHECKING:
     from healthai_server.engine import ClinicalEngine
     from healthai_server.phi import Deidentifier
+    from healthai_server.validation import OutputValidator
 
 T = TypeVar("T")
 _tracer = trace.get_tracer("healthai.engine")
@@ -42,6 +43,7 @@ _tracer = trace.get_tracer("healthai.engine")
 class _WorkerState:
     engine: ClinicalEngine
     deidentifier: Deidentifier
+    validator: OutputValidator
 
 
 _state: _WorkerState | None = None
@@ -77,8 +79,14 @@ def _initialise(
     os.nice(WORKER_NICENESS)
     from healthai_server.engine import ClinicalEngine
     from healthai_server.phi import Deidentifier
+    from healthai_server.validation import OutputValidator
 
+    validator = OutputValidator()
+    # The engine's codes are checked against its own lexicon (loaded here); the ICD-10-CM
+    # library (seconds to import) is loaded only if a code outside it ever turns up.
+    validator.rules.warm_lexicon()
     _state = _WorkerState(
+        validator=validator,
         engine=ClinicalEngine(),
         deidentifier=Deidentifier(
             secret_key=deid_key, include_organizations=include_organizations, recognizers_config=recognizers_config
@@ -94,9 +102,12 @@ def _worker() -> _WorkerState:
 def _extract(text: str, options: ExtractionOptions) -> EncodedClinicalData:
     from healthai_server.services.convert import encode_clinical_data
 
-    data = _worker().engine.extract(text, options)
-    # The object graph travels back only when a later stage needs it (FHIR is built from it).
-    return encode_clinical_data(data, keep_objects=options.include_fhir)
+    state = _worker()
+    data = state.engine.extract(text, options)
+    # The pipeline's validation stage, run here where the object graph lives (pipeline/validation.py).
+    data = state.validator.check(text, data).data
+    # The object graph travels back only when a later stage needs it (FHIR, review routing).
+    return encode_clinical_data(data, keep_objects=options.include_fhir or options.keep_objects, validated=True)
 
 
 def _analyze(text: str) -> tuple[tuple[ProblemListEntry, ...], list[ClinicalAlert]]:

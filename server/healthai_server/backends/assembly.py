@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from healthai_server.backends.anthropic.backend import AnthropicBackend, PhiGuard
+from healthai_server.backends.anthropic.backend import AnthropicBackend
 from healthai_server.backends.base import ExtractionBackend
+from healthai_server.backends.egress import EgressGuard, PhiGuard
 from healthai_server.backends.pooled_guard import PooledPhiGuard
 from healthai_server.backends.resilience import (
     BackendPolicy,
@@ -50,6 +51,10 @@ class Backends:
     resilient: ResilientBackend | None = None
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     purge_jobs: list[PurgeJob] = field(default_factory=list)
+    # For the pipeline's PHI guard stage (None: nothing can leave the process).
+    egress_guard: EgressGuard | None = None
+    # The clinical rules, warmed, for the pipeline's validation stage (None: load on first use).
+    rules: ClinicalRules | None = None
 
 
 def budget_guard(ledger: UsageLedger, budgets: Mapping[str, Any]) -> BudgetGuard:
@@ -81,12 +86,12 @@ async def assemble_backends(
     phi_guard: PhiGuard = PooledPhiGuard(workers)
     rules = ClinicalRules.load()
     await asyncio.to_thread(rules.warm)
+    egress_guard = EgressGuard(settings.baa_tenants, phi_guard)
     claude = AnthropicBackend(
         model=settings.anthropic_model,
         prices=PriceTable().with_overrides(settings.llm_prices),
         rules=rules,
-        baa_tenants=settings.baa_tenants,
-        phi_guard=phi_guard,
+        egress_guard=egress_guard,
         extraction_prompt=("clinical_extraction", settings.anthropic_prompt_version or None),
         timeout_s=settings.backend_timeout_s,
     )
@@ -131,4 +136,6 @@ async def assemble_backends(
         resilient=resilient,
         closers=[claude.close],
         purge_jobs=purge_jobs,
+        egress_guard=egress_guard,
+        rules=rules,
     )

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from healthai_server.domain.clinical import ClinicalData, EncodedClinicalData, ExtractionOptions, NoteContext
 from healthai_server.domain.provenance import Provenance
+
+if TYPE_CHECKING:
+    from healthai_server.backends.egress import OutboundGate
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,9 @@ class BackendRequest:
     note_context: NoteContext = field(default_factory=NoteContext)
     # Shared by every backend in a fallback chain (dataclasses.replace keeps the same log).
     egress: EgressLog = field(default_factory=EgressLog)
+    # Set by the pipeline's PHI guard stage: the only way a backend may obtain text to send
+    # out of the process (None: the request did not pass the stage; see backends/egress.py).
+    outbound: OutboundGate | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,6 +123,23 @@ class AllergyCategory(enum.Enum):
     ENVIRONMENT = "environment"
 
 
+class ValidationFinding(enum.Enum):
+    """What the validation stage found about an item it kept (see validation/)."""
+
+    SPAN_REANCHORED = "span_reanchored"
+    IMPLAUSIBLE_VALUE = "implausible_value"
+    CODE_REMOVED = "code_removed"
+    DOSE_REMOVED = "dose_removed"
+
+
+Findings = tuple[ValidationFinding, ...]
+
+
+def with_finding(findings: Findings, finding: ValidationFinding) -> Findings:
+    """Add a finding once (validating a result twice must not repeat it)."""
+    return findings if finding in findings else (*findings, finding)
+
+
 class EntityType(enum.Enum):
     CONDITION = "condition"
     MEDICATION = "medication"
@@ -181,6 +198,7 @@ class Condition:
     # Written as over ("resolved", "as a child", "remote"): history only, never an active problem
     # even when the condition is chronic (ANNOTATION.md, chronic versus resolved history).
     resolved: bool = False
+    findings: Findings = ()
 
 
 @dataclass(frozen=True)
@@ -207,6 +225,7 @@ class Medication:
     confidence: float = 1.0
     section: NoteSection = NoteSection.UNSPECIFIED
     instruction_span: Span | None = None
+    findings: Findings = ()
 
 
 @dataclass(frozen=True)
@@ -219,6 +238,7 @@ class VitalSign:
     context: str = ""
     confidence: float = 1.0
     section: NoteSection = NoteSection.UNSPECIFIED
+    findings: Findings = ()
 
 
 @dataclass(frozen=True)
@@ -231,6 +251,7 @@ class Allergy:
     category: AllergyCategory = AllergyCategory.UNSPECIFIED
     assertion: Assertion = field(default_factory=Assertion)
     confidence: float = 1.0
+    findings: Findings = ()
 
 
 @dataclass(frozen=True)
@@ -240,6 +261,7 @@ class ProblemListEntry:
     evidence: tuple[Span, ...] = ()
     rank: int = 0
     confidence: float = 1.0
+    findings: Findings = ()
 
 
 @dataclass(frozen=True)
@@ -276,6 +298,8 @@ class EncodedClinicalData:
     wire: bytes
     item_counts: tuple[tuple[str, int], ...]
     decoded: ClinicalData | None = None
+    # True when the validation stage's checks already ran where the data was computed.
+    validated: bool = False
 
     def counts(self) -> dict[str, int]:
         return dict(self.item_counts)
@@ -296,6 +320,8 @@ class ExtractionOptions:
     include_fhir: bool = False
     # Refuted findings ("denies chest pain") become Conditions only when asked for.
     fhir_include_refuted: bool = False
+    # Ship the object graph from the engine workers (a later stage reads items: FHIR, review).
+    keep_objects: bool = False
 
     def wants(self, kind: EntityType) -> bool:
         return not self.entity_types or kind in self.entity_types

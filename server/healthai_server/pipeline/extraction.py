@@ -1,5 +1,15 @@
-"""Extraction: backend (behind whatever resilience wraps it) -> FHIR mapping on request ->
-usage ledger (LLM results only: tokens, cost and prompt per tenant and audit id)."""
+"""Extraction, every stage of one request in order:
+
+1. PHI guard: what of the note may leave the process (pipeline/guard.py);
+2. backend, behind whatever resilience wraps it (fallback chain, breaker, retries, cache);
+3. validation: grounding and clinical rules for every backend (pipeline/validation.py);
+4. review routing: low confidence, findings, degraded answers, or asked for (pipeline/review.py);
+5. FHIR mapping, on request;
+6. usage ledger (LLM results only: tokens, cost and prompt per tenant and audit id).
+
+What left the process is what the backends recorded at the moment they sent (the
+request's EgressLog), not a guess from which backend answered.
+"""
 
 from __future__ import annotations
 
@@ -14,17 +24,16 @@ from opentelemetry import trace
 from healthai_server.backends.base import BackendRequest, BackendResult, ExtractionBackend
 from healthai_server.domain.clinical import ClinicalData, FhirRequest, as_domain
 from healthai_server.domain.provenance import Provenance, TokenUsage
+from healthai_server.pipeline.guard import PhiGuardStage
+from healthai_server.pipeline.review import Caller, NoReview, ReviewRouter
+from healthai_server.pipeline.validation import ValidationStage
 from healthai_server.storage.usage import UsageLedger, UsageRecord
+from healthai_server.validation import OutputValidator
+
+__all__ = ["Caller", "ExtractionOutcome", "ExtractionPipeline", "FhirBuilder"]
 
 FhirBuilder = Callable[[ClinicalData, FhirRequest], str]
 _tracer = trace.get_tracer("healthai.pipeline")
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    tenant: str
-    principal: str
-    audit_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +43,8 @@ class ExtractionOutcome:
     # Where the note's text went, for the audit trail: "none" (stayed in process),
     # "clear" (an external model, tenant covered by a BAA), "surrogates" (PHI guard applied).
     phi_egress: str = "none"
+    # The review task this answer was queued as ("" when it needs no review).
+    review_task: str = ""
 
 
 class ExtractionPipeline:
@@ -42,8 +53,15 @@ class ExtractionPipeline:
         backend: ExtractionBackend,
         fhir_builder: FhirBuilder,
         ledger: UsageLedger | None = None,
+        *,
+        guard: PhiGuardStage | None = None,
+        validation: ValidationStage | None = None,
+        review: ReviewRouter | None = None,
     ) -> None:
+        self._guard = guard or PhiGuardStage(None)
         self._backend = backend
+        self._validation = validation or ValidationStage(OutputValidator())
+        self._review: ReviewRouter = review or NoReview()
         self._fhir_builder = fhir_builder
         self._ledger = ledger
 
@@ -51,32 +69,46 @@ class ExtractionPipeline:
     def backend(self) -> ExtractionBackend:
         return self._backend
 
+    async def warm(self) -> None:
+        await self._validation.warm()
+
     async def run(self, request: BackendRequest, caller: Caller | None = None) -> ExtractionOutcome:
         started = time.perf_counter()
         received_at = datetime.now(UTC)
+        request = self._guard.apply(request)
+        if self._review.needs_objects and not request.options.keep_objects:
+            request = replace(request, options=replace(request.options, keep_objects=True))
         with _tracer.start_as_current_span("pipeline.backend", attributes={"healthai.backend": self._backend.name}):
             result = await self._backend.extract(request)
+        with _tracer.start_as_current_span("pipeline.validation"):
+            result = await self._validation.run(request, result)
+        review_task = await self._review.route(request, result, caller)
         fhir_json = ""
         if request.options.include_fhir:
-            # Building and validating pydantic models is CPU work: keep it off the event loop.
-            # The bundle's Provenance names the note: the caller's id, else this call's audit id.
-            document_id = request.note_id or (caller.audit_id if caller else "") or "unidentified-note"
-            fhir_request = FhirRequest(
-                note_text=request.text,
-                document_id=document_id,
-                engine_version=result.provenance.model,
-                recorded_at=received_at,
-                context=request.note_context,
-                include_refuted=request.options.fhir_include_refuted,
-            )
-            with _tracer.start_as_current_span("pipeline.fhir"):
-                fhir_json = await asyncio.to_thread(self._fhir_builder, as_domain(result.data), fhir_request)
+            fhir_json = await self._fhir(request, result, caller, received_at)
         provenance = replace(result.provenance, latency_s=time.perf_counter() - started)
         if self._ledger is not None and caller is not None and provenance.backend != "local":
             await self._ledger.record(_usage_record(provenance, caller))
         # What the backends report they sent, not a guess from which backend answered: a call
         # to Claude that failed and fell back to the local engine still sent the note.
-        return ExtractionOutcome(replace(result, provenance=provenance), fhir_json, request.egress.summary)
+        return ExtractionOutcome(replace(result, provenance=provenance), fhir_json, request.egress.summary, review_task)
+
+    async def _fhir(
+        self, request: BackendRequest, result: BackendResult, caller: Caller | None, received_at: datetime
+    ) -> str:
+        # Building and validating pydantic models is CPU work: keep it off the event loop.
+        # The bundle's Provenance names the note: the caller's id, else this call's audit id.
+        document_id = request.note_id or (caller.audit_id if caller else "") or "unidentified-note"
+        fhir_request = FhirRequest(
+            note_text=request.text,
+            document_id=document_id,
+            engine_version=result.provenance.model,
+            recorded_at=received_at,
+            context=request.note_context,
+            include_refuted=request.options.fhir_include_refuted,
+        )
+        with _tracer.start_as_current_span("pipeline.fhir"):
+            return await asyncio.to_thread(self._fhir_builder, as_domain(result.data), fhir_request)
 
 
 def _usage_record(provenance: Provenance, caller: Caller) -> UsageRecord:

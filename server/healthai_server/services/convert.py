@@ -74,6 +74,11 @@ def _section(section: clinical.NoteSection) -> Any:
     return _to_pb_enum(clinical_pb2.NoteSection, "NOTE_SECTION", section)
 
 
+def _findings(findings: clinical.Findings) -> list[clinical_pb2.ValidationFinding]:
+    kind = clinical_pb2.ValidationFindingKind
+    return [clinical_pb2.ValidationFinding(kind=_to_pb_enum(kind, "VALIDATION_FINDING_KIND", f)) for f in findings]
+
+
 def condition_to_pb(item: clinical.Condition) -> clinical_pb2.Condition:
     return clinical_pb2.Condition(
         span=span_to_pb(item.span),
@@ -82,6 +87,7 @@ def condition_to_pb(item: clinical.Condition) -> clinical_pb2.Condition:
         assertion=_assertion_to_pb(item.assertion),
         confidence=item.confidence,
         section=_section(item.section),
+        validation_findings=_findings(item.findings),
     )
 
 
@@ -107,6 +113,7 @@ def medication_to_pb(item: clinical.Medication) -> clinical_pb2.Medication:
         confidence=item.confidence,
         section=_section(item.section),
         instruction_span=span_to_pb(item.instruction_span),
+        validation_findings=_findings(item.findings),
     )
 
 
@@ -120,6 +127,7 @@ def vital_to_pb(item: clinical.VitalSign) -> clinical_pb2.VitalSign:
         context=item.context,
         confidence=item.confidence,
         section=_section(item.section),
+        validation_findings=_findings(item.findings),
     )
 
 
@@ -133,6 +141,7 @@ def allergy_to_pb(item: clinical.Allergy) -> clinical_pb2.Allergy:
         category=_to_pb_enum(clinical_pb2.AllergyCategory, "ALLERGY_CATEGORY", item.category),
         assertion=_assertion_to_pb(item.assertion),
         confidence=item.confidence,
+        validation_findings=_findings(item.findings),
     )
 
 
@@ -143,6 +152,7 @@ def problem_to_pb(item: clinical.ProblemListEntry) -> clinical_pb2.ProblemListEn
         evidence=[common_pb2.TextSpan(start=s.start, end=s.end, text=s.text) for s in item.evidence],
         rank=item.rank,
         confidence=item.confidence,
+        validation_findings=_findings(item.findings),
     )
 
 
@@ -160,12 +170,15 @@ def clinical_data_to_pb(data: clinical.ClinicalData | clinical.EncodedClinicalDa
     )
 
 
-def encode_clinical_data(data: clinical.ClinicalData, *, keep_objects: bool = False) -> clinical.EncodedClinicalData:
+def encode_clinical_data(
+    data: clinical.ClinicalData, *, keep_objects: bool = False, validated: bool = False
+) -> clinical.EncodedClinicalData:
     """Serialize where the data was computed (an engine worker); see EncodedClinicalData."""
     return clinical.EncodedClinicalData(
         wire=clinical_data_to_pb(data).SerializeToString(),
         item_counts=tuple(data.counts().items()),
         decoded=data if keep_objects else None,
+        validated=validated,
     )
 
 

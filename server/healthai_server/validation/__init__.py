@@ -2,16 +2,15 @@
 
 Stage 1 (schema) lives with the backend that parses raw model output (validation.schema is
 the validator); stages 2 (grounding) and 3 (clinical rules) are here and work for any
-backend. `ValidatingBackend` wraps any ExtractionBackend with stages 2 and 3.
+backend: the pipeline's validation stage (pipeline/validation.py) runs them on every answer.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from healthai_server.backends.base import BackendRequest, BackendResult, ExtractionBackend
-from healthai_server.domain.clinical import ClinicalData, as_domain
+from healthai_server.domain.clinical import ClinicalData
 from healthai_server.validation.grounding import GroundingReport, QuoteLocator, ground_spans, value_in_text
 from healthai_server.validation.rules import ClinicalRules, IcdCodeSet, RuleReport
 
@@ -22,7 +21,6 @@ __all__ = [
     "OutputValidator",
     "QuoteLocator",
     "RuleReport",
-    "ValidatingBackend",
     "ValidationOutcome",
     "ground_spans",
     "value_in_text",
@@ -55,28 +53,3 @@ class OutputValidator:
         grounded, grounding = ground_spans(note, data)
         checked, rules = self._rules.apply(grounded, note)
         return ValidationOutcome(checked, grounding, rules)
-
-
-class ValidatingBackend:
-    """Any backend, with its answers grounded and rule-checked; drops go to ungrounded_dropped."""
-
-    def __init__(self, inner: ExtractionBackend, validator: OutputValidator) -> None:
-        self._inner = inner
-        self._validator = validator
-
-    @property
-    def name(self) -> str:
-        return self._inner.name
-
-    async def extract(self, request: BackendRequest) -> BackendResult:
-        result = await self._inner.extract(request)
-        await self._validator.warm()
-        outcome = self._validator.check(request.text, as_domain(result.data))
-        return replace(
-            result,
-            data=outcome.data,
-            ungrounded_dropped=result.ungrounded_dropped + outcome.grounding.dropped,
-        )
-
-    async def close(self) -> None:
-        await self._inner.close()

@@ -22,11 +22,14 @@ from healthai_server.domain.clinical import (
     Medication,
     ProblemListEntry,
     Span,
+    ValidationFinding,
     VitalSign,
+    with_finding,
 )
 
 MAX_QUOTE_CHARS = 1_000
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_FEET_INCHES = re.compile(r"(\d)\s*(?:'|ft|feet)\s*(\d{1,2})")
 
 
 @dataclass
@@ -69,14 +72,21 @@ class QuoteLocator:
 
 
 def value_in_text(value: float, text: str) -> bool:
-    """True when a number equal to `value` is written in `text` (142 in "142/91", 38.2 in "38.2 C")."""
-    return any(abs(float(m.group()) - value) < 1e-9 for m in _NUMBER.finditer(text))
+    """True when a number equal to `value` is written in `text` (142 in "142/91", 38.2 in "38.2 C"),
+    or a height in feet and inches amounts to it (71 in 5'11")."""
+    if any(abs(float(m.group()) - value) < 1e-9 for m in _NUMBER.finditer(text)):
+        return True
+    return any(abs(int(m.group(1)) * 12 + int(m.group(2)) - value) < 1e-9 for m in _FEET_INCHES.finditer(text))
 
 
 @dataclass(frozen=True, slots=True)
 class GroundingReport:
     dropped: int = 0  # items removed because their text is not in the note
     reanchored: int = 0  # spans whose offsets were wrong but whose text was found elsewhere
+
+
+def _moved(old: Span, new: Span, findings: tuple[ValidationFinding, ...]) -> tuple[ValidationFinding, ...]:
+    return findings if new == old else with_finding(findings, ValidationFinding.SPAN_REANCHORED)
 
 
 def ground_spans(note: str, data: ClinicalData) -> tuple[ClinicalData, GroundingReport]:
@@ -106,7 +116,7 @@ def ground_spans(note: str, data: ClinicalData) -> tuple[ClinicalData, Grounding
         if span is None:
             dropped += 1
         else:
-            conditions.append(replace(c, span=span))
+            conditions.append(c if span is c.span else replace(c, span=span, findings=_moved(c.span, span, c.findings)))
     medications: list[Medication] = []
     for m in data.medications:
         span = check(m.span, "medication")
@@ -114,21 +124,23 @@ def ground_spans(note: str, data: ClinicalData) -> tuple[ClinicalData, Grounding
             dropped += 1
             continue
         instruction = check(m.instruction_span, "instruction") if m.instruction_span else None
-        medications.append(replace(m, span=span, instruction_span=instruction))
+        medications.append(
+            replace(m, span=span, instruction_span=instruction, findings=_moved(m.span, span, m.findings))
+        )
     vitals: list[VitalSign] = []
     for v in data.vital_signs:
         span = check(v.span, f"vital:{v.kind.value}")
         if span is None or not value_in_text(v.quantity.value, span.text):
             dropped += 1
         else:
-            vitals.append(replace(v, span=span))
+            vitals.append(v if span is v.span else replace(v, span=span, findings=_moved(v.span, span, v.findings)))
     allergies: list[Allergy] = []
     for a in data.allergies:
         span = check(a.span, "allergy")
         if span is None:
             dropped += 1
         else:
-            allergies.append(replace(a, span=span))
+            allergies.append(a if span is a.span else replace(a, span=span, findings=_moved(a.span, span, a.findings)))
     problems: list[ProblemListEntry] = []
     for p in data.problem_list:
         evidence = tuple(s for s in (check(e, "problem") for e in p.evidence) if s is not None)

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import tomllib
@@ -30,16 +31,20 @@ from healthai_server.domain.clinical import (
     Medication,
     ProblemListEntry,
     Quantity,
+    ValidationFinding,
     VitalInterpretation,
     VitalKind,
     VitalSign,
+    with_finding,
 )
+from healthai_server.engine.resources import load_conditions
 from healthai_server.engine.units import UnitTable, load_units
 from healthai_server.engine.vital_ranges import VitalRanges, stated_age_years
 
 RULES_FILE = Path(__file__).resolve().parent / "clinical_rules.toml"
 IMPLAUSIBLE_CONFIDENCE = 0.3
 _WORD = re.compile(r"[a-z]+")
+_NONE: tuple[frozenset[str], str] = (frozenset(), "")
 _ICD_SHAPE = re.compile(r"^[A-Z][0-9][0-9A-Z](?:\.?[0-9A-Z]{1,4})?$")
 
 
@@ -71,7 +76,11 @@ class IcdCodeSet:
 
     def normalize(self, code: str) -> str | None:
         """The dotted code when it exists as a category or (sub)category, else None."""
-        raw = code.strip().upper().replace(" ", "")
+        # Cached: the library finds a code's dotted form by a scan of every code (about 1 ms).
+        return self._normalize(code.strip().upper().replace(" ", ""))
+
+    @functools.lru_cache(maxsize=20_000)  # noqa: B019 - one code set per process, never freed anyway
+    def _normalize(self, raw: str) -> str | None:
         if not _ICD_SHAPE.match(raw):
             return None
         icd = self._load()
@@ -118,6 +127,8 @@ class ClinicalRules:
     abbreviations: Mapping[str, str]
     stopwords: frozenset[str]
     codes: IcdCodeSet = field(default_factory=IcdCodeSet)
+    _offered_cache: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
+    _curated_stems: dict[str, tuple[frozenset[str], str]] | None = field(default=None, repr=False)
 
     @classmethod
     def load(cls, path: Path = RULES_FILE, codes: IcdCodeSet | None = None) -> ClinicalRules:
@@ -132,6 +143,10 @@ class ClinicalRules:
 
     def warm(self) -> None:
         self.codes.warm()
+        self._curated()
+
+    def warm_lexicon(self) -> None:
+        self._curated()
 
     @property
     def dose_units(self) -> frozenset[str]:
@@ -171,51 +186,77 @@ class ClinicalRules:
             return None
         interpretation = self.vitals.interpret(vital.kind, vital.quantity.value, unit, age_years)
         confidence = vital.confidence
+        findings = vital.findings
         if interpretation is VitalInterpretation.IMPLAUSIBLE:
             report["implausible"] += 1
             confidence = min(confidence, IMPLAUSIBLE_CONFIDENCE)
+            findings = with_finding(findings, ValidationFinding.IMPLAUSIBLE_VALUE)
         return replace(
             vital,
             quantity=Quantity(vital.quantity.value, unit),
             loinc=self.loinc(vital.kind),
             interpretation=interpretation,
             confidence=confidence,
+            findings=findings,
         )
 
     def _checked_codings(self, codings: tuple[Coding, ...], context: str, report: dict[str, int]) -> tuple[Coding, ...]:
         kept: list[Coding] = []
+        wanted: set[str] | None = None
         for coding in codings:
             if coding.system != ICD10CM_SYSTEM:
                 kept.append(coding)
                 continue
+            wanted = self._stems(self._expand(context)) if wanted is None else wanted
+            curated = self._curated().get(coding.code)
+            if curated is not None and wanted & curated[0]:
+                # A code of the engine's lexicon (all of them exist in ICD-10-CM; a test checks)
+                # with one of its names: no need to load the code set for it.
+                kept.append(coding if coding.display else Coding(ICD10CM_SYSTEM, coding.code, curated[1]))
+                continue
             code = self.codes.normalize(coding.code)
-            if code is None or not self.code_fits(code, context):
+            if code is None or not (wanted & self._offered(code) or wanted & self._curated().get(code, _NONE)[0]):
                 report["codes"] += 1
                 continue
-            kept.append(Coding(ICD10CM_SYSTEM, code, self.codes.describe(code)))
+            # A display the backend gave is kept (the engine's curated names); an LLM gives none.
+            kept.append(Coding(ICD10CM_SYSTEM, code, coding.display or self.codes.describe(code)))
         return tuple(kept)
 
     def _condition(self, condition: Condition, report: dict[str, int]) -> Condition:
         if not condition.codings:
             return condition
         context = f"{condition.name} {condition.span.text}"
-        return replace(condition, codings=self._checked_codings(condition.codings, context, report))
+        before = report["codes"]
+        codings = self._checked_codings(condition.codings, context, report)
+        findings = condition.findings
+        if report["codes"] > before:
+            findings = with_finding(findings, ValidationFinding.CODE_REMOVED)
+        return replace(condition, codings=codings, findings=findings)
 
     def _problem(self, problem: ProblemListEntry, report: dict[str, int]) -> ProblemListEntry:
         if not problem.codings:
             return problem
         context = " ".join([problem.name, *(e.text for e in problem.evidence)])
-        return replace(problem, codings=self._checked_codings(problem.codings, context, report))
+        before = report["codes"]
+        codings = self._checked_codings(problem.codings, context, report)
+        findings = problem.findings
+        if report["codes"] > before:
+            findings = with_finding(findings, ValidationFinding.CODE_REMOVED)
+        return replace(problem, codings=codings, findings=findings)
 
     def _medication(self, medication: Medication, report: dict[str, int]) -> Medication:
         dose, strength = medication.dose, medication.strength
+        before = report["doses"]
         if dose is not None:
             dose = self._dose(dose, report)
         if strength is not None:
             strength = self._dose(strength, report)
         if dose is medication.dose and strength is medication.strength:
             return medication
-        return replace(medication, dose=dose, strength=strength)
+        findings = medication.findings
+        if report["doses"] > before:
+            findings = with_finding(findings, ValidationFinding.DOSE_REMOVED)
+        return replace(medication, dose=dose, strength=strength, findings=findings)
 
     def _dose(self, quantity: Quantity, report: dict[str, int]) -> Quantity | None:
         unit = self.normalize_unit(quantity.unit)
@@ -226,8 +267,31 @@ class ClinicalRules:
 
     def code_fits(self, code: str, context: str) -> bool:
         wanted = self._stems(self._expand(context))
-        offered = self._stems(self.codes.vocabulary(code))
-        return bool(wanted & offered)
+        return bool(wanted & self._offered(code)) or bool(wanted & self._curated().get(code, _NONE)[0])
+
+    def _curated(self) -> Mapping[str, tuple[frozenset[str], str]]:
+        """Per code, the words of the engine's condition lexicon and its name ("neck pain" for
+        M54.2, whose ICD-10-CM description says "cervicalgia"): one reference for a code's names."""
+        if self._curated_stems is None:
+            words: dict[str, set[str]] = {}
+            names: dict[str, str] = {}
+            for surface, concept in load_conditions():
+                if not _ICD_SHAPE.match(concept.code.replace(".", "")):
+                    continue  # a grouping ("M40-M54") or local concept: never trusted without a lookup
+                words.setdefault(concept.code, set()).update(self._stems(f"{surface.lstrip('=')} {concept.name}"))
+                names.setdefault(concept.code, concept.name)
+            self._curated_stems = {code: (frozenset(stems), names[code]) for code, stems in words.items()}
+        return self._curated_stems
+
+    def _offered(self, code: str) -> frozenset[str]:
+        # A code's vocabulary walks its ancestors and inclusion terms: tens of lookups, the
+        # same for every note that carries the code, so computed once per code.
+        offered = self._offered_cache.get(code)
+        if offered is None:
+            offered = frozenset(self._stems(self.codes.vocabulary(code)))
+            if len(self._offered_cache) < 20_000:
+                self._offered_cache[code] = offered
+        return offered
 
     def _expand(self, text: str) -> str:
         words = _WORD.findall(text.lower())

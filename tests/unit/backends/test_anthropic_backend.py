@@ -7,8 +7,8 @@ import json
 from dataclasses import dataclass
 
 import pytest
-from healthai_server.backends.anthropic import TOOL_NAME
-from healthai_server.backends.base import BackendRequest, Deadline
+from healthai_server.backends.anthropic import TOOL_NAME, AnthropicBackend
+from healthai_server.backends.base import BackendRequest, BackendResult, Deadline
 from healthai_server.backends.errors import InvalidOutput, PhiTransferRefused, RateLimited, UpstreamError
 from healthai_server.domain.clinical import (
     ICD10CM_SYSTEM,
@@ -16,11 +16,15 @@ from healthai_server.domain.clinical import (
     EntityType,
     ExtractionOptions,
     Route,
+    ValidationFinding,
     VitalInterpretation,
     VitalKind,
     as_domain,
 )
+from healthai_server.pipeline.validation import ValidationStage
 from healthai_server.prompts import PromptRegistry
+from healthai_server.validation import OutputValidator
+from healthai_server.validation.rules import ClinicalRules
 from opentelemetry.sdk.trace import TracerProvider
 
 from tests.fakes.anthropic_api import (
@@ -39,11 +43,16 @@ def request(tenant: str = COVERED, **kwargs: object) -> BackendRequest:
     return BackendRequest(text=NOTE, tenant=tenant, deadline=Deadline.after(10), **kwargs)  # type: ignore[arg-type]
 
 
+async def extract_validated(backend: AnthropicBackend, rules: ClinicalRules, req: BackendRequest) -> BackendResult:
+    """The backend, then the pipeline's validation stage (clinical rules live there for every backend)."""
+    return await ValidationStage(OutputValidator(rules)).run(req, await backend.extract(req))
+
+
 async def test_extraction_maps_the_tool_answer_with_spans_recomputed_from_quotes(
-    fake_api: FakeAnthropicAPI, make_backend: BackendFactory
+    fake_api: FakeAnthropicAPI, make_backend: BackendFactory, rules: ClinicalRules
 ) -> None:
     fake_api.script(tool_answer(good_answer()))
-    result = await make_backend().extract(request())
+    result = await extract_validated(make_backend(), rules, request())
     data = as_domain(result.data)
     assert [c.name for c in data.conditions] == ["hypertension", "type 2 diabetes mellitus", "chest pain"]
     spans = [x.span for x in data.conditions] + [x.span for x in data.medications]
@@ -159,7 +168,7 @@ async def test_entity_type_filter_reaches_the_prompt_and_the_result(
 
 
 async def test_clinical_rules_fix_codes_units_and_implausible_values(
-    fake_api: FakeAnthropicAPI, make_backend: BackendFactory
+    fake_api: FakeAnthropicAPI, make_backend: BackendFactory, rules: ClinicalRules
 ) -> None:
     answer = good_answer()
     answer["conditions"][0]["icd10cm"] = "E11.9"  # exists, but does not fit "HTN"
@@ -167,9 +176,14 @@ async def test_clinical_rules_fix_codes_units_and_implausible_values(
     answer["medications"][1]["dose_unit"] = "bananas"
     answer["vital_signs"][3] = {"evidence": "38.2 C", "kind": "heart_rate", "value": 38.2, "unit": "C", "confidence": 1}
     fake_api.script(tool_answer(answer))
-    result = await make_backend().extract(request())
+    raw = as_domain((await make_backend().extract(request())).data)
+    assert raw.conditions[0].codings[0].code == "E11.9"  # the backend itself applies no rules
+    fake_api.script(tool_answer(answer))
+    result = await extract_validated(make_backend(), rules, request())
     assert as_domain(result.data).conditions[0].codings == () and as_domain(result.data).conditions[1].codings == ()
+    assert as_domain(result.data).conditions[0].findings == (ValidationFinding.CODE_REMOVED,)
     assert as_domain(result.data).medications[1].dose is None
+    assert as_domain(result.data).medications[1].findings == (ValidationFinding.DOSE_REMOVED,)
     assert all(v.kind is not VitalKind.HEART_RATE or v.quantity.value == 88 for v in as_domain(result.data).vital_signs)
 
 

@@ -224,6 +224,40 @@ NOTE_SECTION_OTHER: NoteSection.ValueType  # 18
 """A recognised header of another kind."""
 Global___NoteSection: _TypeAlias = NoteSection  # noqa: Y015
 
+class _ValidationFindingKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ValidationFindingKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ValidationFindingKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    VALIDATION_FINDING_KIND_UNSPECIFIED: _ValidationFindingKind.ValueType  # 0
+    """Not set."""
+    VALIDATION_FINDING_KIND_SPAN_REANCHORED: _ValidationFindingKind.ValueType  # 1
+    """The item's offsets did not hold its text; the span was moved to where the text is."""
+    VALIDATION_FINDING_KIND_IMPLAUSIBLE_VALUE: _ValidationFindingKind.ValueType  # 2
+    """A vital sign outside physiological limits (kept, confidence lowered)."""
+    VALIDATION_FINDING_KIND_CODE_REMOVED: _ValidationFindingKind.ValueType  # 3
+    """An ICD-10-CM code that does not exist or does not fit the item was removed."""
+    VALIDATION_FINDING_KIND_DOSE_REMOVED: _ValidationFindingKind.ValueType  # 4
+    """A dose or strength with an unknown unit or a non-positive value was removed."""
+
+class ValidationFindingKind(_ValidationFindingKind, metaclass=_ValidationFindingKindEnumTypeWrapper):
+    """What the validation stage found about one item that it kept (items whose text is not
+    in the note are dropped, not flagged; see ungrounded_dropped on the response).
+    """
+
+VALIDATION_FINDING_KIND_UNSPECIFIED: ValidationFindingKind.ValueType  # 0
+"""Not set."""
+VALIDATION_FINDING_KIND_SPAN_REANCHORED: ValidationFindingKind.ValueType  # 1
+"""The item's offsets did not hold its text; the span was moved to where the text is."""
+VALIDATION_FINDING_KIND_IMPLAUSIBLE_VALUE: ValidationFindingKind.ValueType  # 2
+"""A vital sign outside physiological limits (kept, confidence lowered)."""
+VALIDATION_FINDING_KIND_CODE_REMOVED: ValidationFindingKind.ValueType  # 3
+"""An ICD-10-CM code that does not exist or does not fit the item was removed."""
+VALIDATION_FINDING_KIND_DOSE_REMOVED: ValidationFindingKind.ValueType  # 4
+"""A dose or strength with an unknown unit or a non-positive value was removed."""
+Global___ValidationFindingKind: _TypeAlias = ValidationFindingKind  # noqa: Y015
+
 class _Route:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -563,6 +597,28 @@ class Assertion(_message.Message):
 Global___Assertion: _TypeAlias = Assertion  # noqa: Y015
 
 @_typing.final
+class ValidationFinding(_message.Message):
+    """One finding of the validation stage on an item."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    kind: Global___ValidationFindingKind.ValueType
+    """What was found."""
+    def __init__(
+        self,
+        *,
+        kind: Global___ValidationFindingKind.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ValidationFinding: _TypeAlias = ValidationFinding  # noqa: Y015
+
+@_typing.final
 class Condition(_message.Message):
     """A diagnosis, problem, symptom or finding mentioned in the note."""
 
@@ -574,6 +630,7 @@ class Condition(_message.Message):
     ASSERTION_FIELD_NUMBER: _builtins.int
     CONFIDENCE_FIELD_NUMBER: _builtins.int
     SECTION_FIELD_NUMBER: _builtins.int
+    VALIDATION_FINDINGS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Preferred name of the condition ("type 2 diabetes mellitus")."""
     confidence: _builtins.float
@@ -594,6 +651,12 @@ class Condition(_message.Message):
     def assertion(self) -> Global___Assertion:
         """Assertion status of the mention."""
 
+    @_builtins.property
+    def validation_findings(self) -> _containers.RepeatedCompositeFieldContainer[Global___ValidationFinding]:
+        """What validation found about this item (grounding and clinical rules); empty
+        when it passed unchanged.
+        """
+
     def __init__(
         self,
         *,
@@ -603,10 +666,11 @@ class Condition(_message.Message):
         assertion: Global___Assertion | None = ...,
         confidence: _builtins.float = ...,
         section: Global___NoteSection.ValueType = ...,
+        validation_findings: _abc.Iterable[Global___ValidationFinding] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["assertion", b"assertion", "span", b"span"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assertion", b"assertion", "codings", b"codings", "confidence", b"confidence", "name", b"name", "section", b"section", "span", b"span"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assertion", b"assertion", "codings", b"codings", "confidence", b"confidence", "name", b"name", "section", b"section", "span", b"span", "validation_findings", b"validation_findings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -670,6 +734,7 @@ class Medication(_message.Message):
     CONFIDENCE_FIELD_NUMBER: _builtins.int
     SECTION_FIELD_NUMBER: _builtins.int
     INSTRUCTION_SPAN_FIELD_NUMBER: _builtins.int
+    VALIDATION_FINDINGS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Normalised generic name in lower case ("atorvastatin" for "Lipitor")."""
     form: _builtins.str
@@ -714,6 +779,12 @@ class Medication(_message.Message):
     def instruction_span(self) -> _common_pb2.TextSpan:
         """Span covering the whole medication instruction (name through frequency)."""
 
+    @_builtins.property
+    def validation_findings(self) -> _containers.RepeatedCompositeFieldContainer[Global___ValidationFinding]:
+        """What validation found about this item (grounding and clinical rules); empty
+        when it passed unchanged.
+        """
+
     def __init__(
         self,
         *,
@@ -731,10 +802,11 @@ class Medication(_message.Message):
         confidence: _builtins.float = ...,
         section: Global___NoteSection.ValueType = ...,
         instruction_span: _common_pb2.TextSpan | None = ...,
+        validation_findings: _abc.Iterable[Global___ValidationFinding] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["assertion", b"assertion", "dose", b"dose", "frequency", b"frequency", "instruction_span", b"instruction_span", "span", b"span", "strength", b"strength"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assertion", b"assertion", "codings", b"codings", "confidence", b"confidence", "dose", b"dose", "duration", b"duration", "form", b"form", "frequency", b"frequency", "instruction_span", b"instruction_span", "name", b"name", "route", b"route", "section", b"section", "span", b"span", "status", b"status", "strength", b"strength"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assertion", b"assertion", "codings", b"codings", "confidence", b"confidence", "dose", b"dose", "duration", b"duration", "form", b"form", "frequency", b"frequency", "instruction_span", b"instruction_span", "name", b"name", "route", b"route", "section", b"section", "span", b"span", "status", b"status", "strength", b"strength", "validation_findings", b"validation_findings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -754,6 +826,7 @@ class VitalSign(_message.Message):
     CONTEXT_FIELD_NUMBER: _builtins.int
     CONFIDENCE_FIELD_NUMBER: _builtins.int
     SECTION_FIELD_NUMBER: _builtins.int
+    VALIDATION_FINDINGS_FIELD_NUMBER: _builtins.int
     kind: Global___VitalKind.ValueType
     """Kind of vital sign."""
     interpretation: Global___VitalInterpretation.ValueType
@@ -776,6 +849,12 @@ class VitalSign(_message.Message):
     def span(self) -> _common_pb2.TextSpan:
         """The measurement as written (for blood pressure, the whole "142/91")."""
 
+    @_builtins.property
+    def validation_findings(self) -> _containers.RepeatedCompositeFieldContainer[Global___ValidationFinding]:
+        """What validation found about this item (grounding and clinical rules); empty
+        when it passed unchanged.
+        """
+
     def __init__(
         self,
         *,
@@ -787,10 +866,11 @@ class VitalSign(_message.Message):
         context: _builtins.str = ...,
         confidence: _builtins.float = ...,
         section: Global___NoteSection.ValueType = ...,
+        validation_findings: _abc.Iterable[Global___ValidationFinding] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["loinc", b"loinc", "quantity", b"quantity", "span", b"span"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["confidence", b"confidence", "context", b"context", "interpretation", b"interpretation", "kind", b"kind", "loinc", b"loinc", "quantity", b"quantity", "section", b"section", "span", b"span"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["confidence", b"confidence", "context", b"context", "interpretation", b"interpretation", "kind", b"kind", "loinc", b"loinc", "quantity", b"quantity", "section", b"section", "span", b"span", "validation_findings", b"validation_findings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -810,6 +890,7 @@ class Allergy(_message.Message):
     CATEGORY_FIELD_NUMBER: _builtins.int
     ASSERTION_FIELD_NUMBER: _builtins.int
     CONFIDENCE_FIELD_NUMBER: _builtins.int
+    VALIDATION_FINDINGS_FIELD_NUMBER: _builtins.int
     substance: _builtins.str
     """Normalised substance name in lower case ("penicillin", "sulfonamide")."""
     reaction: _builtins.str
@@ -832,6 +913,12 @@ class Allergy(_message.Message):
     def assertion(self) -> Global___Assertion:
         """Assertion status ("no allergy to latex" is NEGATIVE)."""
 
+    @_builtins.property
+    def validation_findings(self) -> _containers.RepeatedCompositeFieldContainer[Global___ValidationFinding]:
+        """What validation found about this item (grounding and clinical rules); empty
+        when it passed unchanged.
+        """
+
     def __init__(
         self,
         *,
@@ -843,10 +930,11 @@ class Allergy(_message.Message):
         category: Global___AllergyCategory.ValueType = ...,
         assertion: Global___Assertion | None = ...,
         confidence: _builtins.float = ...,
+        validation_findings: _abc.Iterable[Global___ValidationFinding] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["assertion", b"assertion", "span", b"span"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assertion", b"assertion", "category", b"category", "codings", b"codings", "confidence", b"confidence", "reaction", b"reaction", "severity", b"severity", "span", b"span", "substance", b"substance"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assertion", b"assertion", "category", b"category", "codings", b"codings", "confidence", b"confidence", "reaction", b"reaction", "severity", b"severity", "span", b"span", "substance", b"substance", "validation_findings", b"validation_findings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -863,6 +951,7 @@ class ProblemListEntry(_message.Message):
     EVIDENCE_FIELD_NUMBER: _builtins.int
     RANK_FIELD_NUMBER: _builtins.int
     CONFIDENCE_FIELD_NUMBER: _builtins.int
+    VALIDATION_FINDINGS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Preferred name of the problem."""
     rank: _builtins.int
@@ -877,6 +966,12 @@ class ProblemListEntry(_message.Message):
     def evidence(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.TextSpan]:
         """Every mention of the problem that supports it."""
 
+    @_builtins.property
+    def validation_findings(self) -> _containers.RepeatedCompositeFieldContainer[Global___ValidationFinding]:
+        """What validation found about this item (grounding and clinical rules); empty
+        when it passed unchanged.
+        """
+
     def __init__(
         self,
         *,
@@ -885,10 +980,11 @@ class ProblemListEntry(_message.Message):
         evidence: _abc.Iterable[_common_pb2.TextSpan] | None = ...,
         rank: _builtins.int = ...,
         confidence: _builtins.float = ...,
+        validation_findings: _abc.Iterable[Global___ValidationFinding] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["codings", b"codings", "confidence", b"confidence", "evidence", b"evidence", "name", b"name", "rank", b"rank"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["codings", b"codings", "confidence", b"confidence", "evidence", b"evidence", "name", b"name", "rank", b"rank", "validation_findings", b"validation_findings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

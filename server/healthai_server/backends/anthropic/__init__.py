@@ -1,7 +1,8 @@
 """The Anthropic Claude backend (official SDK, forced tool use, validated output)."""
 
-from healthai_server.backends.anthropic.backend import DEFAULT_MODEL, AnthropicBackend, GuardedText, PhiGuard
+from healthai_server.backends.anthropic.backend import DEFAULT_MODEL, AnthropicBackend
 from healthai_server.backends.anthropic.schema import CLINICAL_DATA_V1, TOOL_NAME, clinical_data_schema
+from healthai_server.backends.egress import GuardedText, PhiGuard
 
 __all__ = [
     "CLINICAL_DATA_V1",

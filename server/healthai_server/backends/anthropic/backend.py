@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar, cast
+from collections.abc import Awaitable, Mapping
+from typing import Any, TypeVar, cast
 
 import anthropic
 from anthropic.types import Message, MessageParam, ToolChoiceToolParam, ToolParam, ToolUseBlock
@@ -24,38 +23,21 @@ from healthai_server.backends.anthropic.mapping import AnswerMapper
 from healthai_server.backends.anthropic.schema import SCHEMAS, TOOL_NAME, tool_definition
 from healthai_server.backends.anthropic.sdk_errors import map_sdk_error
 from healthai_server.backends.base import BackendRequest, BackendResult, Deadline
-from healthai_server.backends.errors import BackendTimeout, InvalidOutput, PhiTransferRefused
+from healthai_server.backends.egress import EgressGuard, GuardedText, OutboundGate, PhiGuard
+from healthai_server.backends.errors import BackendTimeout, InvalidOutput
 from healthai_server.cost.pricing import PriceTable
-from healthai_server.domain.clinical import EntityType, Span
+from healthai_server.domain.clinical import EntityType
 from healthai_server.domain.provenance import PromptRef, Provenance, TokenUsage
 from healthai_server.prompts import Prompt, PromptRegistry
 from healthai_server.validation import schema as schema_validation
 from healthai_server.validation.rules import ClinicalRules
 
+__all__ = ["DEFAULT_MODEL", "AnthropicBackend", "GuardedText", "PhiGuard"]
+
 DEFAULT_MODEL = "claude-sonnet-4-6"
 MAX_SUMMARY_CHARS = 2_000
 _T = TypeVar("_T")
 _FORCED_TOOL: ToolChoiceToolParam = {"type": "tool", "name": TOOL_NAME}
-
-
-class GuardedText(Protocol):
-    """What the PHI guard returns: text safe to send, and a way back to original offsets."""
-
-    @property
-    def text(self) -> str: ...
-
-    def to_original(self, start: int, end: int) -> tuple[int, int]: ...
-
-
-class PhiGuard(Protocol):
-    async def protect(self, text: str, *, tenant: str, patient_ref: str) -> GuardedText: ...
-
-
-@dataclass(frozen=True, slots=True)
-class _Outbound:
-    text: str  # what is sent
-    to_original: Callable[[int, int], Span | None]
-    form: str  # "clear" (BAA tenant) or "surrogates" (through the PHI guard)
 
 
 def add_usage(total: TokenUsage, usage: anthropic.types.Usage | None) -> TokenUsage:
@@ -86,6 +68,7 @@ class AnthropicBackend:
         rules: ClinicalRules | None = None,
         baa_tenants: frozenset[str] = frozenset(),
         phi_guard: PhiGuard | None = None,
+        egress_guard: EgressGuard | None = None,
         extraction_prompt: tuple[str, str | None] = ("clinical_extraction", None),
         summary_prompt: tuple[str, str | None] = ("note_summary", None),
         max_tokens: int = 4096,
@@ -110,8 +93,9 @@ class AnthropicBackend:
         self._schema = SCHEMAS[self._extraction_prompt.schema]
         self._tool = cast(ToolParam, tool_definition(self._extraction_prompt.schema))
         self._rules = rules or ClinicalRules.load()
-        self._baa_tenants = baa_tenants
-        self._phi_guard = phi_guard
+        # Requests from the pipeline carry their own gate (its PHI guard stage); this one
+        # serves direct callers and summaries.
+        self._egress_guard = egress_guard or EgressGuard(baa_tenants, phi_guard)
         self._max_tokens = max_tokens
         self._summary_max_tokens = summary_max_tokens
         self._timeout_s = timeout_s
@@ -138,7 +122,7 @@ class AnthropicBackend:
 
     def admits(self, request: BackendRequest) -> bool:
         """False when the note may not be sent for this tenant (checked before any breaker or retry)."""
-        return request.tenant in self._baa_tenants or self._phi_guard is not None
+        return self._gate(request).permits()
 
     async def warm(self) -> None:
         """Load the ICD-10-CM code set off the event loop; call at start-up."""
@@ -152,7 +136,8 @@ class AnthropicBackend:
 
     async def extract(self, request: BackendRequest) -> BackendResult:
         started = time.perf_counter()
-        outbound = await self._outbound(request.text, request.tenant)
+        gate = self._gate(request)
+        outbound = await gate.prepare()
         deadline = request.deadline or Deadline.after(self._timeout_s)
         await self.warm()
         system = self._system_prompt(request)
@@ -160,7 +145,7 @@ class AnthropicBackend:
         usage = TokenUsage()
         # Recorded before the call: once the request is on the wire the text has left,
         # whether or not an answer comes back.
-        request.egress.record(self._name, outbound.form)
+        gate.release(self._name)
         response = await self._create(system, messages, deadline, self._max_tokens, tools=True)
         usage = add_usage(usage, response.usage)
         answer, errors, block = self._parse(response)
@@ -175,7 +160,9 @@ class AnthropicBackend:
         assert answer is not None
         mapper = AnswerMapper(outbound.text, outbound.to_original, self._rules)
         mapped = mapper.map(answer, request.options)
-        data, _report = self._rules.apply(mapped.data, request.text)
+        # Grounding by quote happened in the mapping (offsets from a model are never trusted);
+        # span checks and clinical rules are the pipeline's validation stage, as for every backend.
+        data = mapped.data
         model = response.model or self._model
         return BackendResult(
             data=data,
@@ -193,7 +180,7 @@ class AnthropicBackend:
     async def summarize(self, text: str, deadline: Deadline, *, tenant: str) -> tuple[str, Provenance]:
         """A short summary of a note (AnalyzeNote's optional summary)."""
         started = time.perf_counter()
-        outbound = await self._outbound(text, tenant)
+        outbound = await self._egress_guard.outbound(text, tenant)
         system = self._render(self._summary_prompt, {"max_sentences": "5"})
         messages: list[MessageParam] = [{"role": "user", "content": f"<note>\n{outbound.text}\n</note>"}]
         response = await self._create(system, messages, deadline, self._summary_max_tokens, tools=False)
@@ -215,25 +202,8 @@ class AnthropicBackend:
 
     # -- pieces --------------------------------------------------------------------------------
 
-    async def _outbound(self, text: str, tenant: str) -> _Outbound:
-        if tenant in self._baa_tenants:
-            return _Outbound(text, lambda start, end: Span(start, end, text[start:end]), "clear")
-        if self._phi_guard is None:
-            raise PhiTransferRefused(
-                "the tenant is not covered by a BAA and no PHI guard is configured: the note was not sent"
-            )
-        guarded = await self._phi_guard.protect(text, tenant=tenant, patient_ref="")
-
-        def to_original(start: int, end: int) -> Span | None:
-            try:
-                o_start, o_end = guarded.to_original(start, end)
-            except (ValueError, IndexError):
-                return None
-            if not 0 <= o_start < o_end <= len(text):
-                return None
-            return Span(o_start, o_end, text[o_start:o_end])
-
-        return _Outbound(guarded.text, to_original, "surrogates")
+    def _gate(self, request: BackendRequest) -> OutboundGate:
+        return request.outbound or self._egress_guard.gate(request.text, request.tenant, request.egress)
 
     def _system_prompt(self, request: BackendRequest) -> str:
         kinds = [kind for kind in EntityType if request.options.wants(kind)]

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file healthai/v1/clinical.proto.
  */
 export const file_healthai_v1_clinical: GenFile = /*@__PURE__*/
-  fileDesc("ChpoZWFsdGhhaS92MS9jbGluaWNhbC5wcm90bxILaGVhbHRoYWkudjEi2wEKCUFzc2VydGlvbhIpCgljZXJ0YWludHkYASABKA4yFi5oZWFsdGhhaS52MS5DZXJ0YWludHkSMwoOY29uZGl0aW9uYWxpdHkYAiABKA4yGy5oZWFsdGhhaS52MS5Db25kaXRpb25hbGl0eRItCgthc3NvY2lhdGlvbhgDIAEoDjIYLmhlYWx0aGFpLnYxLkFzc29jaWF0aW9uEhAKCHJlbGF0aW9uGAQgASgJEi0KC3RlbXBvcmFsaXR5GAUgASgOMhguaGVhbHRoYWkudjEuVGVtcG9yYWxpdHkizgEKCUNvbmRpdGlvbhIjCgRzcGFuGAEgASgLMhUuaGVhbHRoYWkudjEuVGV4dFNwYW4SDAoEbmFtZRgCIAEoCRIkCgdjb2RpbmdzGAMgAygLMhMuaGVhbHRoYWkudjEuQ29kaW5nEikKCWFzc2VydGlvbhgEIAEoCzIWLmhlYWx0aGFpLnYxLkFzc2VydGlvbhISCgpjb25maWRlbmNlGAUgASgBEikKB3NlY3Rpb24YBiABKA4yGC5oZWFsdGhhaS52MS5Ob3RlU2VjdGlvbiJRCglGcmVxdWVuY3kSDAoEdGV4dBgBIAEoCRIMCgRjb2RlGAIgASgJEhUKDXRpbWVzX3Blcl9kYXkYAyABKAESEQoJYXNfbmVlZGVkGAQgASgIIusDCgpNZWRpY2F0aW9uEiMKBHNwYW4YASABKAsyFS5oZWFsdGhhaS52MS5UZXh0U3BhbhIMCgRuYW1lGAIgASgJEiQKB2NvZGluZ3MYAyADKAsyEy5oZWFsdGhhaS52MS5Db2RpbmcSIwoEZG9zZRgEIAEoCzIVLmhlYWx0aGFpLnYxLlF1YW50aXR5EicKCHN0cmVuZ3RoGAUgASgLMhUuaGVhbHRoYWkudjEuUXVhbnRpdHkSDAoEZm9ybRgGIAEoCRIhCgVyb3V0ZRgHIAEoDjISLmhlYWx0aGFpLnYxLlJvdXRlEikKCWZyZXF1ZW5jeRgIIAEoCzIWLmhlYWx0aGFpLnYxLkZyZXF1ZW5jeRIQCghkdXJhdGlvbhgJIAEoCRItCgZzdGF0dXMYCiABKA4yHS5oZWFsdGhhaS52MS5NZWRpY2F0aW9uU3RhdHVzEikKCWFzc2VydGlvbhgLIAEoCzIWLmhlYWx0aGFpLnYxLkFzc2VydGlvbhISCgpjb25maWRlbmNlGAwgASgBEikKB3NlY3Rpb24YDSABKA4yGC5oZWFsdGhhaS52MS5Ob3RlU2VjdGlvbhIvChBpbnN0cnVjdGlvbl9zcGFuGA4gASgLMhUuaGVhbHRoYWkudjEuVGV4dFNwYW4irQIKCVZpdGFsU2lnbhIkCgRraW5kGAEgASgOMhYuaGVhbHRoYWkudjEuVml0YWxLaW5kEicKCHF1YW50aXR5GAIgASgLMhUuaGVhbHRoYWkudjEuUXVhbnRpdHkSIgoFbG9pbmMYAyABKAsyEy5oZWFsdGhhaS52MS5Db2RpbmcSIwoEc3BhbhgEIAEoCzIVLmhlYWx0aGFpLnYxLlRleHRTcGFuEjgKDmludGVycHJldGF0aW9uGAUgASgOMiAuaGVhbHRoYWkudjEuVml0YWxJbnRlcnByZXRhdGlvbhIPCgdjb250ZXh0GAYgASgJEhIKCmNvbmZpZGVuY2UYByABKAESKQoHc2VjdGlvbhgIIAEoDjIYLmhlYWx0aGFpLnYxLk5vdGVTZWN0aW9uIpgCCgdBbGxlcmd5EiMKBHNwYW4YASABKAsyFS5oZWFsdGhhaS52MS5UZXh0U3BhbhIRCglzdWJzdGFuY2UYAiABKAkSJAoHY29kaW5ncxgDIAMoCzITLmhlYWx0aGFpLnYxLkNvZGluZxIQCghyZWFjdGlvbhgEIAEoCRIuCghzZXZlcml0eRgFIAEoDjIcLmhlYWx0aGFpLnYxLkFsbGVyZ3lTZXZlcml0eRIuCghjYXRlZ29yeRgGIAEoDjIcLmhlYWx0aGFpLnYxLkFsbGVyZ3lDYXRlZ29yeRIpCglhc3NlcnRpb24YByABKAsyFi5oZWFsdGhhaS52MS5Bc3NlcnRpb24SEgoKY29uZmlkZW5jZRgIIAEoASKRAQoQUHJvYmxlbUxpc3RFbnRyeRIMCgRuYW1lGAEgASgJEiQKB2NvZGluZ3MYAiADKAsyEy5oZWFsdGhhaS52MS5Db2RpbmcSJwoIZXZpZGVuY2UYAyADKAsyFS5oZWFsdGhhaS52MS5UZXh0U3BhbhIMCgRyYW5rGAQgASgFEhIKCmNvbmZpZGVuY2UYBSABKAEixwIKDENsaW5pY2FsRGF0YRIqCgpjb25kaXRpb25zGAEgAygLMhYuaGVhbHRoYWkudjEuQ29uZGl0aW9uEiwKC21lZGljYXRpb25zGAIgAygLMhcuaGVhbHRoYWkudjEuTWVkaWNhdGlvbhIrCgt2aXRhbF9zaWducxgDIAMoCzIWLmhlYWx0aGFpLnYxLlZpdGFsU2lnbhInCglhbGxlcmdpZXMYBCADKAsyFC5oZWFsdGhhaS52MS5BbGxlcmd5EjMKDHByb2JsZW1fbGlzdBgFIAMoCzIdLmhlYWx0aGFpLnYxLlByb2JsZW1MaXN0RW50cnkSGgoSbm9fa25vd25fYWxsZXJnaWVzGAYgASgIEjYKF25vX2tub3duX2FsbGVyZ2llc19zcGFuGAcgASgLMhUuaGVhbHRoYWkudjEuVGV4dFNwYW4quAEKCUNlcnRhaW50eRIZChVDRVJUQUlOVFlfVU5TUEVDSUZJRUQQABIWChJDRVJUQUlOVFlfUE9TSVRJVkUQARIWChJDRVJUQUlOVFlfTkVHQVRJVkUQAhIfChtDRVJUQUlOVFlfUE9TU0lCTEVfUE9TSVRJVkUQAxIfChtDRVJUQUlOVFlfUE9TU0lCTEVfTkVHQVRJVkUQBBIeChpDRVJUQUlOVFlfTkVVVFJBTF9QT1NTSUJMRRAFKooBCg5Db25kaXRpb25hbGl0eRIeChpDT05ESVRJT05BTElUWV9VTlNQRUNJRklFRBAAEhcKE0NPTkRJVElPTkFMSVRZX05PTkUQARIfChtDT05ESVRJT05BTElUWV9IWVBPVEhFVElDQUwQAhIeChpDT05ESVRJT05BTElUWV9DT05ESVRJT05BTBADKloKC0Fzc29jaWF0aW9uEhsKF0FTU09DSUFUSU9OX1VOU1BFQ0lGSUVEEAASFwoTQVNTT0NJQVRJT05fU1VCSkVDVBABEhUKEUFTU09DSUFUSU9OX09USEVSEAIqcQoLVGVtcG9yYWxpdHkSGwoXVEVNUE9SQUxJVFlfVU5TUEVDSUZJRUQQABIXChNURU1QT1JBTElUWV9DVVJSRU5UEAESFAoQVEVNUE9SQUxJVFlfUEFTVBACEhYKElRFTVBPUkFMSVRZX0ZVVFVSRRADKo4FCgtOb3RlU2VjdGlvbhIcChhOT1RFX1NFQ1RJT05fVU5TUEVDSUZJRUQQABIgChxOT1RFX1NFQ1RJT05fQ0hJRUZfQ09NUExBSU5UEAESKwonTk9URV9TRUNUSU9OX0hJU1RPUllfT0ZfUFJFU0VOVF9JTExORVNTEAISJQohTk9URV9TRUNUSU9OX1BBU1RfTUVESUNBTF9ISVNUT1JZEAMSJgoiTk9URV9TRUNUSU9OX1BBU1RfU1VSR0lDQUxfSElTVE9SWRAEEh8KG05PVEVfU0VDVElPTl9GQU1JTFlfSElTVE9SWRAFEh8KG05PVEVfU0VDVElPTl9TT0NJQUxfSElTVE9SWRAGEiIKHk5PVEVfU0VDVElPTl9SRVZJRVdfT0ZfU1lTVEVNUxAHEhwKGE5PVEVfU0VDVElPTl9NRURJQ0FUSU9OUxAIEhoKFk5PVEVfU0VDVElPTl9BTExFUkdJRVMQCRIcChhOT1RFX1NFQ1RJT05fVklUQUxfU0lHTlMQChIeChpOT1RFX1NFQ1RJT05fUEhZU0lDQUxfRVhBTRALEhgKFE5PVEVfU0VDVElPTl9SRVNVTFRTEAwSJAogTk9URV9TRUNUSU9OX0FTU0VTU01FTlRfQU5EX1BMQU4QDRIgChxOT1RFX1NFQ1RJT05fSE9TUElUQUxfQ09VUlNFEA4SJgoiTk9URV9TRUNUSU9OX0RJU0NIQVJHRV9NRURJQ0FUSU9OUxAPEicKI05PVEVfU0VDVElPTl9ESVNDSEFSR0VfSU5TVFJVQ1RJT05TEBASGgoWTk9URV9TRUNUSU9OX0RJQUdOT1NFUxAREhYKEk5PVEVfU0VDVElPTl9PVEhFUhASKrYCCgVSb3V0ZRIVChFST1VURV9VTlNQRUNJRklFRBAAEg4KClJPVVRFX09SQUwQARIVChFST1VURV9JTlRSQVZFTk9VUxACEhcKE1JPVVRFX0lOVFJBTVVTQ1VMQVIQAxIWChJST1VURV9TVUJDVVRBTkVPVVMQBBIRCg1ST1VURV9JTkhBTEVEEAUSEQoNUk9VVEVfVE9QSUNBTBAGEhQKEFJPVVRFX1NVQkxJTkdVQUwQBxIQCgxST1VURV9SRUNUQUwQCBIVChFST1VURV9UUkFOU0RFUk1BTBAJEg8KC1JPVVRFX05BU0FMEAoSFAoQUk9VVEVfT1BIVEhBTE1JQxALEg4KClJPVVRFX09USUMQDBIRCg1ST1VURV9WQUdJTkFMEA0SDwoLUk9VVEVfT1RIRVIQDirSAQoQTWVkaWNhdGlvblN0YXR1cxIhCh1NRURJQ0FUSU9OX1NUQVRVU19VTlNQRUNJRklFRBAAEhwKGE1FRElDQVRJT05fU1RBVFVTX0FDVElWRRABEhkKFU1FRElDQVRJT05fU1RBVFVTX05FVxACEiIKHk1FRElDQVRJT05fU1RBVFVTX0RJU0NPTlRJTlVFRBADEhoKFk1FRElDQVRJT05fU1RBVFVTX0hFTEQQBBIiCh5NRURJQ0FUSU9OX1NUQVRVU19BRE1JTklTVEVSRUQQBSrqAgoJVml0YWxLaW5kEhoKFlZJVEFMX0tJTkRfVU5TUEVDSUZJRUQQABImCiJWSVRBTF9LSU5EX1NZU1RPTElDX0JMT09EX1BSRVNTVVJFEAESJwojVklUQUxfS0lORF9ESUFTVE9MSUNfQkxPT0RfUFJFU1NVUkUQAhIZChVWSVRBTF9LSU5EX0hFQVJUX1JBVEUQAxIfChtWSVRBTF9LSU5EX1JFU1BJUkFUT1JZX1JBVEUQBBIfChtWSVRBTF9LSU5EX0JPRFlfVEVNUEVSQVRVUkUQBRIgChxWSVRBTF9LSU5EX09YWUdFTl9TQVRVUkFUSU9OEAYSGgoWVklUQUxfS0lORF9CT0RZX1dFSUdIVBAHEhoKFlZJVEFMX0tJTkRfQk9EWV9IRUlHSFQQCBIeChpWSVRBTF9LSU5EX0JPRFlfTUFTU19JTkRFWBAJEhkKFVZJVEFMX0tJTkRfUEFJTl9TQ09SRRAKKo4CChNWaXRhbEludGVycHJldGF0aW9uEiQKIFZJVEFMX0lOVEVSUFJFVEFUSU9OX1VOU1BFQ0lGSUVEEAASHwobVklUQUxfSU5URVJQUkVUQVRJT05fTk9STUFMEAESHAoYVklUQUxfSU5URVJQUkVUQVRJT05fTE9XEAISHQoZVklUQUxfSU5URVJQUkVUQVRJT05fSElHSBADEiUKIVZJVEFMX0lOVEVSUFJFVEFUSU9OX0NSSVRJQ0FMX0xPVxAEEiYKIlZJVEFMX0lOVEVSUFJFVEFUSU9OX0NSSVRJQ0FMX0hJR0gQBRIkCiBWSVRBTF9JTlRFUlBSRVRBVElPTl9JTVBMQVVTSUJMRRAGKooBCg9BbGxlcmd5U2V2ZXJpdHkSIAocQUxMRVJHWV9TRVZFUklUWV9VTlNQRUNJRklFRBAAEhkKFUFMTEVSR1lfU0VWRVJJVFlfTUlMRBABEh0KGUFMTEVSR1lfU0VWRVJJVFlfTU9ERVJBVEUQAhIbChdBTExFUkdZX1NFVkVSSVRZX1NFVkVSRRADKpEBCg9BbGxlcmd5Q2F0ZWdvcnkSIAocQUxMRVJHWV9DQVRFR09SWV9VTlNQRUNJRklFRBAAEh8KG0FMTEVSR1lfQ0FURUdPUllfTUVESUNBVElPThABEhkKFUFMTEVSR1lfQ0FURUdPUllfRk9PRBACEiAKHEFMTEVSR1lfQ0FURUdPUllfRU5WSVJPTk1FTlQQAyqzAQoKRW50aXR5VHlwZRIbChdFTlRJVFlfVFlQRV9VTlNQRUNJRklFRBAAEhkKFUVOVElUWV9UWVBFX0NPTkRJVElPThABEhoKFkVOVElUWV9UWVBFX01FRElDQVRJT04QAhIaChZFTlRJVFlfVFlQRV9WSVRBTF9TSUdOEAMSFwoTRU5USVRZX1RZUEVfQUxMRVJHWRAEEhwKGEVOVElUWV9UWVBFX1BST0JMRU1fTElTVBAFQoABCg9jb20uaGVhbHRoYWkudjFCDUNsaW5pY2FsUHJvdG9QAVoraGVhbHRoYWkuaW50ZXJuYWwvZ28vaGVhbHRoYWkvdjE7aGVhbHRoYWl2MaICA0hWWKoCC0hlYWx0aEFJLlYxygILSGVhbHRoQUlcVjHqAgxIZWFsdGhBSTo6VjFiBnByb3RvMw", [file_healthai_v1_common]);
+  fileDesc("ChpoZWFsdGhhaS92MS9jbGluaWNhbC5wcm90bxILaGVhbHRoYWkudjEi2wEKCUFzc2VydGlvbhIpCgljZXJ0YWludHkYASABKA4yFi5oZWFsdGhhaS52MS5DZXJ0YWludHkSMwoOY29uZGl0aW9uYWxpdHkYAiABKA4yGy5oZWFsdGhhaS52MS5Db25kaXRpb25hbGl0eRItCgthc3NvY2lhdGlvbhgDIAEoDjIYLmhlYWx0aGFpLnYxLkFzc29jaWF0aW9uEhAKCHJlbGF0aW9uGAQgASgJEi0KC3RlbXBvcmFsaXR5GAUgASgOMhguaGVhbHRoYWkudjEuVGVtcG9yYWxpdHkiRQoRVmFsaWRhdGlvbkZpbmRpbmcSMAoEa2luZBgBIAEoDjIiLmhlYWx0aGFpLnYxLlZhbGlkYXRpb25GaW5kaW5nS2luZCKLAgoJQ29uZGl0aW9uEiMKBHNwYW4YASABKAsyFS5oZWFsdGhhaS52MS5UZXh0U3BhbhIMCgRuYW1lGAIgASgJEiQKB2NvZGluZ3MYAyADKAsyEy5oZWFsdGhhaS52MS5Db2RpbmcSKQoJYXNzZXJ0aW9uGAQgASgLMhYuaGVhbHRoYWkudjEuQXNzZXJ0aW9uEhIKCmNvbmZpZGVuY2UYBSABKAESKQoHc2VjdGlvbhgGIAEoDjIYLmhlYWx0aGFpLnYxLk5vdGVTZWN0aW9uEjsKE3ZhbGlkYXRpb25fZmluZGluZ3MYByADKAsyHi5oZWFsdGhhaS52MS5WYWxpZGF0aW9uRmluZGluZyJRCglGcmVxdWVuY3kSDAoEdGV4dBgBIAEoCRIMCgRjb2RlGAIgASgJEhUKDXRpbWVzX3Blcl9kYXkYAyABKAESEQoJYXNfbmVlZGVkGAQgASgIIqgECgpNZWRpY2F0aW9uEiMKBHNwYW4YASABKAsyFS5oZWFsdGhhaS52MS5UZXh0U3BhbhIMCgRuYW1lGAIgASgJEiQKB2NvZGluZ3MYAyADKAsyEy5oZWFsdGhhaS52MS5Db2RpbmcSIwoEZG9zZRgEIAEoCzIVLmhlYWx0aGFpLnYxLlF1YW50aXR5EicKCHN0cmVuZ3RoGAUgASgLMhUuaGVhbHRoYWkudjEuUXVhbnRpdHkSDAoEZm9ybRgGIAEoCRIhCgVyb3V0ZRgHIAEoDjISLmhlYWx0aGFpLnYxLlJvdXRlEikKCWZyZXF1ZW5jeRgIIAEoCzIWLmhlYWx0aGFpLnYxLkZyZXF1ZW5jeRIQCghkdXJhdGlvbhgJIAEoCRItCgZzdGF0dXMYCiABKA4yHS5oZWFsdGhhaS52MS5NZWRpY2F0aW9uU3RhdHVzEikKCWFzc2VydGlvbhgLIAEoCzIWLmhlYWx0aGFpLnYxLkFzc2VydGlvbhISCgpjb25maWRlbmNlGAwgASgBEikKB3NlY3Rpb24YDSABKA4yGC5oZWFsdGhhaS52MS5Ob3RlU2VjdGlvbhIvChBpbnN0cnVjdGlvbl9zcGFuGA4gASgLMhUuaGVhbHRoYWkudjEuVGV4dFNwYW4SOwoTdmFsaWRhdGlvbl9maW5kaW5ncxgPIAMoCzIeLmhlYWx0aGFpLnYxLlZhbGlkYXRpb25GaW5kaW5nIuoCCglWaXRhbFNpZ24SJAoEa2luZBgBIAEoDjIWLmhlYWx0aGFpLnYxLlZpdGFsS2luZBInCghxdWFudGl0eRgCIAEoCzIVLmhlYWx0aGFpLnYxLlF1YW50aXR5EiIKBWxvaW5jGAMgASgLMhMuaGVhbHRoYWkudjEuQ29kaW5nEiMKBHNwYW4YBCABKAsyFS5oZWFsdGhhaS52MS5UZXh0U3BhbhI4Cg5pbnRlcnByZXRhdGlvbhgFIAEoDjIgLmhlYWx0aGFpLnYxLlZpdGFsSW50ZXJwcmV0YXRpb24SDwoHY29udGV4dBgGIAEoCRISCgpjb25maWRlbmNlGAcgASgBEikKB3NlY3Rpb24YCCABKA4yGC5oZWFsdGhhaS52MS5Ob3RlU2VjdGlvbhI7ChN2YWxpZGF0aW9uX2ZpbmRpbmdzGAkgAygLMh4uaGVhbHRoYWkudjEuVmFsaWRhdGlvbkZpbmRpbmci1QIKB0FsbGVyZ3kSIwoEc3BhbhgBIAEoCzIVLmhlYWx0aGFpLnYxLlRleHRTcGFuEhEKCXN1YnN0YW5jZRgCIAEoCRIkCgdjb2RpbmdzGAMgAygLMhMuaGVhbHRoYWkudjEuQ29kaW5nEhAKCHJlYWN0aW9uGAQgASgJEi4KCHNldmVyaXR5GAUgASgOMhwuaGVhbHRoYWkudjEuQWxsZXJneVNldmVyaXR5Ei4KCGNhdGVnb3J5GAYgASgOMhwuaGVhbHRoYWkudjEuQWxsZXJneUNhdGVnb3J5EikKCWFzc2VydGlvbhgHIAEoCzIWLmhlYWx0aGFpLnYxLkFzc2VydGlvbhISCgpjb25maWRlbmNlGAggASgBEjsKE3ZhbGlkYXRpb25fZmluZGluZ3MYCSADKAsyHi5oZWFsdGhhaS52MS5WYWxpZGF0aW9uRmluZGluZyLOAQoQUHJvYmxlbUxpc3RFbnRyeRIMCgRuYW1lGAEgASgJEiQKB2NvZGluZ3MYAiADKAsyEy5oZWFsdGhhaS52MS5Db2RpbmcSJwoIZXZpZGVuY2UYAyADKAsyFS5oZWFsdGhhaS52MS5UZXh0U3BhbhIMCgRyYW5rGAQgASgFEhIKCmNvbmZpZGVuY2UYBSABKAESOwoTdmFsaWRhdGlvbl9maW5kaW5ncxgGIAMoCzIeLmhlYWx0aGFpLnYxLlZhbGlkYXRpb25GaW5kaW5nIscCCgxDbGluaWNhbERhdGESKgoKY29uZGl0aW9ucxgBIAMoCzIWLmhlYWx0aGFpLnYxLkNvbmRpdGlvbhIsCgttZWRpY2F0aW9ucxgCIAMoCzIXLmhlYWx0aGFpLnYxLk1lZGljYXRpb24SKwoLdml0YWxfc2lnbnMYAyADKAsyFi5oZWFsdGhhaS52MS5WaXRhbFNpZ24SJwoJYWxsZXJnaWVzGAQgAygLMhQuaGVhbHRoYWkudjEuQWxsZXJneRIzCgxwcm9ibGVtX2xpc3QYBSADKAsyHS5oZWFsdGhhaS52MS5Qcm9ibGVtTGlzdEVudHJ5EhoKEm5vX2tub3duX2FsbGVyZ2llcxgGIAEoCBI2Chdub19rbm93bl9hbGxlcmdpZXNfc3BhbhgHIAEoCzIVLmhlYWx0aGFpLnYxLlRleHRTcGFuKrgBCglDZXJ0YWludHkSGQoVQ0VSVEFJTlRZX1VOU1BFQ0lGSUVEEAASFgoSQ0VSVEFJTlRZX1BPU0lUSVZFEAESFgoSQ0VSVEFJTlRZX05FR0FUSVZFEAISHwobQ0VSVEFJTlRZX1BPU1NJQkxFX1BPU0lUSVZFEAMSHwobQ0VSVEFJTlRZX1BPU1NJQkxFX05FR0FUSVZFEAQSHgoaQ0VSVEFJTlRZX05FVVRSQUxfUE9TU0lCTEUQBSqKAQoOQ29uZGl0aW9uYWxpdHkSHgoaQ09ORElUSU9OQUxJVFlfVU5TUEVDSUZJRUQQABIXChNDT05ESVRJT05BTElUWV9OT05FEAESHwobQ09ORElUSU9OQUxJVFlfSFlQT1RIRVRJQ0FMEAISHgoaQ09ORElUSU9OQUxJVFlfQ09ORElUSU9OQUwQAypaCgtBc3NvY2lhdGlvbhIbChdBU1NPQ0lBVElPTl9VTlNQRUNJRklFRBAAEhcKE0FTU09DSUFUSU9OX1NVQkpFQ1QQARIVChFBU1NPQ0lBVElPTl9PVEhFUhACKnEKC1RlbXBvcmFsaXR5EhsKF1RFTVBPUkFMSVRZX1VOU1BFQ0lGSUVEEAASFwoTVEVNUE9SQUxJVFlfQ1VSUkVOVBABEhQKEFRFTVBPUkFMSVRZX1BBU1QQAhIWChJURU1QT1JBTElUWV9GVVRVUkUQAyqOBQoLTm90ZVNlY3Rpb24SHAoYTk9URV9TRUNUSU9OX1VOU1BFQ0lGSUVEEAASIAocTk9URV9TRUNUSU9OX0NISUVGX0NPTVBMQUlOVBABEisKJ05PVEVfU0VDVElPTl9ISVNUT1JZX09GX1BSRVNFTlRfSUxMTkVTUxACEiUKIU5PVEVfU0VDVElPTl9QQVNUX01FRElDQUxfSElTVE9SWRADEiYKIk5PVEVfU0VDVElPTl9QQVNUX1NVUkdJQ0FMX0hJU1RPUlkQBBIfChtOT1RFX1NFQ1RJT05fRkFNSUxZX0hJU1RPUlkQBRIfChtOT1RFX1NFQ1RJT05fU09DSUFMX0hJU1RPUlkQBhIiCh5OT1RFX1NFQ1RJT05fUkVWSUVXX09GX1NZU1RFTVMQBxIcChhOT1RFX1NFQ1RJT05fTUVESUNBVElPTlMQCBIaChZOT1RFX1NFQ1RJT05fQUxMRVJHSUVTEAkSHAoYTk9URV9TRUNUSU9OX1ZJVEFMX1NJR05TEAoSHgoaTk9URV9TRUNUSU9OX1BIWVNJQ0FMX0VYQU0QCxIYChROT1RFX1NFQ1RJT05fUkVTVUxUUxAMEiQKIE5PVEVfU0VDVElPTl9BU1NFU1NNRU5UX0FORF9QTEFOEA0SIAocTk9URV9TRUNUSU9OX0hPU1BJVEFMX0NPVVJTRRAOEiYKIk5PVEVfU0VDVElPTl9ESVNDSEFSR0VfTUVESUNBVElPTlMQDxInCiNOT1RFX1NFQ1RJT05fRElTQ0hBUkdFX0lOU1RSVUNUSU9OUxAQEhoKFk5PVEVfU0VDVElPTl9ESUFHTk9TRVMQERIWChJOT1RFX1NFQ1RJT05fT1RIRVIQEirwAQoVVmFsaWRhdGlvbkZpbmRpbmdLaW5kEicKI1ZBTElEQVRJT05fRklORElOR19LSU5EX1VOU1BFQ0lGSUVEEAASKwonVkFMSURBVElPTl9GSU5ESU5HX0tJTkRfU1BBTl9SRUFOQ0hPUkVEEAESLQopVkFMSURBVElPTl9GSU5ESU5HX0tJTkRfSU1QTEFVU0lCTEVfVkFMVUUQAhIoCiRWQUxJREFUSU9OX0ZJTkRJTkdfS0lORF9DT0RFX1JFTU9WRUQQAxIoCiRWQUxJREFUSU9OX0ZJTkRJTkdfS0lORF9ET1NFX1JFTU9WRUQQBCq2AgoFUm91dGUSFQoRUk9VVEVfVU5TUEVDSUZJRUQQABIOCgpST1VURV9PUkFMEAESFQoRUk9VVEVfSU5UUkFWRU5PVVMQAhIXChNST1VURV9JTlRSQU1VU0NVTEFSEAMSFgoSUk9VVEVfU1VCQ1VUQU5FT1VTEAQSEQoNUk9VVEVfSU5IQUxFRBAFEhEKDVJPVVRFX1RPUElDQUwQBhIUChBST1VURV9TVUJMSU5HVUFMEAcSEAoMUk9VVEVfUkVDVEFMEAgSFQoRUk9VVEVfVFJBTlNERVJNQUwQCRIPCgtST1VURV9OQVNBTBAKEhQKEFJPVVRFX09QSFRIQUxNSUMQCxIOCgpST1VURV9PVElDEAwSEQoNUk9VVEVfVkFHSU5BTBANEg8KC1JPVVRFX09USEVSEA4q0gEKEE1lZGljYXRpb25TdGF0dXMSIQodTUVESUNBVElPTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIcChhNRURJQ0FUSU9OX1NUQVRVU19BQ1RJVkUQARIZChVNRURJQ0FUSU9OX1NUQVRVU19ORVcQAhIiCh5NRURJQ0FUSU9OX1NUQVRVU19ESVNDT05USU5VRUQQAxIaChZNRURJQ0FUSU9OX1NUQVRVU19IRUxEEAQSIgoeTUVESUNBVElPTl9TVEFUVVNfQURNSU5JU1RFUkVEEAUq6gIKCVZpdGFsS2luZBIaChZWSVRBTF9LSU5EX1VOU1BFQ0lGSUVEEAASJgoiVklUQUxfS0lORF9TWVNUT0xJQ19CTE9PRF9QUkVTU1VSRRABEicKI1ZJVEFMX0tJTkRfRElBU1RPTElDX0JMT09EX1BSRVNTVVJFEAISGQoVVklUQUxfS0lORF9IRUFSVF9SQVRFEAMSHwobVklUQUxfS0lORF9SRVNQSVJBVE9SWV9SQVRFEAQSHwobVklUQUxfS0lORF9CT0RZX1RFTVBFUkFUVVJFEAUSIAocVklUQUxfS0lORF9PWFlHRU5fU0FUVVJBVElPThAGEhoKFlZJVEFMX0tJTkRfQk9EWV9XRUlHSFQQBxIaChZWSVRBTF9LSU5EX0JPRFlfSEVJR0hUEAgSHgoaVklUQUxfS0lORF9CT0RZX01BU1NfSU5ERVgQCRIZChVWSVRBTF9LSU5EX1BBSU5fU0NPUkUQCiqOAgoTVml0YWxJbnRlcnByZXRhdGlvbhIkCiBWSVRBTF9JTlRFUlBSRVRBVElPTl9VTlNQRUNJRklFRBAAEh8KG1ZJVEFMX0lOVEVSUFJFVEFUSU9OX05PUk1BTBABEhwKGFZJVEFMX0lOVEVSUFJFVEFUSU9OX0xPVxACEh0KGVZJVEFMX0lOVEVSUFJFVEFUSU9OX0hJR0gQAxIlCiFWSVRBTF9JTlRFUlBSRVRBVElPTl9DUklUSUNBTF9MT1cQBBImCiJWSVRBTF9JTlRFUlBSRVRBVElPTl9DUklUSUNBTF9ISUdIEAUSJAogVklUQUxfSU5URVJQUkVUQVRJT05fSU1QTEFVU0lCTEUQBiqKAQoPQWxsZXJneVNldmVyaXR5EiAKHEFMTEVSR1lfU0VWRVJJVFlfVU5TUEVDSUZJRUQQABIZChVBTExFUkdZX1NFVkVSSVRZX01JTEQQARIdChlBTExFUkdZX1NFVkVSSVRZX01PREVSQVRFEAISGwoXQUxMRVJHWV9TRVZFUklUWV9TRVZFUkUQAyqRAQoPQWxsZXJneUNhdGVnb3J5EiAKHEFMTEVSR1lfQ0FURUdPUllfVU5TUEVDSUZJRUQQABIfChtBTExFUkdZX0NBVEVHT1JZX01FRElDQVRJT04QARIZChVBTExFUkdZX0NBVEVHT1JZX0ZPT0QQAhIgChxBTExFUkdZX0NBVEVHT1JZX0VOVklST05NRU5UEAMqswEKCkVudGl0eVR5cGUSGwoXRU5USVRZX1RZUEVfVU5TUEVDSUZJRUQQABIZChVFTlRJVFlfVFlQRV9DT05ESVRJT04QARIaChZFTlRJVFlfVFlQRV9NRURJQ0FUSU9OEAISGgoWRU5USVRZX1RZUEVfVklUQUxfU0lHThADEhcKE0VOVElUWV9UWVBFX0FMTEVSR1kQBBIcChhFTlRJVFlfVFlQRV9QUk9CTEVNX0xJU1QQBUKAAQoPY29tLmhlYWx0aGFpLnYxQg1DbGluaWNhbFByb3RvUAFaK2hlYWx0aGFpLmludGVybmFsL2dvL2hlYWx0aGFpL3YxO2hlYWx0aGFpdjGiAgNIVliqAgtIZWFsdGhBSS5WMcoCC0hlYWx0aEFJXFYx6gIMSGVhbHRoQUk6OlYxYgZwcm90bzM", [file_healthai_v1_common]);
 
 /**
  * The assertion status of a mention on four independent axes. "No family
@@ -66,6 +66,27 @@ export const AssertionSchema: GenMessage<Assertion> = /*@__PURE__*/
   messageDesc(file_healthai_v1_clinical, 0);
 
 /**
+ * One finding of the validation stage on an item.
+ *
+ * @generated from message healthai.v1.ValidationFinding
+ */
+export type ValidationFinding = Message<"healthai.v1.ValidationFinding"> & {
+  /**
+   * What was found.
+   *
+   * @generated from field: healthai.v1.ValidationFindingKind kind = 1;
+   */
+  kind: ValidationFindingKind;
+};
+
+/**
+ * Describes the message healthai.v1.ValidationFinding.
+ * Use `create(ValidationFindingSchema)` to create a new message.
+ */
+export const ValidationFindingSchema: GenMessage<ValidationFinding> = /*@__PURE__*/
+  messageDesc(file_healthai_v1_clinical, 1);
+
+/**
  * A diagnosis, problem, symptom or finding mentioned in the note.
  *
  * @generated from message healthai.v1.Condition
@@ -113,6 +134,14 @@ export type Condition = Message<"healthai.v1.Condition"> & {
    * @generated from field: healthai.v1.NoteSection section = 6;
    */
   section: NoteSection;
+
+  /**
+   * What validation found about this item (grounding and clinical rules); empty
+   * when it passed unchanged.
+   *
+   * @generated from field: repeated healthai.v1.ValidationFinding validation_findings = 7;
+   */
+  validationFindings: ValidationFinding[];
 };
 
 /**
@@ -120,7 +149,7 @@ export type Condition = Message<"healthai.v1.Condition"> & {
  * Use `create(ConditionSchema)` to create a new message.
  */
 export const ConditionSchema: GenMessage<Condition> = /*@__PURE__*/
-  messageDesc(file_healthai_v1_clinical, 1);
+  messageDesc(file_healthai_v1_clinical, 2);
 
 /**
  * How often a medication is taken.
@@ -164,7 +193,7 @@ export type Frequency = Message<"healthai.v1.Frequency"> & {
  * Use `create(FrequencySchema)` to create a new message.
  */
 export const FrequencySchema: GenMessage<Frequency> = /*@__PURE__*/
-  messageDesc(file_healthai_v1_clinical, 2);
+  messageDesc(file_healthai_v1_clinical, 3);
 
 /**
  * A medication mentioned in the note.
@@ -270,6 +299,14 @@ export type Medication = Message<"healthai.v1.Medication"> & {
    * @generated from field: healthai.v1.TextSpan instruction_span = 14;
    */
   instructionSpan?: TextSpan | undefined;
+
+  /**
+   * What validation found about this item (grounding and clinical rules); empty
+   * when it passed unchanged.
+   *
+   * @generated from field: repeated healthai.v1.ValidationFinding validation_findings = 15;
+   */
+  validationFindings: ValidationFinding[];
 };
 
 /**
@@ -277,7 +314,7 @@ export type Medication = Message<"healthai.v1.Medication"> & {
  * Use `create(MedicationSchema)` to create a new message.
  */
 export const MedicationSchema: GenMessage<Medication> = /*@__PURE__*/
-  messageDesc(file_healthai_v1_clinical, 3);
+  messageDesc(file_healthai_v1_clinical, 4);
 
 /**
  * One vital sign measurement.
@@ -340,6 +377,14 @@ export type VitalSign = Message<"healthai.v1.VitalSign"> & {
    * @generated from field: healthai.v1.NoteSection section = 8;
    */
   section: NoteSection;
+
+  /**
+   * What validation found about this item (grounding and clinical rules); empty
+   * when it passed unchanged.
+   *
+   * @generated from field: repeated healthai.v1.ValidationFinding validation_findings = 9;
+   */
+  validationFindings: ValidationFinding[];
 };
 
 /**
@@ -347,7 +392,7 @@ export type VitalSign = Message<"healthai.v1.VitalSign"> & {
  * Use `create(VitalSignSchema)` to create a new message.
  */
 export const VitalSignSchema: GenMessage<VitalSign> = /*@__PURE__*/
-  messageDesc(file_healthai_v1_clinical, 4);
+  messageDesc(file_healthai_v1_clinical, 5);
 
 /**
  * An allergy or intolerance.
@@ -410,6 +455,14 @@ export type Allergy = Message<"healthai.v1.Allergy"> & {
    * @generated from field: double confidence = 8;
    */
   confidence: number;
+
+  /**
+   * What validation found about this item (grounding and clinical rules); empty
+   * when it passed unchanged.
+   *
+   * @generated from field: repeated healthai.v1.ValidationFinding validation_findings = 9;
+   */
+  validationFindings: ValidationFinding[];
 };
 
 /**
@@ -417,7 +470,7 @@ export type Allergy = Message<"healthai.v1.Allergy"> & {
  * Use `create(AllergySchema)` to create a new message.
  */
 export const AllergySchema: GenMessage<Allergy> = /*@__PURE__*/
-  messageDesc(file_healthai_v1_clinical, 5);
+  messageDesc(file_healthai_v1_clinical, 6);
 
 /**
  * An entry of the deduplicated active problem list.
@@ -459,6 +512,14 @@ export type ProblemListEntry = Message<"healthai.v1.ProblemListEntry"> & {
    * @generated from field: double confidence = 5;
    */
   confidence: number;
+
+  /**
+   * What validation found about this item (grounding and clinical rules); empty
+   * when it passed unchanged.
+   *
+   * @generated from field: repeated healthai.v1.ValidationFinding validation_findings = 6;
+   */
+  validationFindings: ValidationFinding[];
 };
 
 /**
@@ -466,7 +527,7 @@ export type ProblemListEntry = Message<"healthai.v1.ProblemListEntry"> & {
  * Use `create(ProblemListEntrySchema)` to create a new message.
  */
 export const ProblemListEntrySchema: GenMessage<ProblemListEntry> = /*@__PURE__*/
-  messageDesc(file_healthai_v1_clinical, 6);
+  messageDesc(file_healthai_v1_clinical, 7);
 
 /**
  * Everything extracted from one note.
@@ -529,7 +590,7 @@ export type ClinicalData = Message<"healthai.v1.ClinicalData"> & {
  * Use `create(ClinicalDataSchema)` to create a new message.
  */
 export const ClinicalDataSchema: GenMessage<ClinicalData> = /*@__PURE__*/
-  messageDesc(file_healthai_v1_clinical, 7);
+  messageDesc(file_healthai_v1_clinical, 8);
 
 /**
  * How sure the note is that a finding holds.
@@ -849,6 +910,55 @@ export const NoteSectionSchema: GenEnum<NoteSection> = /*@__PURE__*/
   enumDesc(file_healthai_v1_clinical, 4);
 
 /**
+ * What the validation stage found about one item that it kept (items whose text is not
+ * in the note are dropped, not flagged; see ungrounded_dropped on the response).
+ *
+ * @generated from enum healthai.v1.ValidationFindingKind
+ */
+export enum ValidationFindingKind {
+  /**
+   * Not set.
+   *
+   * @generated from enum value: VALIDATION_FINDING_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The item's offsets did not hold its text; the span was moved to where the text is.
+   *
+   * @generated from enum value: VALIDATION_FINDING_KIND_SPAN_REANCHORED = 1;
+   */
+  SPAN_REANCHORED = 1,
+
+  /**
+   * A vital sign outside physiological limits (kept, confidence lowered).
+   *
+   * @generated from enum value: VALIDATION_FINDING_KIND_IMPLAUSIBLE_VALUE = 2;
+   */
+  IMPLAUSIBLE_VALUE = 2,
+
+  /**
+   * An ICD-10-CM code that does not exist or does not fit the item was removed.
+   *
+   * @generated from enum value: VALIDATION_FINDING_KIND_CODE_REMOVED = 3;
+   */
+  CODE_REMOVED = 3,
+
+  /**
+   * A dose or strength with an unknown unit or a non-positive value was removed.
+   *
+   * @generated from enum value: VALIDATION_FINDING_KIND_DOSE_REMOVED = 4;
+   */
+  DOSE_REMOVED = 4,
+}
+
+/**
+ * Describes the enum healthai.v1.ValidationFindingKind.
+ */
+export const ValidationFindingKindSchema: GenEnum<ValidationFindingKind> = /*@__PURE__*/
+  enumDesc(file_healthai_v1_clinical, 5);
+
+/**
  * Route of administration.
  *
  * @generated from enum healthai.v1.Route
@@ -964,7 +1074,7 @@ export enum Route {
  * Describes the enum healthai.v1.Route.
  */
 export const RouteSchema: GenEnum<Route> = /*@__PURE__*/
-  enumDesc(file_healthai_v1_clinical, 5);
+  enumDesc(file_healthai_v1_clinical, 6);
 
 /**
  * What the note says is happening with a medication.
@@ -1019,7 +1129,7 @@ export enum MedicationStatus {
  * Describes the enum healthai.v1.MedicationStatus.
  */
 export const MedicationStatusSchema: GenEnum<MedicationStatus> = /*@__PURE__*/
-  enumDesc(file_healthai_v1_clinical, 6);
+  enumDesc(file_healthai_v1_clinical, 7);
 
 /**
  * Kind of vital sign.
@@ -1109,7 +1219,7 @@ export enum VitalKind {
  * Describes the enum healthai.v1.VitalKind.
  */
 export const VitalKindSchema: GenEnum<VitalKind> = /*@__PURE__*/
-  enumDesc(file_healthai_v1_clinical, 7);
+  enumDesc(file_healthai_v1_clinical, 8);
 
 /**
  * How a vital value compares with physiological and clinical ranges.
@@ -1171,7 +1281,7 @@ export enum VitalInterpretation {
  * Describes the enum healthai.v1.VitalInterpretation.
  */
 export const VitalInterpretationSchema: GenEnum<VitalInterpretation> = /*@__PURE__*/
-  enumDesc(file_healthai_v1_clinical, 8);
+  enumDesc(file_healthai_v1_clinical, 9);
 
 /**
  * Severity of an allergic reaction.
@@ -1212,7 +1322,7 @@ export enum AllergySeverity {
  * Describes the enum healthai.v1.AllergySeverity.
  */
 export const AllergySeveritySchema: GenEnum<AllergySeverity> = /*@__PURE__*/
-  enumDesc(file_healthai_v1_clinical, 9);
+  enumDesc(file_healthai_v1_clinical, 10);
 
 /**
  * Category of allergen.
@@ -1253,7 +1363,7 @@ export enum AllergyCategory {
  * Describes the enum healthai.v1.AllergyCategory.
  */
 export const AllergyCategorySchema: GenEnum<AllergyCategory> = /*@__PURE__*/
-  enumDesc(file_healthai_v1_clinical, 10);
+  enumDesc(file_healthai_v1_clinical, 11);
 
 /**
  * Kinds of clinical data a caller can ask for.
@@ -1308,5 +1418,5 @@ export enum EntityType {
  * Describes the enum healthai.v1.EntityType.
  */
 export const EntityTypeSchema: GenEnum<EntityType> = /*@__PURE__*/
-  enumDesc(file_healthai_v1_clinical, 11);
+  enumDesc(file_healthai_v1_clinical, 12);
 
