@@ -15,8 +15,8 @@ from healthai_server.domain.errors import BackendUnavailable
 from healthai_server.domain.provenance import PromptRef, Provenance
 from healthai_server.experiments.agreement import Counts
 from healthai_server.experiments.arms import Arm, ShadowConfig
-from healthai_server.experiments.shadow import ShadowRunner
 from healthai_server.experiments.store import ExperimentStore
+from healthai_server.pipeline.shadow import ShadowRunner
 from healthai_server.storage import migrate
 from healthai_server.storage.db import Database
 

@@ -1,4 +1,4 @@
-"""Shadow mode: a candidate arm answers the same note OFF the response path, and its answer
+"""Stage 7, shadow mode: a candidate arm answers the same note OFF the response path, and its answer
 is compared with the one the caller got.
 
 `submit` is synchronous and cheap (a few comparisons and `create_task`): the caller's answer
@@ -11,10 +11,11 @@ is already built when it is called and never waits for the candidate. Limits, ea
   calls' cost;
 - tenant scope: the shadow arm's tenants, like a live arm's.
 
-The candidate runs through the same backend classes as a live arm (the PHI guard and BAA
-rules in them apply unchanged) with its own egress log, and the result goes only to the
-comparison store: no review task, no chart-facing output, no usage-ledger row (the tenant
-is not billed for our experiment; shadow spend is reported from the comparison rows).
+The candidate's request passes the same PHI guard stage as a live one (BAA tenants send the
+note as is, others only through the guard, none without it) with its own egress log, and
+its answer the same validation stage. The result goes only to the comparison store: no
+review task, no chart-facing output, no usage-ledger row (the tenant is not billed for our
+experiment, and its budget is untouched; shadow spend is reported from the comparison rows).
 """
 
 from __future__ import annotations
@@ -34,9 +35,10 @@ from healthai_server.domain.errors import DomainError
 from healthai_server.experiments.agreement import compare
 from healthai_server.experiments.arms import ShadowConfig
 from healthai_server.experiments.store import ExperimentStore, ShadowComparison
+from healthai_server.pipeline.guard import PhiGuardStage
+from healthai_server.pipeline.validation import ValidationStage
 
 log = logging.getLogger("healthai.experiments.shadow")
-OUTCOMES = ("scheduled", "ok", "failed", "dropped_concurrency", "skipped_budget", "out_of_scope", "store_failed")
 Clock = Callable[[], datetime]
 
 
@@ -51,6 +53,8 @@ class ShadowRunner:
         backend: ExtractionBackend,
         store: ExperimentStore,
         *,
+        guard: PhiGuardStage | None = None,
+        validation: ValidationStage | None = None,
         timeout_s: float = 30.0,
         on_outcome: Callable[[str], None] | None = None,
         clock: Clock = _utc_now,
@@ -58,6 +62,8 @@ class ShadowRunner:
         self._config = config
         self._backend = backend
         self._store = store
+        self._guard = guard or PhiGuardStage(None)
+        self._validation = validation
         self._timeout_s = timeout_s
         self._on_outcome = on_outcome or (lambda _outcome: None)
         self._clock = clock
@@ -106,11 +112,16 @@ class ShadowRunner:
 
     async def _run(self, request: BackendRequest, live: BackendResult, audit_id: str, live_arm: str) -> None:
         # A fresh egress log: the shadow call's egress is its own, recorded on its comparison row.
-        shadow_request = replace(request, egress=EgressLog(), deadline=Deadline.after(self._timeout_s))
+        # The live request's gate is bound to the live egress log: the guard stage gates it anew.
+        shadow_request = self._guard.apply(
+            replace(request, egress=EgressLog(), outbound=None, deadline=Deadline.after(self._timeout_s))
+        )
         started = time.perf_counter()
         outcome, cost, agreement, model = "ok", 0, {}, self._config.arm.model or self._config.arm.backend
         try:
             result = await self._backend.extract(shadow_request)
+            if self._validation is not None:
+                result = await self._validation.run(shadow_request, result)
         except BackendError as error:
             outcome = failure_label(error)
         except DomainError as error:
