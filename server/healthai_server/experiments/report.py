@@ -1,10 +1,10 @@
 """`healthai-server experiments report`: per-arm figures with 95% confidence intervals.
 
 Live arms (usage-ledger rows carrying the arm): calls, latency and cost per call (mean with
-a t interval), and the override rate from reviews (Wilson) where reviewed items are known.
+a bootstrap interval, t for large samples), and the override rate from reviews (Wilson) where reviewed items are known.
 Shadow candidates (comparison rows): share of shadow calls that answered (Wilson), agreement
 F1 with the answer given, pooled and per item type (percentile bootstrap over notes), the
-candidate's latency and cost per call (t).
+candidate's latency and cost per call (as for live arms).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from healthai_server.experiments.agreement import ITEM_TYPES, Counts, overall, pooled
-from healthai_server.experiments.stats import Estimate, bootstrap, t_mean, wilson
+from healthai_server.experiments.stats import Estimate, bootstrap, mean_ci, wilson
 from healthai_server.experiments.store import ArmCall, ExperimentStore, ShadowComparison
 
 
@@ -84,9 +84,9 @@ def arm_figures(calls: Sequence[ArmCall], reviews: Mapping[str, tuple[int, int]]
                 model=latest.model,
                 prompt_version=latest.prompt_version,
                 calls=len(rows),
-                latency_ms=t_mean(latencies),
+                latency_ms=mean_ci(latencies),
                 latency_p50_ms=statistics.median(latencies),
-                cost_micros=t_mean([float(r.cost_micros) for r in rows]),
+                cost_micros=mean_ci([float(r.cost_micros) for r in rows]),
                 override_rate=wilson(sum(o for _n, o in reviewed), sum(n for n, _o in reviewed)),
             )
         )
@@ -119,9 +119,9 @@ def shadow_figures(rows: Sequence[ShadowComparison]) -> list[ShadowFigures]:
                 answered=wilson(len(ok), len(group)),
                 agreement_f1=f1_of(None),
                 agreement_f1_by_type={t: f1_of(t) for t in ITEM_TYPES},
-                latency_ms=t_mean([r.shadow_latency_ms for r in ok]),
-                cost_micros=t_mean([float(r.shadow_cost_micros) for r in ok]),
-                live_latency_ms=t_mean([r.live_latency_ms for r in ok]),
+                latency_ms=mean_ci([r.shadow_latency_ms for r in ok]),
+                cost_micros=mean_ci([float(r.shadow_cost_micros) for r in ok]),
+                live_latency_ms=mean_ci([r.live_latency_ms for r in ok]),
             )
         )
     return figures

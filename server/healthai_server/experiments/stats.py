@@ -1,5 +1,7 @@
-"""95% confidence intervals for the experiments report: Wilson for rates, Student's t for
-means (latency, cost), a seeded percentile bootstrap for pooled F1. Pure Python: the samples
+"""95% confidence intervals for the experiments report: Wilson for rates; for means of
+latency and cost a seeded percentile bootstrap up to a few thousand calls (latency is skewed,
+and a t interval can reach below zero on a short, skewed sample), Student's t beyond (where
+the mean is near normal and resampling gets slow); the bootstrap for pooled F1 as well. Pure Python: the samples
 are per-arm request counts, small enough that numpy would only add an import."""
 
 from __future__ import annotations
@@ -71,3 +73,13 @@ def bootstrap(
     rng = random.Random(seed)  # noqa: S311 - resampling, not secrecy
     draws = sorted(statistic([items[rng.randrange(n)] for _ in range(n)]) for _ in range(resamples))
     return Estimate(value, draws[int(0.025 * (resamples - 1))], draws[int(0.975 * (resamples - 1))], n)
+
+
+BOOTSTRAP_MAX_N = 2000
+
+
+def mean_ci(values: Sequence[float]) -> Estimate:
+    """Mean with a 95% interval: bootstrap for small samples, t for large ones."""
+    if len(values) > BOOTSTRAP_MAX_N:
+        return t_mean(values)
+    return bootstrap(values, statistics.fmean)

@@ -66,3 +66,13 @@ def test_t_interval_and_bootstrap() -> None:
     assert boot == bootstrap(items, lambda xs: sum(xs) / len(xs))  # seeded: reproducible
     assert bootstrap([], lambda xs: 0.0).n == 0
     assert "[" in boot.render()
+
+
+def test_mean_interval_stays_within_the_data_for_small_skewed_samples() -> None:
+    from healthai_server.experiments.stats import BOOTSTRAP_MAX_N, mean_ci
+
+    skewed = [10.0] * 13 + [400.0]
+    estimate = mean_ci(skewed)
+    assert estimate.low >= 10.0 and estimate.high <= 400.0 and estimate.low < estimate.value < estimate.high
+    large = [float(i % 7) for i in range(BOOTSTRAP_MAX_N + 1)]
+    assert mean_ci(large) == t_mean(large)
