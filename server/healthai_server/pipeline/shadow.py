@@ -56,6 +56,7 @@ class ShadowRunner:
         guard: PhiGuardStage | None = None,
         validation: ValidationStage | None = None,
         timeout_s: float = 30.0,
+        start_delay_s: float = 0.01,
         on_outcome: Callable[[str], None] | None = None,
         clock: Clock = _utc_now,
     ) -> None:
@@ -65,6 +66,7 @@ class ShadowRunner:
         self._guard = guard or PhiGuardStage(None)
         self._validation = validation
         self._timeout_s = timeout_s
+        self._start_delay_s = start_delay_s
         self._on_outcome = on_outcome or (lambda _outcome: None)
         self._clock = clock
         self._tasks: set[asyncio.Task[None]] = set()
@@ -111,6 +113,9 @@ class ShadowRunner:
         return "scheduled"
 
     async def _run(self, request: BackendRequest, live: BackendResult, audit_id: str, live_arm: str) -> None:
+        # The answer is returned but not yet on the wire (the servicer still maps and sends it):
+        # the candidate's first CPU work (prompt, request building) waits until that is done.
+        await asyncio.sleep(self._start_delay_s)
         # A fresh egress log: the shadow call's egress is its own, recorded on its comparison row.
         # The live request's gate is bound to the live egress log: the guard stage gates it anew.
         shadow_request = self._guard.apply(
@@ -172,18 +177,21 @@ class ShadowRunner:
         if today != self._day:
             self._day, self._spent = today, 0
 
-    async def drain(self, timeout_s: float = 5.0) -> None:
-        """Stop taking shadow calls; let those in flight finish within the timeout, cancel the rest."""
-        self._closed = True
+    async def settle(self, timeout_s: float = 5.0) -> None:
+        """Wait for the shadow calls in flight (at most timeout_s), cancelling those still running."""
         if not self._tasks:
             return
-        pending = set(self._tasks)
-        _done, still = await asyncio.wait(pending, timeout=timeout_s)
+        _done, still = await asyncio.wait(set(self._tasks), timeout=timeout_s)
         for task in still:
             task.cancel()
         for task in still:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    async def drain(self, timeout_s: float = 5.0) -> None:
+        """Stop taking shadow calls (at shutdown), then settle those in flight."""
+        self._closed = True
+        await self.settle(timeout_s)
 
     async def close(self) -> None:
         await self.drain()
