@@ -24,6 +24,8 @@ from healthai.v1 import (
     deidentification_service_pb2_grpc,
     extraction_service_pb2,
     extraction_service_pb2_grpc,
+    review_service_pb2,
+    review_service_pb2_grpc,
     usage_service_pb2,
     usage_service_pb2_grpc,
 )
@@ -36,15 +38,17 @@ from healthai_server.auth.dev import ensure_dev_credentials
 from healthai_server.auth.peer import parse_peer_principals
 from healthai_server.auth.rbac import RbacPolicy
 from healthai_server.auth.tokens import TokenVerifier
-from healthai_server.backends.assembly import Backends, assemble_backends
+from healthai_server.backends.assembly import Backends, assemble_backends, cache_encryptor
 from healthai_server.backends.base import ExtractionBackend
 from healthai_server.backends.local import LocalBackend
 from healthai_server.config import Settings
+from healthai_server.domain.clinical import EntityType
 from healthai_server.domain.errors import StorageUnavailable
+from healthai_server.domain.review import ReviewThresholds
 from healthai_server.experiments.arms import ExperimentConfig
 from healthai_server.experiments.assignment import ArmAssigner
 from healthai_server.experiments.store import ExperimentStore
-from healthai_server.housekeeping import Housekeeping
+from healthai_server.housekeeping import Housekeeping, PurgeJob
 from healthai_server.interceptors.access_log import AccessLogInterceptor
 from healthai_server.interceptors.audit_id import AuditIdInterceptor
 from healthai_server.interceptors.audit_trail import AuditTrailInterceptor
@@ -64,17 +68,23 @@ from healthai_server.pipeline.experiments import ArmSelection
 from healthai_server.pipeline.extraction import ExtractionPipeline
 from healthai_server.pipeline.guard import PhiGuardStage
 from healthai_server.pipeline.hashing import NoteHasher
+from healthai_server.pipeline.review import ThresholdRouter
 from healthai_server.pipeline.shadow import ShadowRunner
 from healthai_server.pipeline.validation import ValidationStage
+from healthai_server.review.monitor import ReviewBacklogMonitor, decisions_recorder
+from healthai_server.review.queue import ReviewQueue
+from healthai_server.services import convert
 from healthai_server.services.analysis import NoteAnalysisServicer
 from healthai_server.services.deidentification import DeidentificationServicer
 from healthai_server.services.extraction import ClinicalExtractionServicer
+from healthai_server.services.review import ReviewServicer
 from healthai_server.services.usage import UsageServicer
 from healthai_server.storage import migrate
 from healthai_server.storage.audit import AuditRepository, read_chain_heads
 from healthai_server.storage.audit_checkpoints import AuditCheckpointer, CheckpointStore
 from healthai_server.storage.audit_keys import ChainKeyring, load_signing_key
 from healthai_server.storage.db import Database
+from healthai_server.storage.review_tasks import ReviewTaskStore
 from healthai_server.storage.usage import UsageLedger
 from healthai_server.tls.listen import bind_main_port, load_transport
 from healthai_server.validation import OutputValidator
@@ -83,11 +93,19 @@ from healthai_server.workers import CpuWorkers
 
 log = logging.getLogger("healthai.app")
 
+
+def review_thresholds(raw: dict[str, Any]) -> ReviewThresholds:
+    """Settings' {"default": 0.5, "medication": 0.8} (validated in config) as thresholds."""
+    by_type = {EntityType(key): float(value) for key, value in raw.items() if key != "default"}
+    return ReviewThresholds(by_type, float(raw.get("default", 0.0)))
+
+
 SERVICE_NAMES = (
     extraction_service_pb2.DESCRIPTOR.services_by_name["ClinicalExtractionService"].full_name,
     analysis_service_pb2.DESCRIPTOR.services_by_name["NoteAnalysisService"].full_name,
     deidentification_service_pb2.DESCRIPTOR.services_by_name["DeidentificationService"].full_name,
     usage_service_pb2.DESCRIPTOR.services_by_name["UsageService"].full_name,
+    review_service_pb2.DESCRIPTOR.services_by_name["ReviewService"].full_name,
 )
 
 
@@ -267,15 +285,30 @@ async def build_application(
     arms, shadow = await _experiments(
         settings, backends, db=db, hasher=hasher, guard=guard_stage, validation=validation_stage, metrics=metrics
     )
+    review_store = ReviewTaskStore(db, cache_encryptor(settings.effective_cache_key_file))
+    review_queue = ReviewQueue(review_store, settings.review_lease_s, on_decided=decisions_recorder(metrics))
+    router = (
+        ThresholdRouter(
+            review_store,
+            review_thresholds(settings.review_thresholds),
+            convert.clinical_data_wire,
+            on_routed=lambda _tenant, reasons: metrics.record_review_routed(r.value for r in reasons),
+        )
+        if settings.review_routing
+        else None
+    )
     pipeline = ExtractionPipeline(
         backend,
         build_bundle,
         ledger,
         guard=guard_stage,
         validation=validation_stage,
+        review=router,
         arms=arms,
         shadow=shadow,
     )
+    retention_s = settings.review_retention_days * 86_400
+    purge_jobs = [*backends.purge_jobs, PurgeJob("review_tasks", lambda: review_store.purge_expired(retention_s))]
 
     max_in_flight = in_flight_limit(settings, workers.processes, llm=backends.resilient is not None)
     auth: Interceptor = (
@@ -329,6 +362,7 @@ async def build_application(
     )
 
     usage_service_pb2_grpc.add_UsageServiceServicer_to_server(UsageServicer(ledger), server)
+    review_service_pb2_grpc.add_ReviewServiceServicer_to_server(ReviewServicer(review_queue), server)
 
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -346,15 +380,23 @@ async def build_application(
         log.warning("starting NOT_SERVING", extra={"failing": ",".join(monitor.failing)})
     monitor.start()
     housekeeping = Housekeeping(
-        backends.purge_jobs,
+        purge_jobs,
         settings.purge_interval_s,
         on_purged=metrics.record_purge,
         on_failure=metrics.record_purge_failure,
     )
     housekeeping.start()
     unauthenticated.start()
+    backlog = ReviewBacklogMonitor(review_store, metrics, settings.review_backlog_interval_s)
+    backlog.start()
     # Shadow calls in flight finish (or are cancelled) before the backends they use close.
-    closers: list[Any] = [*([shadow.drain] if shadow else []), unauthenticated.close, backend.close, *backends.closers]
+    closers: list[Any] = [
+        *([shadow.drain] if shadow else []),
+        backlog.close,
+        unauthenticated.close,
+        backend.close,
+        *backends.closers,
+    ]
     probe_server: aio.Server | None = None
     if settings.probe_port:
         probe_server = aio.server()

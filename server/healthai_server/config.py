@@ -134,6 +134,15 @@ class Settings:
     shadow_timeout_s: float = 30.0
     purge_interval_s: float = 300.0  # how often expired rows (result cache, ...) are deleted
     cache_key_file: Path | None = None  # default: state_dir/dev/cache.key (AES-256-GCM)
+    # Human review (ReviewService). Off: no answer is queued (request_review is ignored).
+    review_routing: bool = False
+    # Confidence under which an item goes to review, per item type, e.g.
+    # {"default": 0.5, "medication": 0.8} (types: condition, medication, vital_sign, allergy).
+    review_thresholds: dict[str, Any] = field(default_factory=dict)
+    review_lease_s: float = 300.0  # how long a claim holds a task before it returns to the queue
+    # After this, a task's note text is erased and undecided tasks deleted (scheduled purge).
+    review_retention_days: float = 30.0
+    review_backlog_interval_s: float = 30.0  # how often the backlog metrics are refreshed
     # Transport security of the main gRPC port: the server certificate (chain) and its private
     # key, PEM, both or neither. Re-read when either file changes (checked at each new
     # connection), so a rotated certificate is served without a restart.
@@ -233,6 +242,17 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
 }
 
 
+_THRESHOLD_KEYS = frozenset({"default", "condition", "medication", "vital_sign", "allergy"})
+_THRESHOLDS_HELP = "must map default, condition, medication, vital_sign or allergy to a number from 0 to 1"
+
+
+def _thresholds_ok(raw: dict[str, Any]) -> bool:
+    return all(
+        key in _THRESHOLD_KEYS and isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1
+        for key, value in raw.items()
+    )
+
+
 def _validate(settings: Settings) -> None:
     checks: list[tuple[str, bool, str]] = [
         ("max_note_chars", 1 <= settings.max_note_chars <= 1_000_000, "must be between 1 and 1000000"),
@@ -265,6 +285,10 @@ def _validate(settings: Settings) -> None:
         ("metrics_port", 0 <= settings.metrics_port <= 65535, "must be a TCP port or 0"),
         ("probe_port", 0 <= settings.probe_port <= 65535, "must be a TCP port or 0"),
         ("purge_interval_s", 1 <= settings.purge_interval_s <= 86_400, "must be between 1 and 86400"),
+        ("review_lease_s", 1 <= settings.review_lease_s <= 86_400, "must be between 1 and 86400"),
+        ("review_backlog_interval_s", 1 <= settings.review_backlog_interval_s <= 3600, "must be between 1 and 3600"),
+        ("review_retention_days", 0 < settings.review_retention_days <= 3660, "must be more than 0 and at most 3660"),
+        ("review_thresholds", _thresholds_ok(settings.review_thresholds), _THRESHOLDS_HELP),
         ("health_check_interval_s", 0.1 <= settings.health_check_interval_s <= 300, "must be between 0.1 and 300"),
         ("listen_addr", ":" in settings.listen_addr, "must be host:port"),
         ("log_level", settings.log_level.upper() in {"DEBUG", "INFO", "WARNING", "ERROR"}, "unknown level"),

@@ -49,12 +49,20 @@ def test_every_rpc_has_an_rbac_rule() -> None:
         analysis_service_pb2,
         deidentification_service_pb2,
         extraction_service_pb2,
+        review_service_pb2,
         usage_service_pb2,
     )
 
+    modules = (
+        extraction_service_pb2,
+        analysis_service_pb2,
+        deidentification_service_pb2,
+        usage_service_pb2,
+        review_service_pb2,
+    )
     methods = {
         f"/{service.full_name}/{method.name}"
-        for module in (extraction_service_pb2, analysis_service_pb2, deidentification_service_pb2, usage_service_pb2)
+        for module in modules
         for service in module.DESCRIPTOR.services_by_name.values()
         for method in service.methods
     }

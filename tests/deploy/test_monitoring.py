@@ -44,7 +44,9 @@ def _exercised_metrics() -> Metrics:
     m.record_grounding_drops("anthropic")
     m.record_phi_findings(PhiType.DATE)
     m.record_audit_write_failure()
-    m.set_review_backlog(1)
+    m.set_review_backlog(1, 60.0)
+    m.record_review_routed(["low_confidence"])
+    m.record_review_decisions("local", "v1", [("medication", "correct")], 120.0)
     m.record_shed("server")
     m.set_budget_used_ratio("acme", 0.5)
     return m
@@ -118,6 +120,8 @@ def test_dashboard_parses_and_has_the_required_panels() -> None:
         "healthai_shed_total",
         "healthai_budget_used_ratio",
         "healthai_queue_depth",
+        "healthai_review_oldest_task_age_seconds",
+        "healthai_review_decisions_total",
         "healthai_audit_write_failures_total",
     ):
         assert needle in exprs, needle

@@ -1,16 +1,17 @@
-"""`healthai`: the command-line client (health, extract, analyze, deidentify)."""
+"""`healthai`: the command-line client (health, extract, analyze, deidentify, usage, review)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
+from healthai import review_cli
 from healthai.client import ENTITY_TYPES, HealthAIClient, HealthAIError
 from healthai.render import render_analysis, render_extraction
 from healthai.v1 import deidentification_service_pb2
@@ -58,6 +59,7 @@ def _cmd_extract(args: argparse.Namespace) -> int:
             encounter_reference=args.encounter,
             note_date=args.date,
             fhir_include_refuted=args.include_refuted,
+            request_review=args.review,
         )
     if args.format == "json":
         print(_json(response))
@@ -135,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("--format", choices=["table", "json", "fhir"], default="table")
     extract.add_argument("--note-id", default="")
     extract.add_argument("--types", default="", help=f"comma-separated subset of: {', '.join(ENTITY_TYPES)}")
+    extract.add_argument("--review", action="store_true", help="queue the answer for human review")
     fhir = extract.add_argument_group("FHIR (with --format fhir)")
     fhir.add_argument("--patient", default="", help="patient reference for subject, e.g. Patient/123")
     fhir.add_argument("--encounter", default="", help="encounter reference, e.g. Encounter/456")
@@ -166,7 +169,13 @@ def build_parser() -> argparse.ArgumentParser:
     usage.add_argument("--tenant", default="", help="another tenant (admin only); default: your own")
     usage.add_argument("--format", choices=["table", "json"], default="table")
     usage.set_defaults(handler=_cmd_usage)
+    review_cli.add_parser(sub, _with_client)
     return parser
+
+
+def _with_client(command: Callable[[HealthAIClient, argparse.Namespace], int], args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        return command(client, args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

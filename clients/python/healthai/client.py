@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
+from typing import TypeVar
 
 import grpc
 
@@ -28,11 +29,14 @@ from healthai.v1 import (
     deidentification_service_pb2_grpc,
     extraction_service_pb2,
     extraction_service_pb2_grpc,
+    review_service_pb2,
+    review_service_pb2_grpc,
     usage_service_pb2,
     usage_service_pb2_grpc,
 )
 
 DEFAULT_ADDR = "127.0.0.1:50051"
+_R = TypeVar("_R")
 _SERVICE_CONFIG = {
     "methodConfig": [
         {
@@ -110,6 +114,7 @@ class HealthAIClient:
         self._analysis = analysis_service_pb2_grpc.NoteAnalysisServiceStub(self._channel)
         self._deid = deidentification_service_pb2_grpc.DeidentificationServiceStub(self._channel)
         self._usage = usage_service_pb2_grpc.UsageServiceStub(self._channel)
+        self._review = review_service_pb2_grpc.ReviewServiceStub(self._channel)
         self._health_check = _health.check_callable(self._channel)
 
     def _metadata(self, audit_id: str | None) -> tuple[tuple[str, str | bytes], ...]:
@@ -138,6 +143,7 @@ class HealthAIClient:
         encounter_reference: str = "",
         note_date: str = "",
         fhir_include_refuted: bool = False,
+        request_review: bool = False,
         audit_id: str | None = None,
         timeout_s: float | None = None,
     ) -> extraction_service_pb2.ExtractClinicalDataResponse:
@@ -151,6 +157,7 @@ class HealthAIClient:
                 include_fhir=include_fhir,
                 entity_types=[clinical_pb2.EntityType.ValueType(t) for t in entity_types],
                 fhir_include_refuted=fhir_include_refuted,
+                request_review=request_review,
             ),
             context=extraction_service_pb2.NoteContext(
                 patient_reference=patient_reference, encounter_reference=encounter_reference, note_date=note_date
@@ -250,6 +257,56 @@ class HealthAIClient:
         except grpc.RpcError as error:
             raise from_rpc_error(error) from None
         return response
+
+    # -- review queue (reviewer or admin role) -------------------------------------------------
+
+    def list_review_tasks(
+        self,
+        *,
+        state: int = 0,
+        item_type: int = 0,
+        reason: int = 0,
+        min_age_s: float = 0.0,
+        page_size: int = 50,
+        page_token: str = "",
+    ) -> review_service_pb2.ListReviewTasksResponse:
+        request = review_service_pb2.ListReviewTasksRequest(
+            state=review_service_pb2.ReviewTaskState.ValueType(state),
+            item_type=clinical_pb2.EntityType.ValueType(item_type),
+            reason=review_service_pb2.ReviewReason.ValueType(reason),
+            page_size=page_size,
+            page_token=page_token,
+        )
+        request.min_age.FromMilliseconds(int(min_age_s * 1000))
+        return self._call(self._review.ListReviewTasks, request)
+
+    def get_review_task(self, name: str) -> review_service_pb2.GetReviewTaskResponse:
+        request = review_service_pb2.GetReviewTaskRequest(name=name)
+        return self._call(self._review.GetReviewTask, request)
+
+    def claim_review_task(
+        self, name: str = "", *, etag: str = "", item_type: int = 0, reason: int = 0
+    ) -> review_service_pb2.ClaimReviewTaskResponse:
+        """Claim `name`, or with no name the oldest waiting task (optionally of a type or reason)."""
+        request = review_service_pb2.ClaimReviewTaskRequest(
+            name=name,
+            etag=etag,
+            item_type=clinical_pb2.EntityType.ValueType(item_type),
+            reason=review_service_pb2.ReviewReason.ValueType(reason),
+        )
+        return self._call(self._review.ClaimReviewTask, request)
+
+    def submit_review_decision(
+        self, name: str, etag: str, decisions: Sequence[review_service_pb2.ItemDecision]
+    ) -> review_service_pb2.SubmitReviewDecisionResponse:
+        request = review_service_pb2.SubmitReviewDecisionRequest(name=name, etag=etag, decisions=decisions)
+        return self._call(self._review.SubmitReviewDecision, request)
+
+    def _call(self, method: Callable[..., _R], request: object) -> _R:
+        try:
+            return method(request, timeout=self._timeout, metadata=self._metadata(None))
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
 
     def close(self) -> None:
         self._channel.close()

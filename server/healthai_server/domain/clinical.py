@@ -322,6 +322,8 @@ class ExtractionOptions:
     fhir_include_refuted: bool = False
     # Ship the object graph from the engine workers (a later stage reads items: FHIR, review).
     keep_objects: bool = False
+    # The caller asks for human review of the answer whatever its confidence.
+    request_review: bool = False
 
     def wants(self, kind: EntityType) -> bool:
         return not self.entity_types or kind in self.entity_types

@@ -97,3 +97,15 @@ class Overloaded(DomainError):
 
 class FailedPrecondition(DomainError):
     reason = "FAILED_PRECONDITION"
+
+
+class NotFound(DomainError):
+    """The named resource does not exist for the caller's tenant (another tenant's looks the same)."""
+
+    reason = "NOT_FOUND"
+
+
+class Aborted(DomainError):
+    """The resource changed since the caller read it (a stale etag): read again, then retry."""
+
+    reason = "ABORTED"

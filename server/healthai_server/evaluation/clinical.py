@@ -42,6 +42,7 @@ _VITAL_KINDS = {
     "PAIN": VitalKind.PAIN_SCORE,
 }
 _ASSERTION_AXES = ("certainty", "conditionality", "association", "temporality")
+VITAL_ABBREVIATIONS = {kind: name for name, kind in _VITAL_KINDS.items()}
 _DEFAULT_ASSERTION = {
     "certainty": "positive",
     "conditionality": "none",
@@ -350,6 +351,11 @@ def _print_text(report: Report, verbose: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["export-reviews"]:
+        from healthai_server.evaluation import reviews
+
+        return reviews.main(argv[1:])
     parser = argparse.ArgumentParser(prog="healthai-server eval", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--set",
@@ -373,7 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--update-baseline", action="store_true", help="write the report as the new baseline")
     parser.add_argument("--golden", type=Path, default=None, help="set directory (gold and baselines)")
-    args = parser.parse_args(list(argv) if argv is not None else None)
+    args = parser.parse_args(argv)
 
     from healthai_server.engine import ClinicalEngine
 

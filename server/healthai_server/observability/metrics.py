@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -74,11 +75,17 @@ TOKEN_KINDS: Final[frozenset[str]] = frozenset({"input", "output", "cache_read",
 FALLBACK_REASONS: Final[frozenset[str]] = frozenset(reason.value for reason in DegradedReason)
 SHED_REASONS: Final[frozenset[str]] = frozenset({"server", "tenant", "quota", "draining"})
 QUEUES: Final[frozenset[str]] = frozenset({"review", "batch", "dead_letter"})
-PURGE_JOBS: Final[frozenset[str]] = frozenset({"result_cache"})
+PURGE_JOBS: Final[frozenset[str]] = frozenset({"result_cache", "review_tasks"})
 # What pipeline/shadow.py reports for each note it is offered.
 SHADOW_OUTCOMES: Final[frozenset[str]] = frozenset(
     {"scheduled", "ok", "failed", "dropped_concurrency", "skipped_budget", "out_of_scope", "store_failed"}
 )
+REVIEW_ITEM_TYPES: Final[frozenset[str]] = frozenset({"condition", "medication", "vital_sign", "allergy"})
+REVIEW_DECISIONS: Final[frozenset[str]] = frozenset({"accept", "correct", "reject", "add"})
+REVIEW_REASONS: Final[frozenset[str]] = frozenset(
+    {"low_confidence", "validation_finding", "ungrounded", "degraded", "requested"}
+)
+_PROMPT_VERSION = re.compile(r"^[A-Za-z0-9._-]{0,32}$")
 PHI_TYPES: Final[frozenset[str]] = frozenset(t.value for t in PhiType)
 MAX_TENANT_LABELS: Final = 200
 MAX_MODEL_LABELS: Final = 50
@@ -254,6 +261,28 @@ class Metrics:
             registry=r,
             multiprocess_mode="max",
         )
+        self.review_decisions = Counter(
+            "healthai_review_decisions",
+            "Reviewers' decisions on items, by item type, backend, prompt version and decision "
+            "(override rate = correct + reject over all).",
+            ["item_type", "backend", "prompt_version", "decision"],
+            registry=r,
+        )
+        self.review_tasks_created = Counter(
+            "healthai_review_tasks_created", "Answers queued for human review, by reason.", ["reason"], registry=r
+        )
+        self.review_oldest_age = Gauge(
+            "healthai_review_oldest_task_age_seconds",
+            "Age of the oldest review task not yet decided (0 when the queue is empty).",
+            registry=r,
+            multiprocess_mode="max",
+        )
+        self.review_time_to_decision = Histogram(
+            "healthai_review_time_to_decision_seconds",
+            "From a task's creation to its decision.",
+            buckets=(60, 300, 900, 3600, 4 * 3600, 12 * 3600, 86_400, 3 * 86_400, 7 * 86_400),
+            registry=r,
+        )
         self._initialise_series()
 
     def _initialise_series(self) -> None:
@@ -375,8 +404,27 @@ class Metrics:
     def record_shadow(self, outcome: str) -> None:
         self.shadow_calls.labels(outcome=_bounded(outcome, SHADOW_OUTCOMES)).inc()
 
-    def set_review_backlog(self, depth: int) -> None:
+    def set_review_backlog(self, depth: int, oldest_age_s: float = 0.0) -> None:
         self.set_queue_depth("review", depth)
+        self.review_oldest_age.set(max(0.0, oldest_age_s))
+
+    def record_review_routed(self, reasons: Iterable[str]) -> None:
+        for reason in reasons:
+            self.review_tasks_created.labels(reason=_bounded(reason, REVIEW_REASONS)).inc()
+
+    def record_review_decisions(
+        self, backend: str, prompt_version: str, decisions: Iterable[tuple[str, str]], age_s: float
+    ) -> None:
+        """decisions: (item_type, decision) pairs of one task; age_s: creation to decision."""
+        version = prompt_version if _PROMPT_VERSION.match(prompt_version) else OTHER
+        for item_type, decision in decisions:
+            self.review_decisions.labels(
+                item_type=_bounded(item_type, REVIEW_ITEM_TYPES),
+                backend=_bounded(backend, self._backends),
+                prompt_version=version,
+                decision=_bounded(decision, REVIEW_DECISIONS),
+            ).inc()
+        self.review_time_to_decision.observe(max(0.0, age_s))
 
     # -- exposition ----------------------------------------------------------------------
 

@@ -16,9 +16,10 @@ from healthai.v1 import (
     common_pb2,
     deidentification_service_pb2,
     extraction_service_pb2,
+    review_service_pb2,
 )
 
-from healthai_server.domain import analysis, clinical, phi, provenance
+from healthai_server.domain import analysis, clinical, phi, provenance, review
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -218,7 +219,10 @@ def options_from_pb(options: extraction_service_pb2.ExtractionOptions) -> clinic
         for value in options.entity_types
     )
     return clinical.ExtractionOptions(
-        entity_types=kinds, include_fhir=options.include_fhir, fhir_include_refuted=options.fhir_include_refuted
+        entity_types=kinds,
+        include_fhir=options.include_fhir,
+        fhir_include_refuted=options.fhir_include_refuted,
+        request_review=options.request_review,
     )
 
 
@@ -268,3 +272,97 @@ def phi_finding_to_pb(finding: phi.PhiFinding) -> deidentification_service_pb2.P
         confidence=finding.confidence,
         replacement=finding.replacement,
     )
+
+
+# -- review ----------------------------------------------------------------------------------------
+
+_REVIEWED_FIELD = {
+    clinical.EntityType.CONDITION: "condition",
+    clinical.EntityType.MEDICATION: "medication",
+    clinical.EntityType.VITAL_SIGN: "vital_sign",
+    clinical.EntityType.ALLERGY: "allergy",
+}
+
+
+def entity_type_from_pb(value: int) -> clinical.EntityType | None:
+    if value == clinical_pb2.ENTITY_TYPE_UNSPECIFIED:
+        return None
+    return _from_pb_enum(clinical.EntityType, clinical_pb2.EntityType, "ENTITY_TYPE", value)
+
+
+def review_reason_from_pb(value: int) -> review.ReviewReason | None:
+    if value == review_service_pb2.REVIEW_REASON_UNSPECIFIED:
+        return None
+    return _from_pb_enum(review.ReviewReason, review_service_pb2.ReviewReason, "REVIEW_REASON", value)
+
+
+def review_state_from_pb(value: int) -> review.ReviewTaskState | None:
+    if value == review_service_pb2.REVIEW_TASK_STATE_UNSPECIFIED:
+        return None
+    return _from_pb_enum(review.ReviewTaskState, review_service_pb2.ReviewTaskState, "REVIEW_TASK_STATE", value)
+
+
+def review_task_to_pb(task: review.ReviewTask) -> review_service_pb2.ReviewTask:
+    message = review_service_pb2.ReviewTask(
+        name=task.name,
+        tenant=task.tenant,
+        note_id=task.note_id,
+        source_audit_id=task.source_audit_id,
+        reasons=[_to_pb_enum(review_service_pb2.ReviewReason, "REVIEW_REASON", r) for r in task.reasons],
+        items=[
+            review_service_pb2.ReviewItemRef(
+                item_type=_to_pb_enum(clinical_pb2.EntityType, "ENTITY_TYPE", i.item_type),
+                index=i.index,
+                reasons=[_to_pb_enum(review_service_pb2.ReviewReason, "REVIEW_REASON", r) for r in i.reasons],
+                confidence=i.confidence,
+            )
+            for i in task.items
+        ],
+        state=_to_pb_enum(review_service_pb2.ReviewTaskState, "REVIEW_TASK_STATE", task.state),
+        etag=task.etag,
+        claimed_by=task.claimed_by,
+        backend=task.backend,
+        model=task.model,
+        prompt_version=task.prompt_version,
+    )
+    message.create_time.FromDatetime(task.created_at)
+    if task.lease_expires_at is not None:
+        message.lease_expire_time.FromDatetime(task.lease_expires_at)
+    if task.completed_at is not None:
+        message.complete_time.FromDatetime(task.completed_at)
+    return message
+
+
+def item_decision_from_pb(message: review_service_pb2.ItemDecision) -> review.ItemDecision:
+    item_type = entity_type_from_pb(message.item_type) or clinical.EntityType.PROBLEM_LIST
+    kind = _from_pb_enum(
+        review.ReviewDecisionKind, review_service_pb2.ReviewDecisionKind, "REVIEW_DECISION_KIND", message.kind
+    )
+    span: clinical.Span | None = None
+    wire = b""
+    expected = _REVIEWED_FIELD.get(item_type)
+    if message.HasField("item") and expected is not None and message.item.WhichOneof("item") == expected:
+        inner = getattr(message.item, str(expected))
+        if inner.HasField("span"):
+            span = clinical.Span(inner.span.start, inner.span.end, inner.span.text)
+        wire = message.item.SerializeToString()
+    return review.ItemDecision(
+        kind=kind,
+        item_type=item_type,
+        index=message.index,
+        item_wire=wire,
+        span=span,
+        changed_fields=tuple(message.update_mask.paths),
+    )
+
+
+def reviewed_item_from_wire(wire: bytes) -> review_service_pb2.ReviewedItem:
+    return review_service_pb2.ReviewedItem.FromString(wire)
+
+
+def clinical_data_from_wire(wire: bytes) -> clinical_pb2.ClinicalData:
+    return clinical_pb2.ClinicalData.FromString(wire)
+
+
+def clinical_data_wire(data: clinical.ClinicalData) -> bytes:
+    return clinical_data_to_pb(data).SerializeToString()

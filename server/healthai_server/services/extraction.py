@@ -61,6 +61,8 @@ class ClinicalExtractionServicer(extraction_service_pb2_grpc.ClinicalExtractionS
         result = outcome.result
         provenance = result.provenance
         scope.details["phi_egress"] = outcome.phi_egress
+        if outcome.review_task:
+            scope.details["review_task"] = outcome.review_task.rsplit("/", 1)[-1]
         scope.details.update(
             backend=provenance.backend,
             model=provenance.model,
@@ -88,6 +90,7 @@ class ClinicalExtractionServicer(extraction_service_pb2_grpc.ClinicalExtractionS
             provenance=convert.provenance_to_pb(provenance),
             fhir_bundle_json=outcome.fhir_json,
             ungrounded_dropped=result.ungrounded_dropped,
+            review_task=outcome.review_task,
         )
 
     async def ExtractClinicalData(

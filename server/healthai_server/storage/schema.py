@@ -91,3 +91,32 @@ result_cache = sa.Table(
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("payload", sa.Text(), nullable=False),  # FieldEncryptor output: key_id:nonce:ciphertext
 )
+
+review_tasks = sa.Table(
+    "review_tasks",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("tenant", sa.String(128), nullable=False),
+    sa.Column("note_id", sa.String(128), nullable=False),
+    sa.Column("source_audit_id", sa.String(36), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    # Comma-framed names (",low_confidence,degraded,") so one LIKE filters by one value.
+    sa.Column("reasons", sa.String(256), nullable=False),
+    sa.Column("item_types", sa.String(128), nullable=False),
+    sa.Column("items", sa.Text(), nullable=False),  # JSON: type, index, reasons, confidence (no PHI)
+    sa.Column("item_counts", sa.Text(), nullable=False),  # JSON: items per type (no PHI)
+    sa.Column("backend", sa.String(64), nullable=False),
+    sa.Column("model", sa.String(128), nullable=False),
+    sa.Column("prompt_version", sa.String(64), nullable=False),
+    sa.Column("etag", sa.String(32), nullable=False),
+    sa.Column("claimed_by", sa.String(256), nullable=False),
+    sa.Column("lease_expires_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
+    # AES-GCM (storage/crypto.py), bound to tenant, task and column. note_text is cleared when
+    # the retention period ends; content (extracted data and decisions) stays as evaluation data.
+    sa.Column("note_text", sa.Text(), nullable=True),
+    sa.Column("content", sa.Text(), nullable=False),
+    # JSON counts of decisions per type and kind (no PHI): override rates without decrypting.
+    sa.Column("decision_counts", sa.Text(), nullable=False),
+)

@@ -13,6 +13,7 @@ from healthai_server.domain.clinical import (
     ClinicalData,
     Coding,
     Condition,
+    EntityType,
     ExtractionOptions,
     Span,
     ValidationFinding,
@@ -180,3 +181,51 @@ def test_a_height_in_feet_and_inches_is_grounded() -> None:
     from healthai_server.validation.grounding import value_in_text
 
     assert value_in_text(71, "5'11\"") and value_in_text(72, "6 ft 0 in") and not value_in_text(70, "5'11\"")
+
+
+async def test_the_router_queues_by_threshold_finding_degradation_and_request() -> None:
+    from healthai_server.domain.clinical import Medication
+    from healthai_server.domain.provenance import DegradedReason
+    from healthai_server.domain.review import NewReviewTask, ReviewReason, ReviewThresholds
+    from healthai_server.pipeline.review import ThresholdRouter
+
+    created: list[NewReviewTask] = []
+
+    class Sink:
+        async def create(self, new: NewReviewTask) -> object:
+            created.append(new)
+
+            class Task:
+                name = f"tenants/{new.tenant}/reviewTasks/x{len(created)}"
+
+            return Task()
+
+    data = ClinicalData(
+        conditions=(replace_confidence(condition(0, 9, "neck pain"), 0.9),),
+        medications=(Medication(Span(0, 4, "rest"), "rest", confidence=0.5),),
+    )
+    router = ThresholdRouter(
+        Sink(),  # type: ignore[arg-type]
+        ReviewThresholds({EntityType.MEDICATION: 0.8}, default=0.1),
+        lambda d: b"wire",
+    )
+    caller = Caller("t1", "svc", "audit-1")
+    result = BackendResult(data, Provenance("local", "engine"))
+    assert await router.route(BackendRequest(NOTE, "t1"), result, caller) == "tenants/t1/reviewTasks/x1"
+    assert created[0].reasons == (ReviewReason.LOW_CONFIDENCE,) and created[0].data_wire == b"wire"
+    assert [(i.item_type, i.index) for i in created[0].items] == [(EntityType.MEDICATION, 0)]
+    confident = ClinicalData(conditions=data.conditions)
+    assert (
+        await router.route(BackendRequest(NOTE, "t1"), BackendResult(confident, Provenance("local", "e")), caller) == ""
+    )
+    degraded = Provenance("local", "e", degraded_reason=DegradedReason.BREAKER_OPEN)
+    asked = BackendRequest(NOTE, "t1", options=ExtractionOptions(request_review=True))
+    assert await router.route(asked, BackendResult(confident, degraded, ungrounded_dropped=1), caller)
+    assert created[-1].reasons == (ReviewReason.UNGROUNDED, ReviewReason.DEGRADED, ReviewReason.REQUESTED)
+    assert await router.route(asked, result, None) == ""  # no caller, nothing queued
+
+
+def replace_confidence(item: Condition, confidence: float) -> Condition:
+    from dataclasses import replace
+
+    return replace(item, confidence=confidence)

@@ -102,6 +102,14 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """The server is shutting down and takes no new calls; retry (another replica
     answers; RetryInfo says when).
     """
+    ERROR_REASON_NOT_FOUND: _ErrorReason.ValueType  # 16
+    """The named resource does not exist for the caller's tenant (for example
+    a review task, or another tenant's).
+    """
+    ERROR_REASON_ABORTED: _ErrorReason.ValueType  # 17
+    """The resource changed since the caller read it (a stale etag); read it
+    again and retry.
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """Stable machine-readable reasons carried in `google.rpc.ErrorInfo.reason`
@@ -143,6 +151,14 @@ example a stream item with a duplicate note id).
 ERROR_REASON_SHUTTING_DOWN: ErrorReason.ValueType  # 15
 """The server is shutting down and takes no new calls; retry (another replica
 answers; RetryInfo says when).
+"""
+ERROR_REASON_NOT_FOUND: ErrorReason.ValueType  # 16
+"""The named resource does not exist for the caller's tenant (for example
+a review task, or another tenant's).
+"""
+ERROR_REASON_ABORTED: ErrorReason.ValueType  # 17
+"""The resource changed since the caller read it (a stale etag); read it
+again and retry.
 """
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015
 

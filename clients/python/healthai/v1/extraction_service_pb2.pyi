@@ -29,12 +29,17 @@ class ExtractionOptions(_message.Message):
     ENTITY_TYPES_FIELD_NUMBER: _builtins.int
     INCLUDE_FHIR_FIELD_NUMBER: _builtins.int
     FHIR_INCLUDE_REFUTED_FIELD_NUMBER: _builtins.int
+    REQUEST_REVIEW_FIELD_NUMBER: _builtins.int
     include_fhir: _builtins.bool
     """Also return the result as a FHIR R4 Bundle (JSON) in `fhir_bundle_json`."""
     fhir_include_refuted: _builtins.bool
     """Also emit refuted (negated) findings, such as "denies chest pain", as
     Conditions with verificationStatus `refuted` in the FHIR bundle. By
     default they are left out: a receiving EHR would list them as problems.
+    """
+    request_review: _builtins.bool
+    """Queue the answer for human review whatever its confidence (ReviewService).
+    The response names the task in `review_task`.
     """
     @_builtins.property
     def entity_types(self) -> _containers.RepeatedScalarFieldContainer[_clinical_pb2.EntityType.ValueType]:
@@ -46,10 +51,11 @@ class ExtractionOptions(_message.Message):
         entity_types: _abc.Iterable[_clinical_pb2.EntityType.ValueType] | None = ...,
         include_fhir: _builtins.bool = ...,
         fhir_include_refuted: _builtins.bool = ...,
+        request_review: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["entity_types", b"entity_types", "fhir_include_refuted", b"fhir_include_refuted", "include_fhir", b"include_fhir"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entity_types", b"entity_types", "fhir_include_refuted", b"fhir_include_refuted", "include_fhir", b"include_fhir", "request_review", b"request_review"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -156,6 +162,7 @@ class ExtractClinicalDataResponse(_message.Message):
     PROVENANCE_FIELD_NUMBER: _builtins.int
     FHIR_BUNDLE_JSON_FIELD_NUMBER: _builtins.int
     UNGROUNDED_DROPPED_FIELD_NUMBER: _builtins.int
+    REVIEW_TASK_FIELD_NUMBER: _builtins.int
     audit_id: _builtins.str
     """Audit id of the call (also in the `x-audit-id` response header)."""
     note_id: _builtins.str
@@ -165,6 +172,11 @@ class ExtractClinicalDataResponse(_message.Message):
     ungrounded_dropped: _builtins.int
     """Items a backend returned that could not be found in the note and were
     dropped by grounding validation.
+    """
+    review_task: _builtins.str
+    """Resource name of the review task the answer was queued as
+    (`tenants/{tenant}/reviewTasks/{task}`); empty when it needs no review
+    or review routing is off.
     """
     @_builtins.property
     def data(self) -> _clinical_pb2.ClinicalData:
@@ -183,10 +195,11 @@ class ExtractClinicalDataResponse(_message.Message):
         provenance: _common_pb2.Provenance | None = ...,
         fhir_bundle_json: _builtins.str = ...,
         ungrounded_dropped: _builtins.int = ...,
+        review_task: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "provenance", b"provenance"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["audit_id", b"audit_id", "data", b"data", "fhir_bundle_json", b"fhir_bundle_json", "note_id", b"note_id", "provenance", b"provenance", "ungrounded_dropped", b"ungrounded_dropped"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audit_id", b"audit_id", "data", b"data", "fhir_bundle_json", b"fhir_bundle_json", "note_id", b"note_id", "provenance", b"provenance", "review_task", b"review_task", "ungrounded_dropped", b"ungrounded_dropped"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

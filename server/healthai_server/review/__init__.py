@@ -1,0 +1,1 @@
+"""The human review queue: routing answers to reviewers, and what reviewers decide."""
