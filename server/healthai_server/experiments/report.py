@@ -22,14 +22,34 @@ from typing import Protocol
 
 from healthai_server.experiments.agreement import ITEM_TYPES, Counts, overall, pooled
 from healthai_server.experiments.stats import Estimate, bootstrap, mean_ci, wilson
-from healthai_server.experiments.store import ArmCall, ExperimentStore, ShadowComparison
+from healthai_server.experiments.store import (
+    ArmCall,
+    ExperimentStore,
+    ReviewedTask,
+    ReviewOutcomeStore,
+    ShadowComparison,
+)
+from healthai_server.storage.db import Database
 
 
 class ReviewOutcomes(Protocol):
-    """Reviewed items per audit id: (items reviewed, items overridden). Overridden means a
-    reviewer corrected or rejected the item, or added one the answer missed."""
+    """Review decisions: per extraction audit id (items reviewed, items overridden), and per
+    completed task. Overridden: corrected or rejected (storage: experiments/store.OVERRIDING)."""
 
     async def outcomes(self, since: datetime, tenant: str | None) -> Mapping[str, tuple[int, int]]: ...
+
+    async def reviewed_tasks(self, since: datetime, tenant: str | None = None) -> list[ReviewedTask]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideFigures:
+    """Override rate of reviewed answers by what produced them (every reviewed task, in an arm or not)."""
+
+    backend: str
+    model: str
+    prompt_version: str
+    tasks: int
+    override_rate: Estimate
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +86,23 @@ class Report:
     arms: list[ArmFigures]
     shadows: list[ShadowFigures]
     reviews_available: bool
+    overrides: list[OverrideFigures] = field(default_factory=list)
+
+
+def override_figures(tasks: Sequence[ReviewedTask]) -> list[OverrideFigures]:
+    groups: dict[tuple[str, str, str], list[ReviewedTask]] = defaultdict(list)
+    for task in tasks:
+        groups[(task.backend, task.model, task.prompt_version)].append(task)
+    return [
+        OverrideFigures(
+            backend,
+            model,
+            version,
+            len(group),
+            wilson(sum(t.overridden for t in group), sum(t.reviewed for t in group)),
+        )
+        for (backend, model, version), group in sorted(groups.items())
+    ]
 
 
 def arm_figures(calls: Sequence[ArmCall], reviews: Mapping[str, tuple[int, int]]) -> list[ArmFigures]:
@@ -133,7 +170,10 @@ async def build_report(
     calls = await store.arm_calls(since, tenant)
     comparisons = await store.comparisons(since, tenant)
     outcomes = await reviews.outcomes(since, tenant) if reviews is not None else {}
-    return Report(since, arm_figures(calls, outcomes), shadow_figures(comparisons), reviews is not None)
+    tasks = await reviews.reviewed_tasks(since, tenant) if reviews is not None else []
+    return Report(
+        since, arm_figures(calls, outcomes), shadow_figures(comparisons), reviews is not None, override_figures(tasks)
+    )
 
 
 def render_text(report: Report) -> str:
@@ -151,6 +191,14 @@ def render_text(report: Report) -> str:
             f"    override rate       {override}"
             + (f"   ({a.override_rate.n} reviewed items)" if a.override_rate.n else ""),
         ]
+    lines += ["", "Override rate from reviews, by backend and prompt version (correct + reject over all decisions)"]
+    if not report.overrides:
+        lines.append("  (no completed review tasks)")
+    for o in report.overrides:
+        lines.append(
+            f"  {o.backend} {o.model} prompt {o.prompt_version or '-'}: {o.override_rate.render()}"
+            f"   ({o.override_rate.n} decisions in {o.tasks} tasks)"
+        )
     lines += ["", "Shadow candidates"]
     if not report.shadows:
         lines.append("  (no shadow comparisons)")
@@ -175,7 +223,6 @@ def to_json(report: Report) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from healthai_server.config import ConfigError, load_settings
-    from healthai_server.storage.db import Database
 
     parser = argparse.ArgumentParser(prog="healthai-server experiments", description="A/B and shadow experiments")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -201,6 +248,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def review_outcomes(_db: object) -> ReviewOutcomes | None:
-    """Reviewed-item outcomes from the review store, when this build has one."""
-    return None
+def review_outcomes(db: Database) -> ReviewOutcomes:
+    return ReviewOutcomeStore(db)

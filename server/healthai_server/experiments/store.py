@@ -13,7 +13,11 @@ import sqlalchemy as sa
 
 from healthai_server.experiments.agreement import Counts
 from healthai_server.storage.db import Database
-from healthai_server.storage.schema import shadow_comparisons, usage_ledger
+from healthai_server.storage.schema import review_tasks, shadow_comparisons, usage_ledger
+
+# A reviewer's decision overrides the answer when it corrects or rejects an item; the rate is
+# over every decision (accept, correct, reject, add), as the healthai_review_decisions metric.
+OVERRIDING = ("correct", "reject")
 
 
 def _naive_utc(moment: datetime) -> datetime:
@@ -142,3 +146,52 @@ def _comparison(m: sa.RowMapping) -> ShadowComparison:
         agreement={k: Counts(*v) for k, v in raw.items()},
         occurred_at=occurred.replace(tzinfo=UTC),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewedTask:
+    """Decision counts of one completed review task (no note text, no items)."""
+
+    audit_id: str  # the extraction call the task was created from
+    backend: str
+    model: str
+    prompt_version: str
+    reviewed: int
+    overridden: int
+
+
+class ReviewOutcomeStore:
+    """Completed review tasks' decision counts, read without decrypting anything."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def reviewed_tasks(self, since: datetime, tenant: str | None = None) -> list[ReviewedTask]:
+        c = review_tasks.c
+        query = (
+            sa.select(c.source_audit_id, c.backend, c.model, c.prompt_version, c.decision_counts)
+            .where(c.state == "completed", c.created_at >= _naive_utc(since))
+            .order_by(c.created_at)
+        )
+        if tenant is not None:
+            query = query.where(c.tenant == tenant)
+        rows = await self._db.run(lambda conn: list(conn.execute(query)), "review_outcomes_read")
+        tasks = []
+        for r in rows:
+            counts: dict[str, dict[str, int]] = json.loads(str(r.decision_counts) or "{}")
+            reviewed = sum(n for per_type in counts.values() for n in per_type.values())
+            overridden = sum(per_type.get(kind, 0) for per_type in counts.values() for kind in OVERRIDING)
+            tasks.append(
+                ReviewedTask(
+                    str(r.source_audit_id), str(r.backend), str(r.model), str(r.prompt_version), reviewed, overridden
+                )
+            )
+        return tasks
+
+    async def outcomes(self, since: datetime, tenant: str | None) -> Mapping[str, tuple[int, int]]:
+        """(reviewed, overridden) per extraction audit id: what the report joins to arms."""
+        result: dict[str, tuple[int, int]] = {}
+        for task in await self.reviewed_tasks(since, tenant):
+            reviewed, overridden = result.get(task.audit_id, (0, 0))
+            result[task.audit_id] = (reviewed + task.reviewed, overridden + task.overridden)
+        return result

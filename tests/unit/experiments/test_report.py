@@ -4,17 +4,20 @@ from review outcomes, text and JSON output, and the CLI entry point."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from healthai_server.domain.provenance import TokenUsage
 from healthai_server.experiments.agreement import Counts
 from healthai_server.experiments.report import build_report, main, render_text, to_json
-from healthai_server.experiments.store import ExperimentStore, ShadowComparison
+from healthai_server.experiments.store import ExperimentStore, ReviewOutcomeStore, ShadowComparison
 from healthai_server.storage import migrate
 from healthai_server.storage.db import Database
+from healthai_server.storage.schema import review_tasks
 from healthai_server.storage.usage import UsageLedger, UsageRecord
 
 SINCE = datetime.now(UTC) - timedelta(days=1)
@@ -28,12 +31,28 @@ async def db(database_url: str) -> AsyncIterator[Database]:
     database.close()
 
 
-class Reviews:
-    def __init__(self, outcomes: Mapping[str, tuple[int, int]]) -> None:
-        self._outcomes = outcomes
-
-    async def outcomes(self, since: datetime, tenant: str | None) -> Mapping[str, tuple[int, int]]:
-        return self._outcomes
+async def _reviewed(db: Database, audit_id: str, counts: dict[str, dict[str, int]], state: str = "completed") -> None:
+    """A review task row as the review store leaves it (only what the report reads matters here)."""
+    row = {
+        "id": str(uuid.uuid4()),
+        "tenant": "t1",
+        "note_id": "",
+        "source_audit_id": audit_id,
+        "state": state,
+        "reasons": ",low_confidence,",
+        "item_types": ",condition,",
+        "items": "[]",
+        "item_counts": "{}",
+        "backend": "anthropic",
+        "model": "claude-sonnet-4-6",
+        "prompt_version": "1.0.0" if audit_id in {"audit-0", "audit-1"} else "1.1.0",
+        "etag": "e",
+        "claimed_by": "",
+        "created_at": datetime.now(UTC).replace(tzinfo=None),
+        "content": "",
+        "decision_counts": json.dumps(counts),
+    }
+    await db.run(lambda conn: conn.execute(sa.insert(review_tasks).values(**row)))
 
 
 async def _fill(db: Database) -> None:
@@ -82,8 +101,11 @@ async def _fill(db: Database) -> None:
 
 async def test_per_arm_figures_with_override_rates(db: Database) -> None:
     await _fill(db)
-    reviews = Reviews({"audit-0": (4, 1), "audit-1": (2, 0), "audit-7": (3, 3)})
-    report = await build_report(ExperimentStore(db), SINCE, reviews=reviews)
+    await _reviewed(db, "audit-0", {"condition": {"accept": 3, "correct": 1}})
+    await _reviewed(db, "audit-1", {"condition": {"accept": 1}, "medication": {"add": 1}})
+    await _reviewed(db, "audit-7", {"allergy": {"reject": 2, "correct": 1}})
+    await _reviewed(db, "audit-8", {"allergy": {"reject": 5}}, state="claimed")  # not decided yet
+    report = await build_report(ExperimentStore(db), SINCE, reviews=ReviewOutcomeStore(db))
     a, b = report.arms
     assert (a.arm, a.calls, a.prompt_version, b.arm, b.calls) == ("a", 6, "1.0.0", "b", 4)
     assert a.override_rate.n == 6 and a.override_rate.value == pytest.approx(1 / 6)
@@ -96,9 +118,13 @@ async def test_per_arm_figures_with_override_rates(db: Database) -> None:
     text = render_text(report)
     assert "override rate       0.167" in text and "(6 reviewed items)" in text and "cand vs live a" in text
     assert json.loads(to_json(report))["arms"][0]["arm"] == "a"
+    by_version = {o.prompt_version: o for o in report.overrides}
+    assert by_version["1.0.0"].tasks == 2 and by_version["1.0.0"].override_rate.value == pytest.approx(1 / 6)
+    assert by_version["1.1.0"].override_rate.value == 1.0 and by_version["1.1.0"].override_rate.n == 3
+    assert "anthropic claude-sonnet-4-6 prompt 1.0.0: 0.167" in text
     only_t2 = await build_report(ExperimentStore(db), SINCE, tenant="t2")
     assert sum(x.calls for x in only_t2.arms) == 5 and only_t2.shadows == [] and not only_t2.reviews_available
-    assert "- (no reviewed items)" in render_text(only_t2)
+    assert "- (no reviewed items)" in render_text(only_t2) and "no completed review tasks" in render_text(only_t2)
 
 
 async def test_an_empty_report_says_so(db: Database) -> None:
