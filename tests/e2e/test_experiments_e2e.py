@@ -65,6 +65,8 @@ def server(fake: FakeAnthropicAPI, tmp_path_factory: pytest.TempPathFactory) -> 
         baa_tenants="dev",
         experiments=json.dumps(EXPERIMENTS),
         result_cache_ttl_s="0",
+        review_routing="true",
+        review_thresholds='{"default": 0.0}',  # only notes the caller asks to have reviewed
     ) as process:
         yield process
 
@@ -157,3 +159,43 @@ def test_the_shadow_call_of_a_tenant_without_a_baa_sends_surrogates_only(
     for request in sent:
         for phi in ("John Carter", "48213377", "03/14/2026"):
             assert phi not in request.text_sent, "PHI left the process in a shadow call"
+
+
+def test_reviews_give_each_arm_and_prompt_version_an_override_rate(server: ServerProcess) -> None:
+    from healthai.v1 import clinical_pb2, review_service_pb2
+
+    minted = server.healthai_server("token", "--roles", "reviewer", "--subject", "rita", "--tenant", "dev")
+    assert minted.returncode == 0, minted.stderr
+    reviewer = HealthAIClient(server.addr, token=minted.stdout.strip())
+    response = HealthAIClient(server.addr, token=server.dev_token).extract(
+        f"{NOTE}Reviewed visit.\n", note_id="reviewed-1", request_review=True
+    )
+    arm, name = response.provenance.experiment_arm, response.review_task
+    assert arm and name
+    claimed = reviewer.claim_review_task(name).task
+    task = reviewer.get_review_task(name)
+    accept, reject = review_service_pb2.REVIEW_DECISION_KIND_ACCEPT, review_service_pb2.REVIEW_DECISION_KIND_REJECT
+    lists = (
+        (clinical_pb2.ENTITY_TYPE_CONDITION, task.data.conditions),
+        (clinical_pb2.ENTITY_TYPE_MEDICATION, task.data.medications),
+        (clinical_pb2.ENTITY_TYPE_VITAL_SIGN, task.data.vital_signs),
+        (clinical_pb2.ENTITY_TYPE_ALLERGY, task.data.allergies),
+    )
+    decisions = [  # every item decided: the first condition rejected, the rest accepted
+        review_service_pb2.ItemDecision(
+            kind=reject if (item_type, i) == (clinical_pb2.ENTITY_TYPE_CONDITION, 0) else accept,
+            item_type=item_type,
+            index=i,
+        )
+        for item_type, items in lists
+        for i in range(len(items))
+    ]
+    reviewer.submit_review_decision(name, claimed.etag, decisions)
+
+    report = json.loads(server.healthai_server("experiments", "report", "--json").stdout)
+    figures = {a["arm"]: a for a in report["arms"]}
+    rate = figures[arm]["override_rate"]
+    assert rate["n"] == len(decisions) and rate["value"] == pytest.approx(1 / len(decisions))
+    [by_version] = [o for o in report["overrides"] if o["prompt_version"] == response.provenance.prompt_version]
+    assert by_version["tasks"] == 1 and by_version["override_rate"]["value"] == pytest.approx(1 / len(decisions))
+    assert "Override rate from reviews" in server.healthai_server("experiments", "report").stdout
