@@ -101,3 +101,25 @@ def test_config_parses_arms_and_shadow() -> None:
 def test_config_errors_name_the_entry(raw: dict[str, object], message: str) -> None:
     with pytest.raises(ExperimentConfigError, match=message):
         ExperimentConfig.from_mapping(raw)
+
+
+def test_settings_take_arms_from_json_env_or_a_toml_table(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from healthai_server.config import ConfigError, load_settings
+
+    raw = '{"arms": [{"name": "a", "backend": "local"}], "shadow": {"name": "s", "backend": "local"}}'
+    assert load_settings({"HEALTHAI_EXPERIMENTS": raw}).experiments["arms"][0]["name"] == "a"
+    config = Path(str(tmp_path)) / "healthai.toml"
+    config.write_text(
+        '[experiments]\n[[experiments.arms]]\nname = "control"\nbackend = "anthropic"\nprompt_version = "1.0.0"\n'
+        '[experiments.shadow]\nname = "cand"\nmax_concurrent = 2\ndaily_budget_micros = 100\n',
+        encoding="utf-8",
+    )
+    settings = load_settings({"HEALTHAI_CONFIG_FILE": str(config)})
+    parsed = ExperimentConfig.from_mapping(settings.experiments)
+    assert parsed.arms[0].prompt_version == "1.0.0" and parsed.shadow is not None
+    with pytest.raises(ConfigError, match=r"HEALTHAI_EXPERIMENTS: arms\[0\].weight"):
+        load_settings({"HEALTHAI_EXPERIMENTS": '{"arms": [{"name": "a", "weight": "x"}]}'})
+    with pytest.raises(ConfigError, match="HEALTHAI_SHADOW_TIMEOUT_S"):
+        load_settings({"HEALTHAI_SHADOW_TIMEOUT_S": "0"})
