@@ -6,10 +6,10 @@ BUF := node_modules/.bin/buf
 TS_DEPS := clients/typescript/node_modules/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run console test lint gen clients clients-deps breaking unit e2e eval eval-phi bench-rpc bench-engine bench-phi bench-llm drug-lexicon bench-load bench-chaos bench-tls bench-stall deploy-check render rules prometheusrule clean help
+.PHONY: run console test lint gen clients clients-deps breaking unit e2e eval eval-phi bench-rpc bench-engine bench-phi bench-llm drug-lexicon bench-load bench-chaos bench-tls bench-stall bench-shadow deploy-check render rules prometheusrule clean help
 
 help:
-	@echo "make run | console | test | lint | gen | clients | breaking | eval | eval-phi | bench-rpc | bench-engine | bench-phi | bench-llm | bench-load | bench-chaos | bench-tls | bench-stall"
+	@echo "make run | console | test | lint | gen | clients | breaking | eval | eval-phi | bench-rpc | bench-engine | bench-phi | bench-llm | bench-load | bench-chaos | bench-tls | bench-stall | bench-shadow"
 
 $(VENV_STAMP): pyproject.toml clients/python/pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -109,6 +109,10 @@ bench-rpc: $(VENV_STAMP)
 
 bench-llm: $(VENV_STAMP)
 	$(PY) bench/bench_llm.py
+
+## bench-shadow: what shadow mode adds to the answer's latency (same calls, shadow off and on, one process)
+bench-shadow: $(VENV_STAMP)
+	$(PY) bench/bench_shadow.py
 
 bench-load: $(VENV_STAMP)
 	$(PY) bench/bench_load.py

@@ -38,13 +38,16 @@ from healthai_server.auth.dev import ensure_dev_credentials
 from healthai_server.auth.peer import parse_peer_principals
 from healthai_server.auth.rbac import RbacPolicy
 from healthai_server.auth.tokens import TokenVerifier
-from healthai_server.backends.assembly import assemble_backends, cache_encryptor
+from healthai_server.backends.assembly import Backends, assemble_backends, cache_encryptor
 from healthai_server.backends.base import ExtractionBackend
 from healthai_server.backends.local import LocalBackend
 from healthai_server.config import Settings
 from healthai_server.domain.clinical import EntityType
 from healthai_server.domain.errors import StorageUnavailable
 from healthai_server.domain.review import ReviewThresholds
+from healthai_server.experiments.arms import ExperimentConfig
+from healthai_server.experiments.assignment import ArmAssigner
+from healthai_server.experiments.store import ExperimentStore
 from healthai_server.housekeeping import Housekeeping, PurgeJob
 from healthai_server.interceptors.access_log import AccessLogInterceptor
 from healthai_server.interceptors.audit_id import AuditIdInterceptor
@@ -61,10 +64,12 @@ from healthai_server.interceptors.tracing import TracingInterceptor
 from healthai_server.interceptors.validation import ValidationInterceptor
 from healthai_server.observability.health_monitor import DependencyCheck, HealthMonitor
 from healthai_server.observability.metrics import Metrics, start_metrics_server
+from healthai_server.pipeline.experiments import ArmSelection
 from healthai_server.pipeline.extraction import ExtractionPipeline
 from healthai_server.pipeline.guard import PhiGuardStage
 from healthai_server.pipeline.hashing import NoteHasher
 from healthai_server.pipeline.review import ThresholdRouter
+from healthai_server.pipeline.shadow import ShadowRunner
 from healthai_server.pipeline.validation import ValidationStage
 from healthai_server.review.monitor import ReviewBacklogMonitor, decisions_recorder
 from healthai_server.review.queue import ReviewQueue
@@ -275,6 +280,11 @@ async def build_application(
     )
     backend = backend or backends.extraction
     ledger = UsageLedger(db)
+    guard_stage = PhiGuardStage(backends.egress_guard)
+    validation_stage = ValidationStage(OutputValidator(backends.rules))
+    arms, shadow = await _experiments(
+        settings, backends, db=db, hasher=hasher, guard=guard_stage, validation=validation_stage, metrics=metrics
+    )
     review_store = ReviewTaskStore(db, cache_encryptor(settings.effective_cache_key_file))
     review_queue = ReviewQueue(review_store, settings.review_lease_s, on_decided=decisions_recorder(metrics))
     router = (
@@ -291,9 +301,11 @@ async def build_application(
         backend,
         build_bundle,
         ledger,
-        guard=PhiGuardStage(backends.egress_guard),
-        validation=ValidationStage(OutputValidator(backends.rules)),
+        guard=guard_stage,
+        validation=validation_stage,
         review=router,
+        arms=arms,
+        shadow=shadow,
     )
     retention_s = settings.review_retention_days * 86_400
     purge_jobs = [*backends.purge_jobs, PurgeJob("review_tasks", lambda: review_store.purge_expired(retention_s))]
@@ -377,7 +389,14 @@ async def build_application(
     unauthenticated.start()
     backlog = ReviewBacklogMonitor(review_store, metrics, settings.review_backlog_interval_s)
     backlog.start()
-    closers: list[Any] = [backlog.close, unauthenticated.close, backend.close, *backends.closers]
+    # Shadow calls in flight finish (or are cancelled) before the backends they use close.
+    closers: list[Any] = [
+        *([shadow.drain] if shadow else []),
+        backlog.close,
+        unauthenticated.close,
+        backend.close,
+        *backends.closers,
+    ]
     probe_server: aio.Server | None = None
     if settings.probe_port:
         probe_server = aio.server()
@@ -422,6 +441,44 @@ async def build_application(
         },
     )
     return app
+
+
+async def _experiments(
+    settings: Settings,
+    backends: Backends,
+    *,
+    db: Database,
+    hasher: NoteHasher,
+    guard: PhiGuardStage,
+    validation: ValidationStage,
+    metrics: Metrics,
+) -> tuple[ArmSelection | None, ShadowRunner | None]:
+    """The experiment arms and the shadow runner, when configured (settings were validated)."""
+    config = ExperimentConfig.from_mapping(settings.experiments)
+    arms: ArmSelection | None = None
+    if config.arms:
+        path = settings.effective_experiment_key_file
+        try:
+            key = await asyncio.to_thread(path.read_bytes)
+        except OSError as exc:
+            raise StartupError(f"HEALTHAI_EXPERIMENT_KEY_FILE: cannot read {path}: {exc.strerror}") from exc
+        try:
+            arms = ArmSelection(ArmAssigner(key, config.arms), backends.arms, hasher.fingerprint)
+        except ValueError as exc:
+            raise StartupError(f"HEALTHAI_EXPERIMENT_KEY_FILE: {exc}") from exc
+    shadow: ShadowRunner | None = None
+    if config.shadow is not None and backends.shadow is not None:
+        shadow = ShadowRunner(
+            config.shadow,
+            backends.shadow,
+            ExperimentStore(db),
+            guard=guard,
+            validation=validation,
+            timeout_s=settings.shadow_timeout_s,
+            on_outcome=metrics.record_shadow,
+        )
+        await shadow.start()
+    return arms, shadow
 
 
 class StartupError(Exception):

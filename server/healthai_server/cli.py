@@ -1,4 +1,5 @@
-"""`healthai-server`: serve, console, audit verify, compliance report, token, eval, eval-phi, prompts."""
+"""`healthai-server`: serve, console, audit verify, compliance report, token, eval, eval-phi,
+prompts, experiments report."""
 
 from __future__ import annotations
 
@@ -187,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("eval", "evaluate the local engine on the golden set (-v, --json, --update-baseline)"),
         ("eval-phi", "evaluate PHI detection on the PHI golden set (-v, --json, --golden FILE)"),
         ("prompts", "list, show and diff versioned prompts"),
+        ("experiments", "experiments report: per-arm figures with 95% confidence intervals"),
     ):
         sub.add_parser(name, help=text, add_help=False)  # listed in --help; main() dispatches them
     return parser
@@ -196,6 +198,7 @@ _DELEGATED = {
     "eval": "healthai_server.evaluation.clinical",
     "eval-phi": "healthai_server.evaluation.phi",
     "prompts": "healthai_server.prompts",
+    "experiments": "healthai_server.experiments.report",
 }
 
 

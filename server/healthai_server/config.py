@@ -125,6 +125,13 @@ class Settings:
     llm_prices: dict[str, Any] = field(default_factory=dict)  # {"model": {"input": "3", "output": "15", ...}}
     budgets: dict[str, Any] = field(default_factory=dict)  # {"tenant" or "default": {"daily_limit_micros": ...}}
     result_cache_ttl_s: float = 24 * 3600.0
+    # A/B arms and a shadow candidate (see experiments/arms.py for the shape); empty: none.
+    experiments: dict[str, Any] = field(default_factory=dict)
+    # HMAC key that assigns notes to arms (default: state_dir/dev/experiment.key). Changing it
+    # reshuffles every note's arm, so keep it for the life of an experiment.
+    experiment_key_file: Path | None = None
+    # A shadow call's own time limit (it never holds up an answer; this bounds the work).
+    shadow_timeout_s: float = 30.0
     purge_interval_s: float = 300.0  # how often expired rows (result cache, ...) are deleted
     cache_key_file: Path | None = None  # default: state_dir/dev/cache.key (AES-256-GCM)
     # Human review (ReviewService). Off: no answer is queued (request_review is ignored).
@@ -195,6 +202,10 @@ class Settings:
     @property
     def effective_cache_key_file(self) -> Path:
         return self.cache_key_file or self.dev_dir / "cache.key"
+
+    @property
+    def effective_experiment_key_file(self) -> Path:
+        return self.experiment_key_file or self.dev_dir / "experiment.key"
 
     @property
     def uses_dev_credentials(self) -> bool:
@@ -286,6 +297,7 @@ def _validate(settings: Settings) -> None:
         ("llm_breaker_fail_max", settings.llm_breaker_fail_max >= 1, "must be at least 1"),
         ("llm_breaker_reset_timeout_s", settings.llm_breaker_reset_timeout_s > 0, "must be positive"),
         ("result_cache_ttl_s", settings.result_cache_ttl_s >= 0, "must be 0 (off) or positive"),
+        ("shadow_timeout_s", 0 < settings.shadow_timeout_s <= 600, "must be more than 0 and at most 600"),
         ("audit_checkpoint_every_events", settings.audit_checkpoint_every_events >= 0, "must be 0 or positive"),
         (
             "audit_checkpoint_interval_s",
@@ -312,6 +324,13 @@ def _validate(settings: Settings) -> None:
         parse_peer_principals(settings.tls_peer_principals)
     except ValueError as exc:
         raise ConfigError(f"HEALTHAI_TLS_PEER_PRINCIPALS: {exc}") from exc
+
+    from healthai_server.experiments.arms import ExperimentConfig, ExperimentConfigError
+
+    try:
+        ExperimentConfig.from_mapping(settings.experiments)
+    except ExperimentConfigError as exc:
+        raise ConfigError(f"HEALTHAI_EXPERIMENTS: {exc}") from exc
 
     if settings.phi_recognizers_config is not None:
         from healthai_server.phi.registry import RecognizerConfigError, load_pattern_recognizers

@@ -33,6 +33,7 @@ def ensure_dev_credentials(settings: Settings) -> None:
     )
     ensure_secret_file(settings.effective_deid_key_file)
     ensure_secret_file(settings.effective_cache_key_file)
+    ensure_secret_file(settings.effective_experiment_key_file)
     path = token_path(settings)
     if not path.exists() or _expires_soon(path.read_text(encoding="utf-8").strip()):
         token = mint_dev_token(settings, subject="dev-user", tenant=DEV_TENANT, roles=DEV_ROLES, ttl_s=DEV_TOKEN_TTL_S)

@@ -31,6 +31,7 @@ from healthai_server.config import Settings
 from healthai_server.cost.budget import BudgetGuard, BudgetPolicy
 from healthai_server.cost.pricing import PriceTable
 from healthai_server.domain.provenance import Provenance
+from healthai_server.experiments.arms import Arm, ExperimentConfig
 from healthai_server.housekeeping import PurgeJob
 from healthai_server.observability.backend_metrics import MetricsObserver
 from healthai_server.observability.metrics import Metrics
@@ -55,6 +56,9 @@ class Backends:
     egress_guard: EgressGuard | None = None
     # The clinical rules, warmed, for the pipeline's validation stage (None: load on first use).
     rules: ClinicalRules | None = None
+    # Experiment arms by name (each its own chain, breaker and cache key), and the shadow candidate.
+    arms: dict[str, ExtractionBackend] = field(default_factory=dict)
+    shadow: ExtractionBackend | None = None
 
 
 def budget_guard(ledger: UsageLedger, budgets: Mapping[str, Any]) -> BudgetGuard:
@@ -79,22 +83,36 @@ async def assemble_backends(
     env: Mapping[str, str],
     workers: CpuWorkers,
 ) -> Backends:
+    experiments = ExperimentConfig.from_mapping(settings.experiments)
     if not env.get("ANTHROPIC_API_KEY"):
-        return Backends(extraction=local)
+        if experiments.needs_llm:
+            raise RuntimeError(
+                "HEALTHAI_EXPERIMENTS: an arm uses the anthropic backend but ANTHROPIC_API_KEY is not set"
+            )
+        return Backends(
+            extraction=local,
+            arms={arm.name: local for arm in experiments.arms},
+            shadow=local if experiments.shadow is not None else None,
+        )
     # PHI guard: notes of tenants without a BAA leave the process with surrogates in place
     # of identifiers; spans in the model's answer are mapped back to the original note.
     phi_guard: PhiGuard = PooledPhiGuard(workers)
     rules = ClinicalRules.load()
     await asyncio.to_thread(rules.warm)
     egress_guard = EgressGuard(settings.baa_tenants, phi_guard)
-    claude = AnthropicBackend(
-        model=settings.anthropic_model,
-        prices=PriceTable().with_overrides(settings.llm_prices),
-        rules=rules,
-        egress_guard=egress_guard,
-        extraction_prompt=("clinical_extraction", settings.anthropic_prompt_version or None),
-        timeout_s=settings.backend_timeout_s,
-    )
+    prices = PriceTable().with_overrides(settings.llm_prices)
+
+    def claude_for(model: str, prompt_version: str, timeout_s: float) -> AnthropicBackend:
+        return AnthropicBackend(
+            model=model or settings.anthropic_model,
+            prices=prices,
+            rules=rules,
+            egress_guard=egress_guard,
+            extraction_prompt=("clinical_extraction", prompt_version or settings.anthropic_prompt_version or None),
+            timeout_s=timeout_s,
+        )
+
+    claude = claude_for("", "", settings.backend_timeout_s)
     budget = budget_guard(UsageLedger(db), settings.budgets)
     observer = MetricsObserver(metrics)
     llm_policy = BackendPolicy(
@@ -110,32 +128,76 @@ async def assemble_backends(
         fallback_reserve_s=settings.llm_fallback_reserve_s,
     )
     local_policy = BackendPolicy(timeout_ceiling_s=settings.backend_timeout_s, retry=RetryPolicy(max_attempts=1))
-    resilient = ResilientBackend([ChainLink(claude, llm_policy), ChainLink(local, local_policy)], observer=observer)
-    for name, state in resilient.breaker_states().items():
-        metrics.set_breaker_state(name, state)
-    extraction: ExtractionBackend = resilient
-    purge_jobs: list[PurgeJob] = []
-    if settings.result_cache_ttl_s > 0:
-        cache = SqlResultCache(db, cache_encryptor(settings.effective_cache_key_file))
-        extraction = CachingBackend(
+    cache = SqlResultCache(db, cache_encryptor(settings.effective_cache_key_file))
+
+    def chain(llm: AnthropicBackend) -> tuple[ResilientBackend, ExtractionBackend]:
+        """anthropic -> local with the LLM policy, behind the result cache keyed by model and prompt."""
+        resilient = ResilientBackend([ChainLink(llm, llm_policy), ChainLink(local, local_policy)], observer=observer)
+        if settings.result_cache_ttl_s <= 0:
+            return resilient, resilient
+        cached = CachingBackend(
             resilient,
             cache,
             fingerprint=hasher.fingerprint,
-            model=claude.model,
-            prompt_version=claude.prompt.version,
+            model=llm.model,
+            prompt_version=llm.prompt.version,
             ttl_s=settings.result_cache_ttl_s,
             observer=observer,
         )
+        return resilient, cached
+
+    resilient, extraction = chain(claude)
+    for name, state in resilient.breaker_states().items():
+        metrics.set_breaker_state(name, state)
+    purge_jobs: list[PurgeJob] = []
+    if settings.result_cache_ttl_s > 0:
         purge_jobs.append(PurgeJob("result_cache", cache.purge_expired))
     summarizer = ResilientSummarizer(
         claude, resilient.guard(claude.name), Provenance("local", engine_version), budget=budget, observer=observer
     )
+    closers: list[Callable[[], Awaitable[None]]] = [claude.close]
+    arms: dict[str, ExtractionBackend] = {}
+    for arm in experiments.arms:
+        if arm.backend == "local":
+            arms[arm.name] = local
+            continue
+        arm_claude = claude_for(arm.model, arm.prompt_version, settings.backend_timeout_s)
+        closers.append(arm_claude.close)
+        arms[arm.name] = chain(arm_claude)[1]
+    shadow: ExtractionBackend | None = None
+    if experiments.shadow is not None:
+        shadow = _shadow_backend(experiments.shadow.arm, local, claude_for, settings, observer)
+        if shadow is not local:
+            closers.append(shadow.close)
     return Backends(
         extraction=extraction,
         summarizer=summarizer,
         resilient=resilient,
-        closers=[claude.close],
+        closers=closers,
         purge_jobs=purge_jobs,
         egress_guard=egress_guard,
         rules=rules,
+        arms=arms,
+        shadow=shadow,
     )
+
+
+def _shadow_backend(
+    arm: Arm,
+    local: ExtractionBackend,
+    claude_for: Callable[[str, str, float], AnthropicBackend],
+    settings: Settings,
+    observer: MetricsObserver,
+) -> ExtractionBackend:
+    """The candidate alone: no fallback (a fallback answer would compare the wrong thing), no
+    retries, no cache, no tenant budget (the shadow runner holds its own); a breaker of its own
+    so an unhealthy candidate stops being called."""
+    if arm.backend == "local":
+        return local
+    candidate = claude_for(arm.model, arm.prompt_version, settings.shadow_timeout_s)
+    policy = BackendPolicy(
+        timeout_ceiling_s=settings.shadow_timeout_s,
+        retry=RetryPolicy(max_attempts=1),
+        breaker=BreakerPolicy(settings.llm_breaker_fail_max, settings.llm_breaker_reset_timeout_s),
+    )
+    return ResilientBackend([ChainLink(candidate, policy)], observer=observer)

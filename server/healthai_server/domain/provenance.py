@@ -40,6 +40,7 @@ class Provenance:
     cache_hit: bool = False
     token_usage: TokenUsage | None = None
     cost_micros: int = 0
+    experiment_arm: str = ""  # the experiment arm that answered, "" outside experiments
 
     @property
     def degraded(self) -> bool:

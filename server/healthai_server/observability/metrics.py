@@ -76,6 +76,10 @@ FALLBACK_REASONS: Final[frozenset[str]] = frozenset(reason.value for reason in D
 SHED_REASONS: Final[frozenset[str]] = frozenset({"server", "tenant", "quota", "draining"})
 QUEUES: Final[frozenset[str]] = frozenset({"review", "batch", "dead_letter"})
 PURGE_JOBS: Final[frozenset[str]] = frozenset({"result_cache", "review_tasks"})
+# What pipeline/shadow.py reports for each note it is offered.
+SHADOW_OUTCOMES: Final[frozenset[str]] = frozenset(
+    {"scheduled", "ok", "failed", "dropped_concurrency", "skipped_budget", "out_of_scope", "store_failed"}
+)
 REVIEW_ITEM_TYPES: Final[frozenset[str]] = frozenset({"condition", "medication", "vital_sign", "allergy"})
 REVIEW_DECISIONS: Final[frozenset[str]] = frozenset({"accept", "correct", "reject", "add"})
 REVIEW_REASONS: Final[frozenset[str]] = frozenset(
@@ -244,6 +248,12 @@ class Metrics:
         self.shed = Counter(
             "healthai_shed", "Calls rejected at once because of overload, by reason.", ["reason"], registry=r
         )
+        self.shadow_calls = Counter(
+            "healthai_shadow_calls",
+            "Shadow-mode candidate calls by outcome (scheduled, ok, failed, dropped_concurrency, skipped_budget, ...).",
+            ["outcome"],
+            registry=r,
+        )
         self.budget_used_ratio = Gauge(
             "healthai_budget_used_ratio",
             "Share of the tenant's LLM budget used in the current period (1.0 = exhausted).",
@@ -288,6 +298,8 @@ class Metrics:
             self.shed.labels(reason=reason)
         for queue in QUEUES:
             self.queue_depth.labels(queue=queue)
+        for outcome in SHADOW_OUTCOMES:
+            self.shadow_calls.labels(outcome=outcome)
 
     # -- label normalisation -------------------------------------------------------------
 
@@ -388,6 +400,9 @@ class Metrics:
 
     def set_queue_depth(self, queue: str, depth: int) -> None:
         self.queue_depth.labels(queue=_bounded(queue, QUEUES)).set(depth)
+
+    def record_shadow(self, outcome: str) -> None:
+        self.shadow_calls.labels(outcome=_bounded(outcome, SHADOW_OUTCOMES)).inc()
 
     def set_review_backlog(self, depth: int, oldest_age_s: float = 0.0) -> None:
         self.set_queue_depth("review", depth)

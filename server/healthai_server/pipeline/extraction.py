@@ -2,10 +2,13 @@
 
 1. PHI guard: what of the note may leave the process (pipeline/guard.py);
 2. backend, behind whatever resilience wraps it (fallback chain, breaker, retries, cache);
+   with experiments configured, the note's arm picks it (pipeline/experiments.py);
 3. validation: grounding and clinical rules for every backend (pipeline/validation.py);
 4. review routing: low confidence, findings, degraded answers, or asked for (pipeline/review.py);
 5. FHIR mapping, on request;
-6. usage ledger (LLM results only: tokens, cost and prompt per tenant and audit id).
+6. usage ledger (LLM results, and every answer of an experiment arm: tokens, cost, prompt,
+   arm and latency per tenant and audit id);
+7. shadow: a candidate arm is scheduled off the response path (pipeline/shadow.py).
 
 What left the process is what the backends recorded at the moment they sent (the
 request's EgressLog), not a guess from which backend answered.
@@ -24,8 +27,10 @@ from opentelemetry import trace
 from healthai_server.backends.base import BackendRequest, BackendResult, ExtractionBackend
 from healthai_server.domain.clinical import ClinicalData, FhirRequest, as_domain
 from healthai_server.domain.provenance import Provenance, TokenUsage
+from healthai_server.pipeline.experiments import ArmChoice, ArmSelection
 from healthai_server.pipeline.guard import PhiGuardStage
 from healthai_server.pipeline.review import Caller, NoReview, ReviewRouter
+from healthai_server.pipeline.shadow import ShadowRunner
 from healthai_server.pipeline.validation import ValidationStage
 from healthai_server.storage.usage import UsageLedger, UsageRecord
 from healthai_server.validation import OutputValidator
@@ -45,6 +50,8 @@ class ExtractionOutcome:
     phi_egress: str = "none"
     # The review task this answer was queued as ("" when it needs no review).
     review_task: str = ""
+    # What became of the shadow candidate for this note ("" without shadow mode; see ShadowRunner).
+    shadow: str = ""
 
 
 class ExtractionPipeline:
@@ -57,6 +64,8 @@ class ExtractionPipeline:
         guard: PhiGuardStage | None = None,
         validation: ValidationStage | None = None,
         review: ReviewRouter | None = None,
+        arms: ArmSelection | None = None,
+        shadow: ShadowRunner | None = None,
     ) -> None:
         self._guard = guard or PhiGuardStage(None)
         self._backend = backend
@@ -64,6 +73,8 @@ class ExtractionPipeline:
         self._review: ReviewRouter = review or NoReview()
         self._fhir_builder = fhir_builder
         self._ledger = ledger
+        self._arms = arms
+        self._shadow = shadow
 
     @property
     def backend(self) -> ExtractionBackend:
@@ -78,20 +89,28 @@ class ExtractionPipeline:
         request = self._guard.apply(request)
         if self._review.needs_objects and not request.options.keep_objects:
             request = replace(request, options=replace(request.options, keep_objects=True))
-        with _tracer.start_as_current_span("pipeline.backend", attributes={"healthai.backend": self._backend.name}):
-            result = await self._backend.extract(request)
+        choice = self._arms.choose(request, self._backend) if self._arms else ArmChoice("", self._backend)
+        with _tracer.start_as_current_span("pipeline.backend", attributes={"healthai.backend": choice.backend.name}):
+            result = await choice.backend.extract(request)
         with _tracer.start_as_current_span("pipeline.validation"):
             result = await self._validation.run(request, result)
         review_task = await self._review.route(request, result, caller)
         fhir_json = ""
         if request.options.include_fhir:
             fhir_json = await self._fhir(request, result, caller, received_at)
-        provenance = replace(result.provenance, latency_s=time.perf_counter() - started)
-        if self._ledger is not None and caller is not None and provenance.backend != "local":
+        provenance = replace(result.provenance, latency_s=time.perf_counter() - started, experiment_arm=choice.arm)
+        if self._ledger is not None and caller is not None and (provenance.backend != "local" or choice.arm):
             await self._ledger.record(_usage_record(provenance, caller))
+        result = replace(result, provenance=provenance)
+        shadow = ""
+        if self._shadow is not None:
+            # Only schedules: the candidate runs after this answer has gone (never awaited here).
+            shadow = self._shadow.submit(
+                request, result, audit_id=caller.audit_id if caller else "", live_arm=choice.arm
+            )
         # What the backends report they sent, not a guess from which backend answered: a call
         # to Claude that failed and fell back to the local engine still sent the note.
-        return ExtractionOutcome(replace(result, provenance=provenance), fhir_json, request.egress.summary, review_task)
+        return ExtractionOutcome(result, fhir_json, request.egress.summary, review_task, shadow)
 
     async def _fhir(
         self, request: BackendRequest, result: BackendResult, caller: Caller | None, received_at: datetime
@@ -124,4 +143,6 @@ def _usage_record(provenance: Provenance, caller: Caller) -> UsageRecord:
         prompt_id=prompt.id if prompt else "",
         prompt_version=prompt.version if prompt else "",
         cache_hit=provenance.cache_hit,
+        experiment_arm=provenance.experiment_arm,
+        latency_ms=provenance.latency_s * 1000,
     )

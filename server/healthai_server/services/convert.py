@@ -191,6 +191,7 @@ def provenance_to_pb(item: provenance.Provenance) -> common_pb2.Provenance:
         degraded_reason=_to_pb_enum(common_pb2.DegradedReason, "DEGRADED_REASON", item.degraded_reason),
         cache_hit=item.cache_hit,
         cost_micros=item.cost_micros,
+        experiment_arm=item.experiment_arm,
     )
     message.latency.FromNanoseconds(int(item.latency_s * 1e9))
     if item.prompt is not None:

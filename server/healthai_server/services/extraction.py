@@ -71,6 +71,10 @@ class ClinicalExtractionServicer(extraction_service_pb2_grpc.ClinicalExtractionS
             cache_hit=provenance.cache_hit,
             cost_micros=provenance.cost_micros,
         )
+        if provenance.experiment_arm:
+            scope.details["experiment_arm"] = provenance.experiment_arm
+        if outcome.shadow:
+            scope.details["shadow"] = outcome.shadow  # scheduled, dropped_concurrency, skipped_budget, ...
         if provenance.degraded_reason is not None:
             scope.details["degraded_reason"] = provenance.degraded_reason.name
         if provenance.prompt is not None:

@@ -54,6 +54,33 @@ usage_ledger = sa.Table(
     sa.Column("cache_creation_input_tokens", sa.BigInteger(), nullable=False),
     sa.Column("cost_micros", sa.BigInteger(), nullable=False),
     sa.Column("cache_hit", sa.Boolean(), nullable=False),
+    # The experiment arm that answered ("" outside experiments) and the service's time on the call.
+    sa.Column("experiment_arm", sa.String(64), nullable=False, server_default=""),
+    sa.Column("latency_ms", sa.Float(), nullable=False, server_default="0"),
+)
+
+# One row per shadow call: the candidate's answer compared with the answer given. Counts and
+# timings only; neither answer nor the note's text is kept.
+shadow_comparisons = sa.Table(
+    "shadow_comparisons",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("tenant", sa.String(128), nullable=False),
+    sa.Column("audit_id", sa.String(36), nullable=False),
+    sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("live_arm", sa.String(64), nullable=False),  # "" when the live answer was outside any arm
+    sa.Column("live_backend", sa.String(64), nullable=False),
+    sa.Column("live_model", sa.String(128), nullable=False),
+    sa.Column("live_prompt_version", sa.String(64), nullable=False),
+    sa.Column("shadow_arm", sa.String(64), nullable=False),
+    sa.Column("shadow_model", sa.String(128), nullable=False),
+    sa.Column("shadow_prompt_version", sa.String(64), nullable=False),
+    sa.Column("outcome", sa.String(32), nullable=False),  # "ok" or the failure label
+    sa.Column("phi_egress", sa.String(16), nullable=False),  # how the note left for the shadow call
+    sa.Column("live_latency_ms", sa.Float(), nullable=False),
+    sa.Column("shadow_latency_ms", sa.Float(), nullable=False),
+    sa.Column("shadow_cost_micros", sa.BigInteger(), nullable=False),
+    sa.Column("agreement", sa.Text(), nullable=False),  # JSON {item type: [tp, fp, fn]}
 )
 
 result_cache = sa.Table(

@@ -35,6 +35,8 @@ class UsageRecord:
     prompt_version: str = ""
     cache_hit: bool = False
     occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    experiment_arm: str = ""  # the arm that answered, "" outside experiments
+    latency_ms: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,8 @@ class UsageLedger:
             "cache_creation_input_tokens": u.cache_creation_input_tokens,
             "cost_micros": record.cost_micros,
             "cache_hit": record.cache_hit,
+            "experiment_arm": record.experiment_arm,
+            "latency_ms": record.latency_ms,
         }
         await self._db.run(lambda conn: conn.execute(sa.insert(usage_ledger).values(**row)), "usage_record")
 

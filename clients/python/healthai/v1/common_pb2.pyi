@@ -309,6 +309,7 @@ class Provenance(_message.Message):
     CACHE_HIT_FIELD_NUMBER: _builtins.int
     TOKEN_USAGE_FIELD_NUMBER: _builtins.int
     COST_MICROS_FIELD_NUMBER: _builtins.int
+    EXPERIMENT_ARM_FIELD_NUMBER: _builtins.int
     backend: _builtins.str
     """Backend that produced the result: `local` or `anthropic`."""
     model: _builtins.str
@@ -329,6 +330,10 @@ class Provenance(_message.Message):
     """True when the result was served from the result cache (no model cost)."""
     cost_micros: _builtins.int
     """Cost of the request in micro-US-dollars (1e-6 USD)."""
+    experiment_arm: _builtins.str
+    """Name of the configured experiment arm that answered (backend, model and
+    prompt version chosen per tenant and note); empty outside experiments.
+    """
     @_builtins.property
     def latency(self) -> _duration_pb2.Duration:
         """Wall-clock time the service spent on the request."""
@@ -351,10 +356,11 @@ class Provenance(_message.Message):
         cache_hit: _builtins.bool = ...,
         token_usage: Global___TokenUsage | None = ...,
         cost_micros: _builtins.int = ...,
+        experiment_arm: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["latency", b"latency", "token_usage", b"token_usage"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["backend", b"backend", "cache_hit", b"cache_hit", "cost_micros", b"cost_micros", "degraded", b"degraded", "degraded_reason", b"degraded_reason", "latency", b"latency", "model", b"model", "prompt_hash", b"prompt_hash", "prompt_id", b"prompt_id", "prompt_version", b"prompt_version", "token_usage", b"token_usage"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["backend", b"backend", "cache_hit", b"cache_hit", "cost_micros", b"cost_micros", "degraded", b"degraded", "degraded_reason", b"degraded_reason", "experiment_arm", b"experiment_arm", "latency", b"latency", "model", b"model", "prompt_hash", b"prompt_hash", "prompt_id", b"prompt_id", "prompt_version", b"prompt_version", "token_usage", b"token_usage"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
