@@ -102,6 +102,10 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """The server is shutting down and takes no new calls; retry (another replica
     answers; RetryInfo says when).
     """
+    ERROR_REASON_NOT_FOUND: _ErrorReason.ValueType  # 16
+    """The named resource (for example a batch job's operation) does not exist
+    in the caller's tenant.
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """Stable machine-readable reasons carried in `google.rpc.ErrorInfo.reason`
@@ -143,6 +147,10 @@ example a stream item with a duplicate note id).
 ERROR_REASON_SHUTTING_DOWN: ErrorReason.ValueType  # 15
 """The server is shutting down and takes no new calls; retry (another replica
 answers; RetryInfo says when).
+"""
+ERROR_REASON_NOT_FOUND: ErrorReason.ValueType  # 16
+"""The named resource (for example a batch job's operation) does not exist
+in the caller's tenant.
 """
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015
 
