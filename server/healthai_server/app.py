@@ -9,17 +9,21 @@ import os
 import signal
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from google.longrunning import operations_pb2, operations_pb2_grpc
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2
 from healthai.v1 import (
     analysis_service_pb2,
     analysis_service_pb2_grpc,
+    batch_service_pb2,
+    batch_service_pb2_grpc,
     deidentification_service_pb2,
     deidentification_service_pb2_grpc,
     extraction_service_pb2,
@@ -36,12 +40,14 @@ from healthai_server.auth.dev import ensure_dev_credentials
 from healthai_server.auth.peer import parse_peer_principals
 from healthai_server.auth.rbac import RbacPolicy
 from healthai_server.auth.tokens import TokenVerifier
-from healthai_server.backends.assembly import assemble_backends
+from healthai_server.backends.assembly import assemble_backends, cache_encryptor
 from healthai_server.backends.base import ExtractionBackend
 from healthai_server.backends.local import LocalBackend
+from healthai_server.batch.jobs import BatchJobs, JobLimits
+from healthai_server.batch.runner import BatchRunner, RunnerSettings
 from healthai_server.config import Settings
 from healthai_server.domain.errors import StorageUnavailable
-from healthai_server.housekeeping import Housekeeping
+from healthai_server.housekeeping import Housekeeping, PurgeJob
 from healthai_server.interceptors.access_log import AccessLogInterceptor
 from healthai_server.interceptors.audit_id import AuditIdInterceptor
 from healthai_server.interceptors.audit_trail import AuditTrailInterceptor
@@ -60,6 +66,8 @@ from healthai_server.observability.metrics import Metrics, start_metrics_server
 from healthai_server.pipeline.extraction import ExtractionPipeline
 from healthai_server.pipeline.hashing import NoteHasher
 from healthai_server.services.analysis import NoteAnalysisServicer
+from healthai_server.services.batch import BatchServicer, OperationsServicer
+from healthai_server.services.batch_extract import BatchExtractor, failure_of
 from healthai_server.services.deidentification import DeidentificationServicer
 from healthai_server.services.extraction import ClinicalExtractionServicer
 from healthai_server.services.usage import UsageServicer
@@ -67,6 +75,7 @@ from healthai_server.storage import migrate
 from healthai_server.storage.audit import AuditRepository, read_chain_heads
 from healthai_server.storage.audit_checkpoints import AuditCheckpointer, CheckpointStore
 from healthai_server.storage.audit_keys import ChainKeyring, load_signing_key
+from healthai_server.storage.batch import BatchStore, RetryPolicy, WriteReport
 from healthai_server.storage.db import Database
 from healthai_server.storage.usage import UsageLedger
 from healthai_server.tls.listen import bind_main_port, load_transport
@@ -80,6 +89,8 @@ SERVICE_NAMES = (
     analysis_service_pb2.DESCRIPTOR.services_by_name["NoteAnalysisService"].full_name,
     deidentification_service_pb2.DESCRIPTOR.services_by_name["DeidentificationService"].full_name,
     usage_service_pb2.DESCRIPTOR.services_by_name["UsageService"].full_name,
+    batch_service_pb2.DESCRIPTOR.services_by_name["BatchService"].full_name,
+    operations_pb2.DESCRIPTOR.services_by_name["Operations"].full_name,
 )
 
 
@@ -99,6 +110,7 @@ class Application:
     draining: DrainingInterceptor | None = None
     housekeeping: Housekeeping | None = None
     checkpointer: AuditCheckpointer | None = None
+    batch: BatchRunner | None = None
 
     async def stop(self, grace_s: float | None = None) -> None:
         """Stop accepting calls, let in-flight calls finish within the grace period, release."""
@@ -117,6 +129,10 @@ class Application:
         await self.server.stop(max(grace - (time.monotonic() - started), 0.0))
         if self.probe_server is not None:
             await self.probe_server.stop(0)
+        if self.batch is not None:
+            # Notes in flight are not written; their leases expire and another replica (or the
+            # next start) claims them again.
+            await self.batch.stop()
         if self.checkpointer is not None:
             # Every admitted call has been answered and audited: sign the final heads.
             await self.checkpointer.stop()
@@ -308,6 +324,18 @@ async def build_application(
     )
 
     usage_service_pb2_grpc.add_UsageServiceServicer_to_server(UsageServicer(ledger), server)
+    batch_runner, batch_jobs, batch_purge = _build_batch(
+        settings,
+        db=db,
+        backend=backend,
+        hasher=hasher,
+        validator=validator,
+        audit=audit,
+        metrics=metrics,
+        engine_processes=workers.processes,
+    )
+    batch_service_pb2_grpc.add_BatchServiceServicer_to_server(BatchServicer(batch_jobs, validator), server)
+    operations_pb2_grpc.add_OperationsServicer_to_server(OperationsServicer(batch_jobs), server)
 
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -325,13 +353,14 @@ async def build_application(
         log.warning("starting NOT_SERVING", extra={"failing": ",".join(monitor.failing)})
     monitor.start()
     housekeeping = Housekeeping(
-        backends.purge_jobs,
+        [*backends.purge_jobs, batch_purge],
         settings.purge_interval_s,
         on_purged=metrics.record_purge,
         on_failure=metrics.record_purge_failure,
     )
     housekeeping.start()
     unauthenticated.start()
+    batch_runner.start()
     closers: list[Any] = [unauthenticated.close, backend.close, *backends.closers]
     probe_server: aio.Server | None = None
     if settings.probe_port:
@@ -359,6 +388,7 @@ async def build_application(
         draining=draining,
         housekeeping=housekeeping,
         checkpointer=checkpointer,
+        batch=batch_runner,
     )
     if binding.transport == "plaintext":
         log.warning(
@@ -377,6 +407,56 @@ async def build_application(
         },
     )
     return app
+
+
+def _count_batch_notes(metrics: Metrics, report: WriteReport) -> None:
+    for outcome in ("succeeded", "retried", "dead_lettered", "lost_lease"):
+        metrics.record_batch_notes(outcome, getattr(report, outcome))
+
+
+def _build_batch(
+    settings: Settings,
+    *,
+    db: Database,
+    backend: ExtractionBackend,
+    hasher: NoteHasher,
+    validator: RequestValidator,
+    audit: AuditRepository,
+    metrics: Metrics,
+    engine_processes: int,
+) -> tuple[BatchRunner, BatchJobs, PurgeJob]:
+    """The batch queue on this server's store: jobs for the servicers, a consumer, a purge."""
+    from healthai_server.fhir import build_bundle
+
+    store = BatchStore(
+        db,
+        # The result cache's AES-GCM key; batch rows bind their own associated data.
+        cache_encryptor(settings.effective_cache_key_file),
+        RetryPolicy(settings.batch_max_attempts, settings.batch_retry_base_delay_s, settings.batch_retry_max_delay_s),
+    )
+    # No ledger on this pipeline: the store writes each note's usage row with its result.
+    extractor = BatchExtractor(ExtractionPipeline(backend, build_bundle), hasher, validator, settings.backend_timeout_s)
+    runner = BatchRunner(
+        store,
+        extractor,
+        failure_of,
+        audit,
+        RunnerSettings(
+            consumers=settings.batch_consumers,
+            claim_size=settings.batch_claim_size,
+            concurrency=settings.batch_concurrency or 2 * max(engine_processes, 1),
+            lease_s=settings.batch_lease_s,
+            poll_interval_s=settings.batch_poll_interval_s,
+        ),
+        on_written=functools.partial(_count_batch_notes, metrics),
+        on_stats=metrics.set_batch_queue,
+    )
+    limits = JobLimits(
+        max_notes=settings.batch_max_notes,
+        retention=timedelta(seconds=settings.batch_retention_s),
+        idempotency_ttl=timedelta(seconds=settings.idempotency_ttl_s),
+    )
+    return runner, BatchJobs(store, limits, runner.wake), PurgeJob("batch", store.purge)
 
 
 class StartupError(Exception):

@@ -97,3 +97,9 @@ class Overloaded(DomainError):
 
 class FailedPrecondition(DomainError):
     reason = "FAILED_PRECONDITION"
+
+
+class NotFound(DomainError):
+    """The named resource does not exist in the caller's tenant (another tenant's looks the same)."""
+
+    reason = "NOT_FOUND"

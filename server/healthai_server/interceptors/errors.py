@@ -36,6 +36,7 @@ _STATUS_BY_TYPE: list[tuple[type[domain.DomainError], grpc.StatusCode]] = [
     (domain.QuotaExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (domain.Overloaded, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (domain.FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
+    (domain.NotFound, grpc.StatusCode.NOT_FOUND),
 ]
 
 

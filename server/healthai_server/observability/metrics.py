@@ -58,6 +58,16 @@ KNOWN_METHODS: Final[frozenset[str]] = frozenset(
         "healthai.v1.NoteAnalysisService/AnalyzeNote",
         "healthai.v1.DeidentificationService/DeidentifyNote",
         "healthai.v1.UsageService/GetUsage",
+        "healthai.v1.BatchService/CreateBatchJob",
+        "healthai.v1.BatchService/ListBatchResults",
+        "healthai.v1.BatchService/ListDeadLetters",
+        "healthai.v1.BatchService/ReplayDeadLetters",
+        "healthai.v1.BatchService/CancelBatchJob",
+        "google.longrunning.Operations/GetOperation",
+        "google.longrunning.Operations/ListOperations",
+        "google.longrunning.Operations/CancelOperation",
+        "google.longrunning.Operations/DeleteOperation",
+        "google.longrunning.Operations/WaitOperation",
         "grpc.health.v1.Health/Check",
         "grpc.health.v1.Health/Watch",
         "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
@@ -74,7 +84,8 @@ TOKEN_KINDS: Final[frozenset[str]] = frozenset({"input", "output", "cache_read",
 FALLBACK_REASONS: Final[frozenset[str]] = frozenset(reason.value for reason in DegradedReason)
 SHED_REASONS: Final[frozenset[str]] = frozenset({"server", "tenant", "quota", "draining"})
 QUEUES: Final[frozenset[str]] = frozenset({"review", "batch", "dead_letter"})
-PURGE_JOBS: Final[frozenset[str]] = frozenset({"result_cache"})
+PURGE_JOBS: Final[frozenset[str]] = frozenset({"result_cache", "batch"})
+BATCH_OUTCOMES: Final[frozenset[str]] = frozenset({"succeeded", "retried", "dead_lettered", "lost_lease"})
 PHI_TYPES: Final[frozenset[str]] = frozenset(t.value for t in PhiType)
 MAX_TENANT_LABELS: Final = 200
 MAX_MODEL_LABELS: Final = 50
@@ -234,6 +245,18 @@ class Metrics:
             registry=r,
             multiprocess_mode="max",
         )
+        self.batch_oldest_queued_age = Gauge(
+            "healthai_batch_oldest_queued_age_seconds",
+            "Age of the oldest batch note waiting to be claimed (0 when none waits).",
+            registry=r,
+            multiprocess_mode="max",
+        )
+        self.batch_notes = Counter(
+            "healthai_batch_notes",
+            "Batch note attempts finished, by outcome (succeeded, retried, dead_lettered, lost_lease).",
+            ["outcome"],
+            registry=r,
+        )
         self.shed = Counter(
             "healthai_shed", "Calls rejected at once because of overload, by reason.", ["reason"], registry=r
         )
@@ -259,6 +282,8 @@ class Metrics:
             self.shed.labels(reason=reason)
         for queue in QUEUES:
             self.queue_depth.labels(queue=queue)
+        for outcome in BATCH_OUTCOMES:
+            self.batch_notes.labels(outcome=outcome)
 
     # -- label normalisation -------------------------------------------------------------
 
@@ -359,6 +384,15 @@ class Metrics:
 
     def set_queue_depth(self, queue: str, depth: int) -> None:
         self.queue_depth.labels(queue=_bounded(queue, QUEUES)).set(depth)
+
+    def set_batch_queue(self, depth: int, oldest_age_s: float, dead_letters: int) -> None:
+        self.set_queue_depth("batch", depth)
+        self.set_queue_depth("dead_letter", dead_letters)
+        self.batch_oldest_queued_age.set(oldest_age_s)
+
+    def record_batch_notes(self, outcome: str, count: int) -> None:
+        if count:
+            self.batch_notes.labels(outcome=_bounded(outcome, BATCH_OUTCOMES)).inc(count)
 
     def set_review_backlog(self, depth: int) -> None:
         self.set_queue_depth("review", depth)
