@@ -82,7 +82,10 @@ def test_vendored_google_rpc_protos_match_the_installed_wheel() -> None:
     google_dir = wheel.parent
     copies = {
         "longrunning/operations.proto": "longrunning/operations_proto.proto",
-        **{f"api/{n}.proto": f"api/{n}.proto" for n in ("annotations", "http", "client", "launch_stage", "field_behavior")},
+        **{
+            f"api/{n}.proto": f"api/{n}.proto"
+            for n in ("annotations", "http", "client", "launch_stage", "field_behavior")
+        },
     }
     for vendored_name, wheel_name in copies.items():
         vendored = ROOT / "third_party/protos/google" / vendored_name

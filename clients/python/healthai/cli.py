@@ -1,4 +1,4 @@
-"""`healthai`: the command-line client (health, extract, analyze, deidentify)."""
+"""`healthai`: the command-line client (health, extract, analyze, deidentify, usage, batch)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from pathlib import Path
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
+from healthai.batch import BatchClient
+from healthai.batch_cli import add_batch_commands
 from healthai.client import ENTITY_TYPES, HealthAIClient, HealthAIError
 from healthai.render import render_analysis, render_extraction
 from healthai.v1 import deidentification_service_pb2
@@ -166,7 +168,13 @@ def build_parser() -> argparse.ArgumentParser:
     usage.add_argument("--tenant", default="", help="another tenant (admin only); default: your own")
     usage.add_argument("--format", choices=["table", "json"], default="table")
     usage.set_defaults(handler=_cmd_usage)
+    add_batch_commands(sub, _batch_client)
     return parser
+
+
+def _batch_client(args: argparse.Namespace) -> BatchClient:
+    # The CLI process ends after one command: the channel closes with it.
+    return _client(args).batch()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

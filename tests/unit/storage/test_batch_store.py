@@ -92,7 +92,9 @@ async def test_retries_then_dead_letter_then_replay(db: Database) -> None:
     store = _store(db, max_attempts=2)
     await _job(store, "batch-c", notes=2)
     items = await store.claim("o", 10, LEASE)
-    report = await store.write("o", [ItemOutcome(items[0], failure=TRANSIENT), ItemOutcome(items[1], failure=PERMANENT)])
+    report = await store.write(
+        "o", [ItemOutcome(items[0], failure=TRANSIENT), ItemOutcome(items[1], failure=PERMANENT)]
+    )
     assert (report.retried, report.dead_lettered) == (1, 1)
     job = await store.get("batch-c", "t1")
     assert job is not None and (job.counts.failed, job.counts.dead_lettered) == (1, 1)
