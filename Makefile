@@ -6,10 +6,10 @@ BUF := node_modules/.bin/buf
 TS_DEPS := clients/typescript/node_modules/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint gen clients clients-deps breaking unit e2e eval eval-phi bench-rpc bench-engine bench-phi bench-llm drug-lexicon bench-load bench-chaos bench-tls bench-stall deploy-check render rules prometheusrule clean help
+.PHONY: run test lint gen clients clients-deps breaking unit e2e eval eval-phi bench-rpc bench-engine bench-phi bench-llm drug-lexicon bench-load bench-chaos bench-tls bench-stall bench-batch deploy-check render rules prometheusrule clean help
 
 help:
-	@echo "make run | test | lint | gen | clients | breaking | eval | eval-phi | bench-rpc | bench-engine | bench-phi | bench-llm | bench-load | bench-chaos | bench-tls | bench-stall"
+	@echo "make run | test | lint | gen | clients | breaking | eval | eval-phi | bench-rpc | bench-engine | bench-phi | bench-llm | bench-load | bench-chaos | bench-tls | bench-stall | bench-batch"
 
 $(VENV_STAMP): pyproject.toml clients/python/pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -112,6 +112,10 @@ bench-load: $(VENV_STAMP)
 ## bench-chaos: traffic on PostgreSQL while workers, the database and the server are killed; audit vs clients
 bench-chaos: $(VENV_STAMP)
 	$(PY) bench/bench_chaos.py $(ARGS)
+
+## bench-batch: one batch job vs unary calls at concurrency 8, same notes, same run (ARGS="--notes 20000 --postgres")
+bench-batch: $(VENV_STAMP)
+	$(PY) bench/bench_batch.py $(ARGS)
 
 ## bench-tls: connection set-up and warm-call latency, plaintext vs TLS vs mTLS (real servers)
 bench-tls: $(VENV_STAMP)
