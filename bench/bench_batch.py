@@ -136,13 +136,17 @@ def run_setup(label: str, notes: list[tuple[str, str]], processes: int, database
             shutil.copytree(root / "s0" / "dev", root / f"s{index}" / "dev")
             servers.append(ServerProcess(root / f"s{index}", server_env(root / f"s{index}", None, **settings)).start())
         first = servers[0]
-        unary_rate = asyncio.run(unary(first.addr, first.dev_token, notes[: max(len(notes) // 4, 200)]))
         pids = [s.process.pid for s in servers if s.process is not None]
+        unary_notes = notes[: max(len(notes) // 4, 200)]
+        cpu_before = cpu_seconds(pids[0])
+        unary_rate = asyncio.run(unary(first.addr, first.dev_token, unary_notes))
+        unary_cpu = (cpu_seconds(pids[0]) - cpu_before) / len(unary_notes) * 1000
         rate, uploaded, cpu = batch(first.addr, first.dev_token, notes, pids)
         cpu_text = ", ".join(f"{c:.1f}" for c in cpu)
         print(
             f"{label:<34} batch {rate:7.1f} notes/s (upload {uploaded:5.1f} s)  unary c=8 {unary_rate:7.1f} notes/s  "
-            f"ratio {rate / unary_rate:4.2f}x  CPU ms/note per server process (+workers): {cpu_text}",
+            f"ratio {rate / unary_rate:4.2f}x  CPU ms/note: unary {unary_cpu:.1f}, batch per server process "
+            f"(+workers) {cpu_text}",
             flush=True,
         )
     finally:
