@@ -55,7 +55,7 @@ async def pgqueuer_run(url: str, notes: int, consumers: int) -> float:
         connection = await asyncpg.connect(url)
         manager = QueueManager(Queries(AsyncpgDriver(connection)))
 
-        @manager.entrypoint("note")
+        @manager.entrypoint("note")  # type: ignore[untyped-decorator]
         async def note(_job: Any) -> None:
             nonlocal done
             done += 1
@@ -107,7 +107,9 @@ def main() -> int:
     run = pgqueuer_run if args.impl == "pgqueuer" else store_run
     for consumers in (1, 2):
         rate = asyncio.run(with_database(lambda url, c=consumers: run(url, args.notes, c)))
-        print(f"{args.impl:<9} {consumers} consumer(s): {rate:8.0f} notes/s (no-op work, {args.notes} notes)", flush=True)
+        print(
+            f"{args.impl:<9} {consumers} consumer(s): {rate:8.0f} notes/s (no-op work, {args.notes} notes)", flush=True
+        )
     return 0
 
 

@@ -93,6 +93,9 @@ class ItemFailure:
     reason: str
     message: str  # never note text
     retryable: bool
+    # False when the note was turned away before any work (shed, server shutting down): the
+    # attempt is given back, so back-pressure never dead-letters a note.
+    counts_as_attempt: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -105,6 +105,7 @@ class BatchExtractor:
         return ExtractedNote(response.SerializeToString(), usage, self._hasher.fingerprint(note.text), details)
 
 
+NOT_AN_ATTEMPT = frozenset({"OVERLOADED", "SHUTTING_DOWN"})
 RETRYABLE_REASONS = frozenset(
     {"BACKEND_UNAVAILABLE", "SHUTTING_DOWN", "OVERLOADED", "STORAGE_UNAVAILABLE", "DEADLINE_EXCEEDED", "INTERNAL"}
 )
@@ -114,7 +115,11 @@ def failure_of(error: BaseException) -> ItemFailure:
     """A note's failure as the queue keeps it: status code, reason, a message without note text."""
     if isinstance(error, DomainError):
         return ItemFailure(
-            status_code_for(error).value[0], error.reason, error.message[:512], error.reason in RETRYABLE_REASONS
+            status_code_for(error).value[0],
+            error.reason,
+            error.message[:512],
+            error.reason in RETRYABLE_REASONS,
+            counts_as_attempt=error.reason not in NOT_AN_ATTEMPT,
         )
     # An unexpected exception's message may quote the note: keep only its type.
     return ItemFailure(13, "INTERNAL", f"unexpected {type(error).__name__}", retryable=True)

@@ -56,6 +56,11 @@ class RetryPolicy:
     base_delay_s: float = 1.0
     max_delay_s: float = 60.0
 
+    def shed_delay_s(self, rng: random.Random | None = None) -> float:
+        """A shed note (the engine was busy) comes back soon: being shed is back-pressure, not a
+        failure of the note, so it does not use up an attempt."""
+        return (rng or random).uniform(0.05, 0.5)
+
     def delay_s(self, attempts: int, rng: random.Random | None = None) -> float:
         """Exponential backoff with full jitter (AWS architecture blog's 'full jitter')."""
         ceiling = min(self.max_delay_s, self.base_delay_s * 2 ** max(attempts - 1, 0))
@@ -375,54 +380,94 @@ class BatchStore:
 
     async def write(self, owner: str, outcomes: Sequence[ItemOutcome]) -> WriteReport:
         """Record a chunk's outcomes in one transaction; an item whose lease this owner no longer
-        holds is skipped (another consumer has it)."""
+        holds is skipped (another consumer has it). The held rows are locked first, then updated
+        with one statement per kind of outcome (executemany), so a chunk costs a few round trips."""
         max_attempts = {row.name: row.max_attempts for row in await self._max_attempts(outcomes)}
+        by_id = {outcome.item.id: outcome for outcome in outcomes}
 
         def apply(conn: sa.Connection) -> WriteReport:
             now = utcnow()
-            succeeded = retried = dead = lost = 0
-            for outcome in outcomes:
+            held_query = sa.select(batch_items.c.id).where(
+                batch_items.c.id.in_(list(by_id)),
+                batch_items.c.lease_owner == owner,
+                batch_items.c.state == ItemState.RUNNING.value,
+            )
+            if self.dialect == "postgresql":
+                held_query = held_query.with_for_update()
+            held = {row.id for row in conn.execute(held_query)}
+            done: list[dict[str, Any]] = []
+            failed: list[dict[str, Any]] = []
+            usage: list[dict[str, Any]] = []
+            retried = dead = 0
+            for item_id in sorted(held):
+                outcome = by_id[item_id]
                 item = outcome.item
-                mine = sa.and_(
-                    batch_items.c.id == item.id,
-                    batch_items.c.lease_owner == owner,
-                    batch_items.c.state == ItemState.RUNNING.value,
-                )
-                values: dict[str, Any]
                 if outcome.result is not None:
                     sealed = self._encryptor.encrypt(
                         outcome.result, self._aad("result", item.tenant, item.job, item.seq)
                     )
-                    values = {"state": ItemState.SUCCEEDED.value, "result": sealed, "payload": None}
-                    values.update(finished_at=now, lease_owner=None, lease_expires_at=None, error_code=None)
-                else:
-                    failure = outcome.failure
-                    assert failure is not None
-                    final = not failure.retryable or item.attempts >= max_attempts.get(item.job, 1)
-                    values = {
-                        "error_code": failure.code,
-                        "error_reason": failure.reason[:64],
-                        "error_message": failure.message[:512],
-                        "lease_owner": None,
-                        "lease_expires_at": None,
-                    }
-                    if final:
-                        values.update(state=ItemState.DEAD.value, finished_at=now)
-                    else:
-                        delay = self.retry.delay_s(item.attempts)
-                        values.update(state=ItemState.RETRY.value, available_at=now + timedelta(seconds=delay))
-                if conn.execute(sa.update(batch_items).where(mine).values(**values)).rowcount != 1:
-                    lost += 1
-                    continue
-                if outcome.result is not None:
-                    succeeded += 1
+                    done.append({"b_id": item_id, "b_result": sealed})
                     if outcome.usage is not None:
-                        conn.execute(sa.insert(usage_ledger).values(**_usage_row(outcome.usage)))
-                elif values["state"] == ItemState.DEAD.value:
+                        usage.append(_usage_row(outcome.usage))
+                    continue
+                failure = outcome.failure
+                assert failure is not None
+                attempts = item.attempts if failure.counts_as_attempt else item.attempts - 1
+                final = not failure.retryable or attempts >= max_attempts.get(item.job, 1)
+                if final:
                     dead += 1
+                    state, available = ItemState.DEAD.value, now
                 else:
                     retried += 1
-            return WriteReport(succeeded, retried, dead, lost)
+                    delay = self.retry.delay_s(attempts) if failure.counts_as_attempt else self.retry.shed_delay_s()
+                    state, available = ItemState.RETRY.value, now + timedelta(seconds=delay)
+                failed.append(
+                    {
+                        "b_id": item_id,
+                        "b_state": state,
+                        "b_attempts": attempts,
+                        "b_available": available,
+                        "b_finished": now if final else None,
+                        "b_code": failure.code,
+                        "b_reason": failure.reason[:64],
+                        "b_message": failure.message[:512],
+                    }
+                )
+            if done:
+                conn.execute(
+                    sa.update(batch_items)
+                    .where(batch_items.c.id == sa.bindparam("b_id"))
+                    .values(
+                        state=ItemState.SUCCEEDED.value,
+                        result=sa.bindparam("b_result"),
+                        payload=None,
+                        finished_at=now,
+                        lease_owner=None,
+                        lease_expires_at=None,
+                        error_code=None,
+                    ),
+                    done,
+                )
+            if failed:
+                conn.execute(
+                    sa.update(batch_items)
+                    .where(batch_items.c.id == sa.bindparam("b_id"))
+                    .values(
+                        state=sa.bindparam("b_state"),
+                        attempts=sa.bindparam("b_attempts"),
+                        available_at=sa.bindparam("b_available"),
+                        finished_at=sa.bindparam("b_finished"),
+                        error_code=sa.bindparam("b_code"),
+                        error_reason=sa.bindparam("b_reason"),
+                        error_message=sa.bindparam("b_message"),
+                        lease_owner=None,
+                        lease_expires_at=None,
+                    ),
+                    failed,
+                )
+            if usage:
+                conn.execute(sa.insert(usage_ledger), usage)
+            return WriteReport(len(done), retried, dead, len(outcomes) - len(held))
 
         return await self._db.run(apply, "batch_write")
 

@@ -173,3 +173,16 @@ async def test_two_consumers_never_claim_the_same_note(db: Database) -> None:
 
     await asyncio.gather(*(consume(f"o{i}") for i in range(4)))
     assert sorted(claimed) == sorted(f"n{i}" for i in range(200))
+
+
+async def test_a_shed_note_does_not_use_up_an_attempt(db: Database) -> None:
+    store = _store(db, max_attempts=1)
+    await _job(store, "batch-g", notes=1)
+    shed = ItemFailure(8, "OVERLOADED", "engine busy", retryable=True, counts_as_attempt=False)
+    for _round in range(3):  # shed again and again: never a dead letter
+        (item,) = await store.claim("o", 10, LEASE)
+        assert item.attempts == 1
+        assert (await store.write("o", [ItemOutcome(item, failure=shed)])).retried == 1
+        await db.run(lambda c: c.execute(sa.update(batch_items).values(available_at=utcnow())))
+    (item,) = await store.claim("o", 10, LEASE)
+    assert (await store.write("o", [ItemOutcome(item, failure=TRANSIENT)])).dead_lettered == 1
