@@ -137,7 +137,9 @@ class Settings:
     batch_lease_s: float = 60.0  # a claimed note is claimable again this long after its consumer died
     batch_claim_size: int = 32  # notes claimed per round trip
     batch_concurrency: int = 0  # notes in flight per consumer; 0: 2 per engine worker
-    batch_poll_interval_s: float = 0.2  # idle consumers look for work this often
+    # Idle consumers look for work this often (a new or replayed job wakes them at once; the
+    # poll finds notes whose retry delay has passed, and each poll is a write transaction).
+    batch_poll_interval_s: float = 1.0
     batch_retention_s: float = 30 * 86_400.0  # jobs, results and dead letters are kept this long
     idempotency_ttl_s: float = 30 * 86_400.0  # request ids (AIP-155) are remembered this long
     # Transport security of the main gRPC port: the server certificate (chain) and its private

@@ -30,6 +30,7 @@ from healthai_server.storage.usage import UsageRecord
 log = logging.getLogger("healthai.batch")
 _tracer = trace.get_tracer("healthai.batch")
 PROCESS_METHOD = "/healthai.v1.BatchService/ProcessNotes"
+IDLE_SWEEP_EVERY = 10
 
 
 class ProcessedNote(Protocol):
@@ -49,7 +50,7 @@ class RunnerSettings:
     claim_size: int = 32
     concurrency: int = 4
     lease_s: float = 60.0
-    poll_interval_s: float = 0.2
+    poll_interval_s: float = 1.0
     stats_interval_s: float = 5.0
 
 
@@ -77,6 +78,8 @@ class BatchRunner:
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
         self._limit = asyncio.Semaphore(max(settings.concurrency, 1))
+        self._dirty = False
+        self._idle_rounds = 0
 
     def start(self) -> None:
         # Two loops per consumer: one extracts while the other claims and writes.
@@ -119,7 +122,12 @@ class BatchRunner:
         lease = timedelta(seconds=self._settings.lease_s)
         items = await self._store.claim(self.owner, self._settings.claim_size, lease)
         if not items:
-            await self._store.complete_finished_jobs()
+            # Idle: finish jobs whose last notes were written here, and now and then any job
+            # (a replica that died between writing the last results and finishing the job).
+            self._idle_rounds += 1
+            if self._dirty or self._idle_rounds % IDLE_SWEEP_EVERY == 0:
+                self._dirty = False
+                await self._store.complete_finished_jobs()
             return False
         audit_ids = {tenant: str(uuid.uuid4()) for tenant in {item.tenant for item in items}}
         with _tracer.start_as_current_span("batch.chunk", attributes={"healthai.batch.notes": len(items)}):
@@ -131,7 +139,7 @@ class BatchRunner:
             await self._audit_chunk(processed, audit_ids)
             report = await self._store.write(self.owner, [outcome for outcome, _note in processed])
         self._on_written(report)
-        await self._store.complete_finished_jobs()
+        self._dirty = True
         return True
 
     async def _one(self, item: WorkItem, audit_id: str) -> tuple[ItemOutcome, ProcessedNote | None]:
