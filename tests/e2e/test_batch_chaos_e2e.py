@@ -75,9 +75,8 @@ def test_every_note_ends_once_while_workers_and_a_server_die(tmp_path: Path, clu
                 second.process.send_signal(signal.SIGKILL)  # its leased notes must come back
                 second.process.wait()
                 killed_server = True
+                second = _server(tmp_path / "b", cluster_db)  # and the replica rejoins after a restart
                 continue
-            if target is second and killed_server:
-                target = first
             if kills >= MAX_WORKER_KILLS:
                 continue
             assert target.process is not None

@@ -5,7 +5,10 @@ tenant isolation, RBAC, and an audit trail that verifies."""
 from __future__ import annotations
 
 import json
+import re
+import socket
 import time
+import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -22,10 +25,19 @@ from tests.e2e.server import ServerProcess, running_server
 NOTES = sorted((Path(__file__).resolve().parents[2] / "data/golden/clinical/notes").glob("*.txt"))
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @pytest.fixture(scope="module")
 def batch_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     with running_server(
-        tmp_path_factory.mktemp("batch"), batch_max_notes="400", batch_retry_base_delay_s="0.05"
+        tmp_path_factory.mktemp("batch"),
+        batch_max_notes="400",
+        batch_retry_base_delay_s="0.05",
+        metrics_port=str(_free_port()),
     ) as process:
         yield process
 
@@ -124,6 +136,12 @@ def test_a_job_runs_to_completion_with_paged_results_and_an_audited_trail(batch_
     assert operation.name in [o.name for o in listed.operations]
     verify = batch_server.healthai_server("audit", "verify")
     assert verify.returncode == 0, verify.stdout + verify.stderr
+    port = batch_server.env["HEALTHAI_METRICS_PORT"]
+    exposition = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    succeeded = re.search(r'^healthai_batch_notes_total\{outcome="succeeded"\} (\S+)$', exposition, re.M)
+    assert succeeded is not None and float(succeeded.group(1)) >= 60
+    assert 'healthai_queue_depth{queue="batch"}' in exposition
+    assert "healthai_batch_oldest_queued_age_seconds" in exposition
 
 
 def test_same_request_id_for_another_job_is_refused(batch_server: ServerProcess) -> None:
