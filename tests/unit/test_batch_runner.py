@@ -21,6 +21,7 @@ from healthai_server.domain.errors import (
     FailedPrecondition,
     InvalidRequest,
     NotFound,
+    Overloaded,
 )
 from healthai_server.domain.provenance import TokenUsage
 from healthai_server.services.batch import job_metadata, job_operation
@@ -216,6 +217,9 @@ def test_failures_keep_no_text_and_notes_take_the_job_defaults() -> None:
     unexpected = failure_of(RuntimeError("Patient John Smith has chest pain"))
     assert unexpected.message == "unexpected RuntimeError" and unexpected.retryable
     assert not failure_of(InvalidRequest([])).retryable
+    shed = failure_of(Overloaded("engine busy"))
+    assert shed.retryable and not shed.counts_as_attempt  # back-pressure is not the note's failure
+    assert failure_of(BackendUnavailable("worker died")).counts_as_attempt
     note = batch_service_pb2.BatchNote(note_id="n", text="t")
     stored = batch_service_pb2.BatchNote.FromString(
         encode_note(note, extraction_service_pb2.ExtractionOptions(include_fhir=True))
