@@ -6,10 +6,10 @@ BUF := node_modules/.bin/buf
 TS_DEPS := clients/typescript/node_modules/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run console test lint gen clients clients-deps breaking unit e2e eval eval-phi bench-rpc bench-engine bench-phi bench-llm drug-lexicon bench-load bench-chaos bench-tls bench-stall bench-shadow deploy-check render rules prometheusrule clean help
+.PHONY: run console test lint gen clients clients-deps breaking unit e2e eval eval-phi bench-rpc bench-engine bench-phi bench-llm drug-lexicon bench-load bench-chaos bench-tls bench-stall bench-shadow bench-batch deploy-check render rules prometheusrule clean help
 
 help:
-	@echo "make run | console | test | lint | gen | clients | breaking | eval | eval-phi | bench-rpc | bench-engine | bench-phi | bench-llm | bench-load | bench-chaos | bench-tls | bench-stall | bench-shadow"
+	@echo "make run | console | test | lint | gen | clients | breaking | eval | eval-phi | bench-rpc | bench-engine | bench-phi | bench-llm | bench-load | bench-chaos | bench-tls | bench-stall | bench-shadow | bench-batch"
 
 $(VENV_STAMP): pyproject.toml clients/python/pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -120,6 +120,10 @@ bench-load: $(VENV_STAMP)
 ## bench-chaos: traffic on PostgreSQL while workers, the database and the server are killed; audit vs clients
 bench-chaos: $(VENV_STAMP)
 	$(PY) bench/bench_chaos.py $(ARGS)
+
+## bench-batch: one batch job vs unary calls at concurrency 8, same notes, same run (ARGS="--notes 20000 --postgres")
+bench-batch: $(VENV_STAMP)
+	$(PY) bench/bench_batch.py $(ARGS)
 
 ## bench-tls: connection set-up and warm-call latency, plaintext vs TLS vs mTLS (real servers)
 bench-tls: $(VENV_STAMP)

@@ -11,7 +11,7 @@ export PATH="$(cd "$(dirname "$PY")" && pwd):$PATH"
 rm -rf "$OUT/healthai/v1" "$OUT/buf"
 mkdir -p "$OUT/healthai/v1" "$OUT/buf/validate"
 "$PY" -m grpc_tools.protoc \
-  -I protos -I build/proto-deps \
+  -I protos -I build/proto-deps -I third_party/protos \
   --python_out="$OUT" --mypy_out="$OUT" \
   --grpc_python_out="$OUT" --mypy_grpc_out="$OUT" \
   protos/healthai/v1/*.proto build/proto-deps/buf/validate/validate.proto

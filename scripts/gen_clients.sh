@@ -16,5 +16,5 @@ if [ "${#missing[@]}" -gt 0 ]; then
   exit 1
 fi
 # Generated trees only: the hand-written wrappers live beside them.
-rm -rf "$OUT/clients/typescript/src/gen" "$OUT/clients/go/healthai/v1" "$OUT/clients/go/buf"
+rm -rf "$OUT/clients/typescript/src/gen" "$OUT/clients/go/healthai/v1" "$OUT/clients/go/buf" "$OUT/clients/go/google"
 "$BUF" generate --output "$OUT"

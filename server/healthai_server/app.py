@@ -9,17 +9,21 @@ import os
 import signal
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from google.longrunning import operations_pb2, operations_pb2_grpc
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2
 from healthai.v1 import (
     analysis_service_pb2,
     analysis_service_pb2_grpc,
+    batch_service_pb2,
+    batch_service_pb2_grpc,
     deidentification_service_pb2,
     deidentification_service_pb2_grpc,
     extraction_service_pb2,
@@ -41,6 +45,8 @@ from healthai_server.auth.tokens import TokenVerifier
 from healthai_server.backends.assembly import Backends, assemble_backends, cache_encryptor
 from healthai_server.backends.base import ExtractionBackend
 from healthai_server.backends.local import LocalBackend
+from healthai_server.batch.jobs import BatchJobs, JobLimits
+from healthai_server.batch.runner import BatchRunner, RunnerSettings
 from healthai_server.config import Settings
 from healthai_server.domain.clinical import EntityType
 from healthai_server.domain.errors import StorageUnavailable
@@ -75,6 +81,8 @@ from healthai_server.review.monitor import ReviewBacklogMonitor, decisions_recor
 from healthai_server.review.queue import ReviewQueue
 from healthai_server.services import convert
 from healthai_server.services.analysis import NoteAnalysisServicer
+from healthai_server.services.batch import BatchServicer, OperationsServicer
+from healthai_server.services.batch_extract import BatchExtractor, failure_of
 from healthai_server.services.deidentification import DeidentificationServicer
 from healthai_server.services.extraction import ClinicalExtractionServicer
 from healthai_server.services.review import ReviewServicer
@@ -83,6 +91,7 @@ from healthai_server.storage import migrate
 from healthai_server.storage.audit import AuditRepository, read_chain_heads
 from healthai_server.storage.audit_checkpoints import AuditCheckpointer, CheckpointStore
 from healthai_server.storage.audit_keys import ChainKeyring, load_signing_key
+from healthai_server.storage.batch import BatchStore, RetryPolicy, WriteReport
 from healthai_server.storage.db import Database
 from healthai_server.storage.review_tasks import ReviewTaskStore
 from healthai_server.storage.usage import UsageLedger
@@ -106,6 +115,8 @@ SERVICE_NAMES = (
     deidentification_service_pb2.DESCRIPTOR.services_by_name["DeidentificationService"].full_name,
     usage_service_pb2.DESCRIPTOR.services_by_name["UsageService"].full_name,
     review_service_pb2.DESCRIPTOR.services_by_name["ReviewService"].full_name,
+    batch_service_pb2.DESCRIPTOR.services_by_name["BatchService"].full_name,
+    operations_pb2.DESCRIPTOR.services_by_name["Operations"].full_name,
 )
 
 
@@ -125,6 +136,7 @@ class Application:
     draining: DrainingInterceptor | None = None
     housekeeping: Housekeeping | None = None
     checkpointer: AuditCheckpointer | None = None
+    batch: BatchRunner | None = None
 
     async def stop(self, grace_s: float | None = None) -> None:
         """Stop accepting calls, let in-flight calls finish within the grace period, release."""
@@ -143,6 +155,10 @@ class Application:
         await self.server.stop(max(grace - (time.monotonic() - started), 0.0))
         if self.probe_server is not None:
             await self.probe_server.stop(0)
+        if self.batch is not None:
+            # Notes in flight are not written; their leases expire and another replica (or the
+            # next start) claims them again.
+            await self.batch.stop()
         if self.checkpointer is not None:
             # Every admitted call has been answered and audited: sign the final heads.
             await self.checkpointer.stop()
@@ -363,6 +379,20 @@ async def build_application(
 
     usage_service_pb2_grpc.add_UsageServiceServicer_to_server(UsageServicer(ledger), server)
     review_service_pb2_grpc.add_ReviewServiceServicer_to_server(ReviewServicer(review_queue), server)
+    batch_runner, batch_jobs, batch_purge = _build_batch(
+        settings,
+        db=db,
+        backend=backend,
+        hasher=hasher,
+        validator=validator,
+        audit=audit,
+        metrics=metrics,
+        engine_processes=workers.processes,
+        guard=guard_stage,
+        validation=validation_stage,
+    )
+    batch_service_pb2_grpc.add_BatchServiceServicer_to_server(BatchServicer(batch_jobs, validator), server)
+    operations_pb2_grpc.add_OperationsServicer_to_server(OperationsServicer(batch_jobs), server)
 
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -380,7 +410,7 @@ async def build_application(
         log.warning("starting NOT_SERVING", extra={"failing": ",".join(monitor.failing)})
     monitor.start()
     housekeeping = Housekeeping(
-        purge_jobs,
+        [*purge_jobs, batch_purge],
         settings.purge_interval_s,
         on_purged=metrics.record_purge,
         on_failure=metrics.record_purge_failure,
@@ -397,6 +427,7 @@ async def build_application(
         backend.close,
         *backends.closers,
     ]
+    batch_runner.start()
     probe_server: aio.Server | None = None
     if settings.probe_port:
         probe_server = aio.server()
@@ -423,6 +454,7 @@ async def build_application(
         draining=draining,
         housekeeping=housekeeping,
         checkpointer=checkpointer,
+        batch=batch_runner,
     )
     if binding.transport == "plaintext":
         log.warning(
@@ -479,6 +511,61 @@ async def _experiments(
         )
         await shadow.start()
     return arms, shadow
+
+
+def _count_batch_notes(metrics: Metrics, report: WriteReport) -> None:
+    for outcome in ("succeeded", "retried", "dead_lettered", "lost_lease"):
+        metrics.record_batch_notes(outcome, getattr(report, outcome))
+
+
+def _build_batch(
+    settings: Settings,
+    *,
+    db: Database,
+    backend: ExtractionBackend,
+    hasher: NoteHasher,
+    validator: RequestValidator,
+    audit: AuditRepository,
+    metrics: Metrics,
+    engine_processes: int,
+    guard: PhiGuardStage,
+    validation: ValidationStage,
+) -> tuple[BatchRunner, BatchJobs, PurgeJob]:
+    """The batch queue on this server's store: jobs for the servicers, a consumer, a purge."""
+    from healthai_server.fhir import build_bundle
+
+    store = BatchStore(
+        db,
+        # The result cache's AES-GCM key; batch rows bind their own associated data.
+        cache_encryptor(settings.effective_cache_key_file),
+        RetryPolicy(settings.batch_max_attempts, settings.batch_retry_base_delay_s, settings.batch_retry_max_delay_s),
+    )
+    # No ledger on this pipeline: the store writes each note's usage row with its result. The
+    # same PHI guard and validation as the unary path; no review routing, because a retried note
+    # would queue its task twice (batch answers are reviewed from the exported results).
+    pipeline = ExtractionPipeline(backend, build_bundle, guard=guard, validation=validation)
+    extractor = BatchExtractor(pipeline, hasher, validator, settings.backend_timeout_s)
+    runner = BatchRunner(
+        store,
+        extractor,
+        failure_of,
+        audit,
+        RunnerSettings(
+            consumers=settings.batch_consumers,
+            claim_size=settings.batch_claim_size,
+            concurrency=settings.batch_concurrency or 2 * max(engine_processes, 1),
+            lease_s=settings.batch_lease_s,
+            poll_interval_s=settings.batch_poll_interval_s,
+        ),
+        on_written=functools.partial(_count_batch_notes, metrics),
+        on_stats=metrics.set_batch_queue,
+    )
+    limits = JobLimits(
+        max_notes=settings.batch_max_notes,
+        retention=timedelta(seconds=settings.batch_retention_s),
+        idempotency_ttl=timedelta(seconds=settings.idempotency_ttl_s),
+    )
+    return runner, BatchJobs(store, limits, runner.wake), PurgeJob("batch", store.purge)
 
 
 class StartupError(Exception):

@@ -143,6 +143,21 @@ class Settings:
     # After this, a task's note text is erased and undecided tasks deleted (scheduled purge).
     review_retention_days: float = 30.0
     review_backlog_interval_s: float = 30.0  # how often the backlog metrics are refreshed
+    # Batch jobs (services/batch.py, batch/runner.py). Every server consumes the queue; 0 consumers
+    # makes a replica accept and serve jobs without processing notes.
+    batch_consumers: int = 1
+    batch_max_notes: int = 100_000  # notes per job
+    batch_max_attempts: int = 5  # a note that fails this many times becomes a dead letter
+    batch_retry_base_delay_s: float = 1.0  # backoff before the 2nd attempt; doubles, full jitter
+    batch_retry_max_delay_s: float = 60.0
+    batch_lease_s: float = 60.0  # a claimed note is claimable again this long after its consumer died
+    batch_claim_size: int = 32  # notes claimed per round trip
+    batch_concurrency: int = 0  # notes in flight per consumer; 0: 2 per engine worker
+    # Idle consumers look for work this often (a new or replayed job wakes them at once; the
+    # poll finds notes whose retry delay has passed, and each poll is a write transaction).
+    batch_poll_interval_s: float = 1.0
+    batch_retention_s: float = 30 * 86_400.0  # jobs, results and dead letters are kept this long
+    idempotency_ttl_s: float = 30 * 86_400.0  # request ids (AIP-155) are remembered this long
     # Transport security of the main gRPC port: the server certificate (chain) and its private
     # key, PEM, both or neither. Re-read when either file changes (checked at each new
     # connection), so a rotated certificate is served without a restart.
@@ -298,6 +313,16 @@ def _validate(settings: Settings) -> None:
         ("llm_breaker_reset_timeout_s", settings.llm_breaker_reset_timeout_s > 0, "must be positive"),
         ("result_cache_ttl_s", settings.result_cache_ttl_s >= 0, "must be 0 (off) or positive"),
         ("shadow_timeout_s", 0 < settings.shadow_timeout_s <= 600, "must be more than 0 and at most 600"),
+        ("batch_consumers", 0 <= settings.batch_consumers <= 64, "must be between 0 and 64"),
+        ("batch_max_notes", 1 <= settings.batch_max_notes <= 100_000, "must be between 1 and 100000"),
+        ("batch_max_attempts", 1 <= settings.batch_max_attempts <= 100, "must be between 1 and 100"),
+        ("batch_retry_base_delay_s", settings.batch_retry_base_delay_s >= 0, "must be 0 or positive"),
+        ("batch_lease_s", 1 <= settings.batch_lease_s <= 3600, "must be between 1 and 3600"),
+        ("batch_claim_size", 1 <= settings.batch_claim_size <= 1000, "must be between 1 and 1000"),
+        ("batch_concurrency", 0 <= settings.batch_concurrency <= 1024, "must be between 0 and 1024"),
+        ("batch_poll_interval_s", 0.01 <= settings.batch_poll_interval_s <= 60, "must be between 0.01 and 60"),
+        ("batch_retention_s", settings.batch_retention_s >= 60, "must be at least 60"),
+        ("idempotency_ttl_s", settings.idempotency_ttl_s >= 60, "must be at least 60"),
         ("audit_checkpoint_every_events", settings.audit_checkpoint_every_events >= 0, "must be 0 or positive"),
         (
             "audit_checkpoint_interval_s",

@@ -87,9 +87,20 @@ def test_vendored_google_rpc_protos_match_the_installed_wheel() -> None:
     for name in ("status.proto", "error_details.proto"):
         vendored = ROOT / "third_party/protos/google/rpc" / name
         assert vendored.read_bytes() == (wheel / name).read_bytes(), f"{name} differs from the wheel's copy"
+    google_dir = wheel.parent
+    copies = {
+        "longrunning/operations.proto": "longrunning/operations_proto.proto",
+        **{
+            f"api/{n}.proto": f"api/{n}.proto"
+            for n in ("annotations", "http", "client", "launch_stage", "field_behavior")
+        },
+    }
+    for vendored_name, wheel_name in copies.items():
+        vendored = ROOT / "third_party/protos/google" / vendored_name
+        assert vendored.read_bytes() == (google_dir / wheel_name).read_bytes(), f"{vendored_name} differs"
 
 
-GENERATED_CLIENT_TREES = ("clients/typescript/src/gen", "clients/go/healthai/v1", "clients/go/buf")
+GENERATED_CLIENT_TREES = ("clients/typescript/src/gen", "clients/go/healthai/v1", "clients/go/buf", "clients/go/google")
 
 
 def _tree(root: Path) -> dict[str, bytes]:

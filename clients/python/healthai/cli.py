@@ -1,4 +1,4 @@
-"""`healthai`: the command-line client (health, extract, analyze, deidentify, usage, review)."""
+"""`healthai`: the command-line client (health, extract, analyze, deidentify, usage, review, batch)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from healthai import review_cli
+from healthai.batch import BatchClient
+from healthai.batch_cli import add_batch_commands
 from healthai.client import ENTITY_TYPES, HealthAIClient, HealthAIError
 from healthai.render import render_analysis, render_extraction
 from healthai.v1 import deidentification_service_pb2
@@ -170,12 +172,18 @@ def build_parser() -> argparse.ArgumentParser:
     usage.add_argument("--format", choices=["table", "json"], default="table")
     usage.set_defaults(handler=_cmd_usage)
     review_cli.add_parser(sub, _with_client)
+    add_batch_commands(sub, _batch_client)
     return parser
 
 
 def _with_client(command: Callable[[HealthAIClient, argparse.Namespace], int], args: argparse.Namespace) -> int:
     with _client(args) as client:
         return command(client, args)
+
+
+def _batch_client(args: argparse.Namespace) -> BatchClient:
+    # The CLI process ends after one command: the channel closes with it.
+    return _client(args).batch()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,6 +19,7 @@ from typing import TypeVar
 import grpc
 
 from healthai import _health
+from healthai.batch import BatchClient
 from healthai.errors import HealthAIError, from_rpc_error
 from healthai.tls import TlsOptions
 from healthai.v1 import (
@@ -307,6 +308,10 @@ class HealthAIClient:
             return method(request, timeout=self._timeout, metadata=self._metadata(None))
         except grpc.RpcError as error:
             raise from_rpc_error(error) from None
+
+    def batch(self) -> BatchClient:
+        """Batch jobs (long-running operations) on this client's channel and token."""
+        return BatchClient(self._channel, lambda: self._metadata(None), self._timeout)
 
     def close(self) -> None:
         self._channel.close()

@@ -59,6 +59,16 @@ KNOWN_METHODS: Final[frozenset[str]] = frozenset(
         "healthai.v1.NoteAnalysisService/AnalyzeNote",
         "healthai.v1.DeidentificationService/DeidentifyNote",
         "healthai.v1.UsageService/GetUsage",
+        "healthai.v1.BatchService/CreateBatchJob",
+        "healthai.v1.BatchService/ListBatchResults",
+        "healthai.v1.BatchService/ListDeadLetters",
+        "healthai.v1.BatchService/ReplayDeadLetters",
+        "healthai.v1.BatchService/CancelBatchJob",
+        "google.longrunning.Operations/GetOperation",
+        "google.longrunning.Operations/ListOperations",
+        "google.longrunning.Operations/CancelOperation",
+        "google.longrunning.Operations/DeleteOperation",
+        "google.longrunning.Operations/WaitOperation",
         "grpc.health.v1.Health/Check",
         "grpc.health.v1.Health/Watch",
         "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
@@ -75,7 +85,7 @@ TOKEN_KINDS: Final[frozenset[str]] = frozenset({"input", "output", "cache_read",
 FALLBACK_REASONS: Final[frozenset[str]] = frozenset(reason.value for reason in DegradedReason)
 SHED_REASONS: Final[frozenset[str]] = frozenset({"server", "tenant", "quota", "draining"})
 QUEUES: Final[frozenset[str]] = frozenset({"review", "batch", "dead_letter"})
-PURGE_JOBS: Final[frozenset[str]] = frozenset({"result_cache", "review_tasks"})
+PURGE_JOBS: Final[frozenset[str]] = frozenset({"result_cache", "review_tasks", "batch"})
 # What pipeline/shadow.py reports for each note it is offered.
 SHADOW_OUTCOMES: Final[frozenset[str]] = frozenset(
     {"scheduled", "ok", "failed", "dropped_concurrency", "skipped_budget", "out_of_scope", "store_failed"}
@@ -86,6 +96,7 @@ REVIEW_REASONS: Final[frozenset[str]] = frozenset(
     {"low_confidence", "validation_finding", "ungrounded", "degraded", "requested"}
 )
 _PROMPT_VERSION = re.compile(r"^[A-Za-z0-9._-]{0,32}$")
+BATCH_OUTCOMES: Final[frozenset[str]] = frozenset({"succeeded", "retried", "dead_lettered", "lost_lease"})
 PHI_TYPES: Final[frozenset[str]] = frozenset(t.value for t in PhiType)
 MAX_TENANT_LABELS: Final = 200
 MAX_MODEL_LABELS: Final = 50
@@ -245,6 +256,18 @@ class Metrics:
             registry=r,
             multiprocess_mode="max",
         )
+        self.batch_oldest_queued_age = Gauge(
+            "healthai_batch_oldest_queued_age_seconds",
+            "Age of the oldest batch note waiting to be claimed (0 when none waits).",
+            registry=r,
+            multiprocess_mode="max",
+        )
+        self.batch_notes = Counter(
+            "healthai_batch_notes",
+            "Batch note attempts finished, by outcome (succeeded, retried, dead_lettered, lost_lease).",
+            ["outcome"],
+            registry=r,
+        )
         self.shed = Counter(
             "healthai_shed", "Calls rejected at once because of overload, by reason.", ["reason"], registry=r
         )
@@ -300,6 +323,8 @@ class Metrics:
             self.queue_depth.labels(queue=queue)
         for outcome in SHADOW_OUTCOMES:
             self.shadow_calls.labels(outcome=outcome)
+        for outcome in BATCH_OUTCOMES:
+            self.batch_notes.labels(outcome=outcome)
 
     # -- label normalisation -------------------------------------------------------------
 
@@ -403,6 +428,15 @@ class Metrics:
 
     def record_shadow(self, outcome: str) -> None:
         self.shadow_calls.labels(outcome=_bounded(outcome, SHADOW_OUTCOMES)).inc()
+
+    def set_batch_queue(self, depth: int, oldest_age_s: float, dead_letters: int) -> None:
+        self.set_queue_depth("batch", depth)
+        self.set_queue_depth("dead_letter", dead_letters)
+        self.batch_oldest_queued_age.set(oldest_age_s)
+
+    def record_batch_notes(self, outcome: str, count: int) -> None:
+        if count:
+            self.batch_notes.labels(outcome=_bounded(outcome, BATCH_OUTCOMES)).inc(count)
 
     def set_review_backlog(self, depth: int, oldest_age_s: float = 0.0) -> None:
         self.set_queue_depth("review", depth)

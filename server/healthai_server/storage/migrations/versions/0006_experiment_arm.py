@@ -2,14 +2,14 @@
 one row per shadow call comparing the candidate's answer with the answer given.
 
 Revision ID: 0006_experiment_arm
-Revises: 0004_review_tasks
+Revises: 0005_batch_jobs
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_experiment_arm"
-down_revision = "0004_review_tasks"
+down_revision = "0005_batch_jobs"
 branch_labels = None
 depends_on = None
 
