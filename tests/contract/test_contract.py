@@ -45,8 +45,10 @@ def test_generated_stubs_are_fresh(tmp_path: Path) -> None:
 
 
 def test_every_rpc_has_an_rbac_rule() -> None:
+    from google.longrunning import operations_pb2
     from healthai.v1 import (
         analysis_service_pb2,
+        batch_service_pb2,
         deidentification_service_pb2,
         extraction_service_pb2,
         review_service_pb2,
@@ -59,6 +61,8 @@ def test_every_rpc_has_an_rbac_rule() -> None:
         deidentification_service_pb2,
         usage_service_pb2,
         review_service_pb2,
+        batch_service_pb2,
+        operations_pb2,  # served for batch jobs (AIP-151)
     )
     methods = {
         f"/{service.full_name}/{method.name}"
