@@ -74,8 +74,10 @@ def _check_attrs(where: str, type_name: str, attrs: dict[str, Any]) -> list[str]
     problems = []
     if type_name == "vitals" and attrs.get("kind") not in VITAL_KINDS:
         problems.append(f"{where}: vital kind must be one of {sorted(VITAL_KINDS)}")
-    if type_name == "vitals" and "value" in attrs and (
-        isinstance(attrs["value"], bool) or not isinstance(attrs["value"], (int, float))
+    if (
+        type_name == "vitals"
+        and "value" in attrs
+        and (isinstance(attrs["value"], bool) or not isinstance(attrs["value"], (int, float)))
     ):
         problems.append(f"{where}: vital value must be a number (write 96, not '96%')")
     if type_name == "conditions":
