@@ -211,3 +211,28 @@ async def test_the_queue_refuses_bad_decisions_and_writes_nothing(store: ReviewT
     listed, _ = await queue.list(alice, TaskFilter(state=ReviewTaskState.COMPLETED), 10, "")
     assert [t.id for t in listed] == [task.id]
     assert (await queue.read(alice, task.id)).decisions[0].changed_fields == ("dose.value",)
+
+
+async def test_backlog_metrics_and_decision_metrics(store: ReviewTaskStore, clock: Clock) -> None:
+    from healthai_server.observability.metrics import Metrics
+    from healthai_server.review.monitor import ReviewBacklogMonitor, decisions_recorder
+    from prometheus_client import CollectorRegistry
+
+    metrics = Metrics(CollectorRegistry(), process_metrics=False)
+    monitor = ReviewBacklogMonitor(store, metrics, interval_s=3600, clock=clock)
+    assert await monitor.refresh() == (0, 0.0)
+    task = await store.create(new_task())
+    await store.create(new_task(tenant="t2"))
+    clock.advance(90)
+    assert await monitor.refresh() == (2, 90.0)
+    monitor.start()
+    await monitor.close()
+    queue = ReviewQueue(store, 300, on_decided=decisions_recorder(metrics, clock))
+    alice = Reviewer("t1", "alice")
+    claim = await queue.claim(alice, task.id, "", TaskFilter())
+    await queue.submit(alice, task.id, claim.etag, [ItemDecision(ReviewDecisionKind.REJECT, EntityType.MEDICATION, 0)])
+    text = metrics.render()
+    labels = 'backend="local",decision="reject",item_type="medication",prompt_version=""'
+    assert f"healthai_review_decisions_total{{{labels}}} 1.0" in text
+    assert "healthai_review_oldest_task_age_seconds 90.0" in text
+    assert "healthai_review_time_to_decision_seconds_count 1.0" in text
