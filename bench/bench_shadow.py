@@ -9,19 +9,23 @@ calls run while later calls are being answered: their event-loop, GIL and databa
 what could slow the answers down. Blocks alternate (off, on, off, on, ...) and the
 candidates of an "on" block are drained before the next "off" block, so "off" stays clean.
 
-The fake runs on its own thread in this process (its CPU shares the GIL): an upper bound.
+The fake Messages API runs in a child process, as the real one is elsewhere: in this process
+its HTTP and JSON work would share the GIL with the server and count twice with shadow on
+(`--fake-in-process` measures that upper bound).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import statistics
 import sys
 import tempfile
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -52,13 +56,35 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def main(args: argparse.Namespace) -> int:
-    def reply(body: dict[str, Any]) -> Reply:
-        shadow = body["model"] == "claude-haiku-4-5"
-        delay = (args.shadow_latency_ms if shadow else args.latency_ms) / 1000
+class ModelReply:
+    """The fake's answer: the live model after `live_s`, the candidate after `shadow_s` (picklable)."""
+
+    def __init__(self, live_s: float, shadow_s: float) -> None:
+        self.live_s, self.shadow_s = live_s, shadow_s
+
+    def __call__(self, body: dict[str, Any]) -> Reply:
+        delay = self.shadow_s if body["model"] == "claude-haiku-4-5" else self.live_s
         return tool_answer(good_answer(), model=str(body["model"]), delay_s=delay)
 
+
+def serve_fake(reply: ModelReply, conn: Connection) -> None:
     api = FakeAnthropicAPI(reply).start()
+    conn.send(api.port)
+    conn.recv()  # until the parent says stop
+    api.stop()
+
+
+async def main(args: argparse.Namespace) -> int:
+    reply = ModelReply(args.latency_ms / 1000, args.shadow_latency_ms / 1000)
+    child: multiprocessing.process.BaseProcess | None = None
+    if args.fake_in_process:
+        api = FakeAnthropicAPI(reply).start()
+        url = api.url
+    else:
+        parent_end, child_end = multiprocessing.get_context("spawn").Pipe()
+        child = multiprocessing.get_context("spawn").Process(target=serve_fake, args=(reply, child_end), daemon=True)
+        child.start()
+        url = f"http://127.0.0.1:{parent_end.recv()}"
     state = Path(tempfile.mkdtemp(prefix="bench-shadow-"))
     db = Database(f"sqlite:///{state}/healthai.db")
     migrate.upgrade(db.engine)
@@ -71,7 +97,7 @@ async def main(args: argparse.Namespace) -> int:
         def claude(model: str, version: str) -> AnthropicBackend:
             return AnthropicBackend(
                 model=model,
-                base_url=api.url,
+                base_url=url,
                 api_key="bench",
                 rules=rules,
                 egress_guard=EgressGuard(frozenset({COVERED})),
@@ -107,8 +133,9 @@ async def main(args: argparse.Namespace) -> int:
                 for i in range(args.block):
                     samples[mode].append(await call(pipeline, round_number * 10_000 + i))
             await runner.settle(timeout_s=30)  # the next "off" block starts with no candidate running
+        where = "in this process" if args.fake_in_process else "in a child process"
         print(
-            f"fake latency live {args.latency_ms:g} ms, shadow {args.shadow_latency_ms:g} ms; "
+            f"fake API {where}, latency live {args.latency_ms:g} ms, shadow {args.shadow_latency_ms:g} ms; "
             f"{args.rounds} rounds of {args.block} sequential calls per mode (alternating blocks)"
         )
         off50, on50 = statistics.median(samples["off"]), statistics.median(samples["on"])
@@ -123,7 +150,11 @@ async def main(args: argparse.Namespace) -> int:
         return 0 if on50 - off50 <= 1.0 else 1
     finally:
         db.close()
-        api.stop()
+        if child is None:
+            api.stop()
+        else:
+            parent_end.send("stop")
+            child.join(10)
 
 
 if __name__ == "__main__":
@@ -133,4 +164,5 @@ if __name__ == "__main__":
     parser.add_argument("--block", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--max-concurrent", type=int, default=4)
+    parser.add_argument("--fake-in-process", action="store_true", help="run the fake API on a thread here")
     sys.exit(asyncio.run(main(parser.parse_args())))

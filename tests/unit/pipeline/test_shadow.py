@@ -15,7 +15,7 @@ from healthai_server.domain.errors import BackendUnavailable
 from healthai_server.domain.provenance import PromptRef, Provenance
 from healthai_server.experiments.agreement import Counts
 from healthai_server.experiments.arms import Arm, ShadowConfig
-from healthai_server.experiments.store import ExperimentStore
+from healthai_server.experiments.store import ExperimentStore, ShadowComparison
 from healthai_server.pipeline.shadow import ShadowRunner
 from healthai_server.storage import migrate
 from healthai_server.storage.db import Database
@@ -180,3 +180,19 @@ async def test_drain_cancels_calls_that_outlive_the_timeout(store: ExperimentSto
     await asyncio.sleep(0)
     await runner.drain(timeout_s=0.05)
     assert runner.in_flight == 0
+
+
+async def test_a_comparison_the_store_cannot_take_is_counted_not_raised(store: ExperimentStore) -> None:
+    from healthai_server.domain.errors import StorageUnavailable
+
+    class Down(ExperimentStore):
+        async def record(self, row: ShadowComparison) -> None:
+            raise StorageUnavailable("database down")
+
+    outcomes: list[str] = []
+    runner = ShadowRunner(
+        ShadowConfig(Arm("cand", "anthropic"), 10_000, 2), Candidate(), Down(store._db), on_outcome=outcomes.append
+    )
+    runner.submit(_request(), LIVE, audit_id="a", live_arm="")
+    await runner.drain()
+    assert outcomes == ["scheduled", "store_failed"]
