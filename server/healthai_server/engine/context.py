@@ -73,6 +73,7 @@ _REACHES_BACKWARD = (Direction.BACKWARD, Direction.BIDIRECTIONAL)
 _HYPOTHETICAL, _CONDITIONAL = Category.HYPOTHETICAL, Category.CONDITIONAL
 _FUTURE, _HISTORICAL, _FAMILY = Category.FUTURE, Category.HISTORICAL, Category.FAMILY
 _FAMILY_HISTORY = NoteSection.FAMILY_HISTORY
+_PAST_TIME = Temporality.PAST
 _PAST_SECTIONS = (NoteSection.PAST_MEDICAL_HISTORY, NoteSection.PAST_SURGICAL_HISTORY)
 
 
@@ -208,7 +209,8 @@ class ContextAnalyzer:
                 if tokens.raw[j] == ":" and j + 1 < n:
                     j += 1  # "Denies: fever" and "negative for: ..." reach past their colon
                 stop = min(tokens.clause_last(j) + 1, j + limit)
-                t = bisect.bisect_left(terminators, j)
+                # a terminator right after the cue is part of it: "a brother who has diabetes"
+                t = bisect.bisect_left(terminators, j + 1)
                 if t < len(terminators):
                     stop = min(stop, terminators[t])
                 scope_end = max(stop, end)
@@ -297,6 +299,8 @@ class ContextAnalyzer:
         relation = ""
         if _FAMILY in best or section is _FAMILY_HISTORY:
             association = Association.OTHER
+            if temporality is _PAST_TIME:
+                temporality = Temporality.CURRENT  # a relative's "history of X" is not the patient's past
             family = best.get(_FAMILY)
             relation = family[1].rule.relation if family is not None else ""
             if not relation:
