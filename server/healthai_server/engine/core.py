@@ -65,14 +65,23 @@ from healthai_server.textmatch import literal_alternation
 _NKA = FastPattern(
     re.compile(
         r"\b(?:nkda|nka|n\.k\.d\.a\.?|no[ \t]+known[ \t]+(?:drug[ \t]+|medication[ \t]+)?allerg(?:ies|y)"
-        r"|no[ \t]+(?:drug[ \t]+|medication[ \t]+)?allergies)\b",
+        r"|no[ \t]+(?:drug[ \t]+|medication[ \t]+)?allergies"
+        r"|no[ \t]+known[ \t]+(?:medical|medicine)[ \t]+allerg(?:ies|y)"
+        r"|not[ \t]+allergic[ \t]+to[ \t]+any[ \t]+(?:known[ \t]+)?(?:medicines?|medications?|drugs?)"
+        r"|(?:allergies[ \t]+)?to[ \t]+(?:medicines|medications|drugs)[ \t]+(?:are|is)[ \t]+none)\b",
         re.IGNORECASE,
     )
 )
-_NONE_BODY = re.compile(r"[ \t,:-]*(?P<v>none(?:[ \t]+known)?|denies|nil|negative|no[ \t]+allergies)\b", re.IGNORECASE)
-_ALLERGY_TRIGGERS = frozenset(
-    {"allergic", "allergy", "allergies", "intolerance", "intolerant", "anaphylaxis", "allergen", "allergens"}
+# The whole body of an ALLERGIES section saying there are none ("ALLERGIES:\nNone known.", "DENIED.")
+_NONE_BODY = re.compile(
+    r"[\s,:-]*(?P<v>none(?:[ \t]+(?:are[ \t]+)?known)?|denie[sd]|nil|negative|no[ \t]+allergies)\b", re.IGNORECASE
 )
+# (not "intolerance": a drug the patient "developed intolerance to" is a medication history, not
+# an allergy statement, unless it is written under an allergy header; ANNOTATION.md)
+_ALLERGY_TRIGGERS = frozenset({"allergic", "allergy", "allergies", "anaphylaxis", "allergen", "allergens"})
+# A trigger after these names an indication, not an allergen: "Claritin for allergies".
+_INDICATION_BEFORE = frozenset({"for", "treat", "treating", "treats", "treated", "seasonal", "her", "his"})
+_QUOTES = frozenset({'"', "'", "\u201c", "\u201d"})
 _ALLERGY_LIST_END = frozenset(
     {"but", "was", "were", "started", "start", "starting", "given", "give", "continue", "on", "takes", "taking",
      "use", "used", "prescribe", "prescribed", "begin", "will", "so", "therefore", "tolerates", "tolerated"}
@@ -314,6 +323,8 @@ class ClinicalEngine:
         if want_allergies:
             allergen_starts = [m.start for m in allergy_matches]
             allergies = [self._allergy(text, tokens, sections, modifiers, m, allergen_starts) for m in allergy_matches]
+            # A denied allergen ("denies latex allergy") is not an allergy of the patient (ANNOTATION.md)
+            allergies = [a for a in allergies if a.assertion.certainty is not Certainty.NEGATIVE]
             nka_span = self._no_known_allergies(text, sections)
 
         vitals = (
@@ -525,9 +536,13 @@ class ClinicalEngine:
         # Sentences with a trigger word: the statement runs from the trigger to the clause end.
         for i in triggers:
             j = max(tokens.clause_first(i), i - 4)  # up to 4 tokens back, within the clause
+            if i and lower[i - 1] in _INDICATION_BEFORE:
+                j = i  # "Claritin for allergies": the drug treats them
             clause_last = tokens.clause_last(i)
             k = i
-            following = lower[i + 1] if i + 1 < n else ""
+            if k + 1 < n and tokens.raw[k + 1] in _QUOTES:
+                k += 1  # 'describes "allergy" to Haldol'
+            following = lower[k + 1] if k + 1 < n else ""
             opens_list = following in ("to", ":", "-", "(", "include", "includes", "including", "are", "is", "of")
             while opens_list and k + 1 < n and k - i < 40 and k + 1 <= clause_last and tokens.raw[k + 1] != ".":
                 k += 1
