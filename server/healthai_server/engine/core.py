@@ -81,6 +81,7 @@ _NONE_BODY = re.compile(
 _ALLERGY_TRIGGERS = frozenset({"allergic", "allergy", "allergies", "anaphylaxis", "allergen", "allergens"})
 # A trigger after these names an indication, not an allergen: "Claritin for allergies".
 _INDICATION_BEFORE = frozenset({"for", "treat", "treating", "treats", "treated", "seasonal", "her", "his"})
+_REACTION_WORDS = frozenset({"reaction", "reactions", "was", "were", "is"})
 _QUOTES = frozenset({'"', "'", "\u201c", "\u201d"})
 _ALLERGY_LIST_END = frozenset(
     {"but", "was", "were", "started", "start", "starting", "given", "give", "continue", "on", "takes", "taking",
@@ -542,6 +543,8 @@ class ClinicalEngine:
             k = i
             if k + 1 < n and tokens.raw[k + 1] in _QUOTES:
                 k += 1  # 'describes "allergy" to Haldol'
+            while k + 1 < n and k - i < 3 and lower[k + 1] in _REACTION_WORDS:
+                k += 1  # "allergic reaction to Keflex", "his allergy reaction was to Keflex"
             following = lower[k + 1] if k + 1 < n else ""
             opens_list = following in ("to", ":", "-", "(", "include", "includes", "including", "are", "is", "of")
             while opens_list and k + 1 < n and k - i < 40 and k + 1 <= clause_last and tokens.raw[k + 1] != ".":
