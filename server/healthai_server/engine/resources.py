@@ -220,11 +220,7 @@ def _load_drug_lexicon(by_generic: dict[str, DrugConcept], taken: set[str]) -> l
         if concept is None:
             concept = DrugConcept(generic, frozenset(), ((DRUGBANK_SYSTEM, drugbank),) if drugbank else ())
             by_generic[generic] = concept
-        # the ingredient's own name, which the source does not always list among its names ("quinine")
-        for name in (generic, *names.split("|")):
-            if name not in taken:
-                taken.add(name)
-                phrases.append((name, concept))
+        phrases.extend((name, concept) for name in names.split("|") if name not in taken)
     return phrases
 
 
