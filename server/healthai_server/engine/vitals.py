@@ -36,7 +36,7 @@ _FILLER = (
     r"|and[ \t]+it|it|still|again|max|maximum|only|the)"
 )
 _SEP = (
-    rf"\.?[ \t]*(?:{_FILLER}[ \t,]+){{0,4}}"
+    rf"\.?[ \t]*(?:{_FILLER}\b[ \t,]*){{0,4}}"
     r"(?:[:=]|-|of|was|is|are|at|were|to)?[ \t]*(?:(?:of|was|is|are|at|to|in)[ \t]+){0,2}"
 )
 _NUM = r"\d{1,4}(?:\.\d{1,2})?"
@@ -274,6 +274,8 @@ class VitalExtractor:
                 if i and lower[i - 1][0].isdigit():
                     for name in _TRIGGER_INDEX[word]:
                         candidates[name].append(starts[i - 1])
+                        if i >= 3 and lower[i - 2] in ("to", "-") and lower[i - 3][0].isdigit():
+                            candidates[name].append(starts[i - 3])  # a range: "5 to 6 on a scale"
                 continue
             for name in _TRIGGER_INDEX[word]:
                 candidates[name].append(starts[i])
