@@ -112,7 +112,8 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     # "a 7 on a scale of 1-10", "5 to 6 on a scale of 1 to 10" (the scale's top is the cue)
     "pain_scale": re.compile(
-        r"(?<![\w./])(?P<v>(?P<n>\d{1,2})(?:[ \t]*(?:-|to)[ \t]*\d{1,2})?)[ \t]+on[ \t]+a[ \t]+(?:pain[ \t]+)?scale[ \t]+"
+        r"(?<![\w./])(?P<v>(?P<n>\d{1,2})(?:[ \t]*(?:-|to)[ \t]*\d{1,2})?)"
+        r"[ \t]+on[ \t]+a[ \t]+(?:pain[ \t]+)?scale[ \t]+"
         r"(?:of|from)[ \t]+(?:0|1|zero|one)[ \t]*(?:-|to)[ \t]*10\b",
         re.IGNORECASE,
     ),

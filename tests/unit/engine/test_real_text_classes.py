@@ -74,7 +74,10 @@ def test_duration_phrases_are_current_and_dated_events_past(engine: ClinicalEngi
 
 
 def test_prn_indications_are_hypothetical(engine: ClinicalEngine) -> None:
-    text = "MEDICATIONS:\n1. Acetaminophen 650 mg p.o. q.6h. p.r.n. fever.\n2. Lactulose 30 mL daily p.r.n. constipation.\n"
+    text = (
+        "MEDICATIONS:\n1. Acetaminophen 650 mg p.o. q.6h. p.r.n. fever.\n"
+        "2. Lactulose 30 mL daily p.r.n. constipation.\n"
+    )
     found = _conditions(engine.extract(text))
     assert found["fever"][1] == "hypothetical" and found["constipation"][1] == "hypothetical"
 
@@ -93,21 +96,22 @@ def test_symptoms_under_a_circumstance_are_conditional(engine: ClinicalEngine, t
 
 
 def test_recurrence_and_symptoms_of_are_present_not_hypothetical(engine: ClinicalEngine) -> None:
-    found = _conditions(engine.extract("He noted recurrence of his atrial fibrillation. Intermittent symptoms of bowel obstruction."))
+    text = "He noted recurrence of his atrial fibrillation. Intermittent symptoms of bowel obstruction."
+    found = _conditions(engine.extract(text))
     assert found["atrial fibrillation"][:2] == ("positive", "none")
     assert found["bowel obstruction"][:2] == ("positive", "none")
 
 
 def test_risk_and_instruction_language_is_hypothetical(engine: ClinicalEngine) -> None:
-    found = _conditions(
-        engine.extract("Risk factors such as infection, swelling and numbness were explained. Call us for fever or vomiting.")
-    )
+    text = "Risk factors such as infection, swelling and numbness were explained. Call us for fever or vomiting."
+    found = _conditions(engine.extract(text))
     for surface in ("infection", "numbness", "fever", "vomiting"):
         assert found[surface][1] == "hypothetical", surface
 
 
 def test_family_conditions_are_other_and_current(engine: ClinicalEngine) -> None:
-    found = _conditions(engine.extract("Her mother has a history of breast cancer. She has a brother who has diabetes."))
+    text = "Her mother has a history of breast cancer. She has a brother who has diabetes."
+    found = _conditions(engine.extract(text))
     assert found["breast cancer"][2:] == ("other", "current")
     assert found["diabetes"][2] == "other"
     found = _conditions(engine.extract("FAMILY HISTORY:\nFather with history of lung cancer.\n"))
