@@ -136,6 +136,10 @@ class ClinicalEngine:
         drug_phrases, self._drugs = load_drugs()
         self._condition_matcher: PhraseMatcher[ConditionConcept] = PhraseMatcher(condition_phrases)
         self._typos = TypoCorrector(s.lstrip("=").lower() for s, _ in condition_phrases if " " not in s.strip())
+        # one-word names whose plural the lexicon may lack ("strokes", "ulcers", "scars")
+        self._singular_names = frozenset(
+            s.lower() for s, _ in condition_phrases if " " not in s.strip() and not s.startswith("=") and len(s) >= 4
+        )
         self._drug_matcher: PhraseMatcher[DrugConcept] = PhraseMatcher(drug_phrases)
         self._allergen_matcher: PhraseMatcher[AllergenConcept] = PhraseMatcher(load_allergens(drug_phrases))
         # Codings are the same for every mention of a concept: built once, shared (immutable).
@@ -213,8 +217,11 @@ class ClinicalEngine:
         known = self._word_index.known
         correct = self._typos.correct
         fixes: list[tuple[int, str]] = []
+        singular = self._singular_names
         for k, word in enumerate(tokens.lower):
-            if len(word) >= _TYPO_MIN_LENGTH and word not in known:
+            if len(word) >= 5 and word[-1] == "s" and word not in known and word[:-1] in singular:
+                fixes.append((k, word[:-1]))  # a plural of a one-word name is that name
+            elif len(word) >= _TYPO_MIN_LENGTH and word not in known:
                 fixed = correct(word)
                 if fixed is not None:
                     fixes.append((k, fixed))

@@ -211,3 +211,12 @@ def test_code_choice_follows_the_icd10cm_index(engine: ClinicalEngine) -> None:
 def test_dictated_vital_signs(engine: ClinicalEngine, text: str, kind: VitalKind, value: float) -> None:
     values = {v.kind: v.quantity.value for v in engine.extract(text).vital_signs}
     assert values.get(kind) == value, values
+
+
+def test_plurals_of_one_word_names_and_new_lexicon_findings(engine: ClinicalEngine) -> None:
+    data = engine.extract("He has had two strokes and several ulcers. She reports mood swings and hair loss.")
+    codes = {c.span.text: (c.codings[0].code if c.codings else None) for c in data.conditions}
+    stroke = engine.extract("History of stroke.").conditions[0]
+    assert codes["strokes"] == stroke.codings[0].code
+    assert "ulcers" in codes
+    assert codes["mood swings"] == "R45.86" and codes["hair loss"] == "L65.9"
