@@ -73,6 +73,7 @@ _REACHES_BACKWARD = (Direction.BACKWARD, Direction.BIDIRECTIONAL)
 _HYPOTHETICAL, _CONDITIONAL = Category.HYPOTHETICAL, Category.CONDITIONAL
 _FUTURE, _HISTORICAL, _FAMILY = Category.FUTURE, Category.HISTORICAL, Category.FAMILY
 _FAMILY_HISTORY = NoteSection.FAMILY_HISTORY
+_PAST_TIME = Temporality.PAST
 _PAST_SECTIONS = (NoteSection.PAST_MEDICAL_HISTORY, NoteSection.PAST_SURGICAL_HISTORY)
 
 
@@ -195,6 +196,7 @@ class ContextAnalyzer:
                     if following not in rule.requires_next:
                         continue
                 raw.append((match.start, match.end, rule))
+        raw.extend(_dated_events(tokens, blocked_tokens))
         n = len(tokens)
         terminators = sorted({start for start, _, rule in raw if rule.direction is _TERMINATE})
         modifiers: list[Modifier] = []
@@ -208,7 +210,8 @@ class ContextAnalyzer:
                 if tokens.raw[j] == ":" and j + 1 < n:
                     j += 1  # "Denies: fever" and "negative for: ..." reach past their colon
                 stop = min(tokens.clause_last(j) + 1, j + limit)
-                t = bisect.bisect_left(terminators, j)
+                # a terminator right after the cue is part of it: "a brother who has diabetes"
+                t = bisect.bisect_left(terminators, j + 1)
                 if t < len(terminators):
                     stop = min(stop, terminators[t])
                 scope_end = max(stop, end)
@@ -297,6 +300,8 @@ class ContextAnalyzer:
         relation = ""
         if _FAMILY in best or section is _FAMILY_HISTORY:
             association = Association.OTHER
+            if temporality is _PAST_TIME:
+                temporality = Temporality.CURRENT  # a relative's "history of X" is not the patient's past
             family = best.get(_FAMILY)
             relation = family[1].rule.relation if family is not None else ""
             if not relation:
@@ -308,6 +313,54 @@ class ContextAnalyzer:
             relation=relation,
             temporality=temporality,
         )
+
+
+# A past date written as "in <year>", "in <month>/<year>" or "in <Month> (of) <year>" ("headaches
+# returned in 2004", "breast cancer in 1992") places the events near it in the past: a HISTORICAL
+# modifier both ways, over a few tokens. Not "on 10/24/08": a day's date is usually this
+# encounter's (admitted on, a scan done on), whose findings are current.
+_DATED = ContextRule("<date>", Category.HISTORICAL, Direction.BIDIRECTIONAL, max_scope=8)
+_DATE_PREPOSITIONS = frozenset({"in"})
+_MONTHS = frozenset(
+    {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+     "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"}
+)  # fmt: skip
+
+
+def _is_year(token: str) -> bool:
+    return len(token) == 4 and token.isdigit() and token[:2] in ("19", "20")
+
+
+def _date_end(lower: Sequence[str], k: int) -> int:
+    """The end (exclusive) of a date starting at token k, or k when none starts there."""
+    n = len(lower)
+    if k >= n:
+        return k
+    word = lower[k]
+    if _is_year(word):
+        return k + 1
+    if word.isdigit() and len(word) <= 2 and k + 2 < n and lower[k + 1] == "/" and lower[k + 2].isdigit():
+        end = k + 3  # 9/91, 05/08 (month/year; a full day's date is not taken)
+        return k if end < n and lower[end] == "/" else end
+    if word in _MONTHS:
+        j = k + 1
+        if j < n and lower[j] == "of":
+            j += 1
+        if j < n and lower[j] == ",":
+            j += 1
+        if j < n and _is_year(lower[j]):
+            return j + 1
+    return k
+
+
+def _dated_events(tokens: Tokens, blocked: bytearray) -> list[tuple[int, int, ContextRule]]:
+    lower = tokens.lower
+    found: list[tuple[int, int, ContextRule]] = []
+    for k in [i for i, word in enumerate(lower) if word in _DATE_PREPOSITIONS]:
+        end = _date_end(lower, k + 1)
+        if end > k + 1 and blocked.find(1, k, end) < 0:
+            found.append((k, end, _DATED))
+    return found
 
 
 # Built once and shared (Assertion is immutable): most targets get one of these.

@@ -65,14 +65,24 @@ from healthai_server.textmatch import literal_alternation
 _NKA = FastPattern(
     re.compile(
         r"\b(?:nkda|nka|n\.k\.d\.a\.?|no[ \t]+known[ \t]+(?:drug[ \t]+|medication[ \t]+)?allerg(?:ies|y)"
-        r"|no[ \t]+(?:drug[ \t]+|medication[ \t]+)?allergies)\b",
+        r"|no[ \t]+(?:drug[ \t]+|medication[ \t]+)?allergies"
+        r"|no[ \t]+known[ \t]+(?:medical|medicine)[ \t]+allerg(?:ies|y)"
+        r"|not[ \t]+allergic[ \t]+to[ \t]+any[ \t]+(?:known[ \t]+)?(?:medicines?|medications?|drugs?)"
+        r"|(?:allergies[ \t]+)?to[ \t]+(?:medicines|medications|drugs)[ \t]+(?:are|is)[ \t]+none)\b",
         re.IGNORECASE,
     )
 )
-_NONE_BODY = re.compile(r"[ \t,:-]*(?P<v>none(?:[ \t]+known)?|denies|nil|negative|no[ \t]+allergies)\b", re.IGNORECASE)
-_ALLERGY_TRIGGERS = frozenset(
-    {"allergic", "allergy", "allergies", "intolerance", "intolerant", "anaphylaxis", "allergen", "allergens"}
+# The whole body of an ALLERGIES section saying there are none ("ALLERGIES:\nNone known.", "DENIED.")
+_NONE_BODY = re.compile(
+    r"[\s,:-]*(?P<v>none(?:[ \t]+(?:are[ \t]+)?known)?|denie[sd]|nil|negative|no[ \t]+allergies)\b", re.IGNORECASE
 )
+# (not "intolerance": a drug the patient "developed intolerance to" is a medication history, not
+# an allergy statement, unless it is written under an allergy header; ANNOTATION.md)
+_ALLERGY_TRIGGERS = frozenset({"allergic", "allergy", "allergies", "anaphylaxis", "allergen", "allergens"})
+# A trigger after these names an indication, not an allergen: "Claritin for allergies".
+_INDICATION_BEFORE = frozenset({"for", "treat", "treating", "treats", "treated", "seasonal", "her", "his"})
+_REACTION_WORDS = frozenset({"reaction", "reactions", "was", "were", "is"})
+_QUOTES = frozenset({'"', "'", "\u201c", "\u201d"})
 _ALLERGY_LIST_END = frozenset(
     {"but", "was", "were", "started", "start", "starting", "given", "give", "continue", "on", "takes", "taking",
      "use", "used", "prescribe", "prescribed", "begin", "will", "so", "therefore", "tolerates", "tolerated"}
@@ -126,6 +136,10 @@ class ClinicalEngine:
         drug_phrases, self._drugs = load_drugs()
         self._condition_matcher: PhraseMatcher[ConditionConcept] = PhraseMatcher(condition_phrases)
         self._typos = TypoCorrector(s.lstrip("=").lower() for s, _ in condition_phrases if " " not in s.strip())
+        # one-word names whose plural the lexicon may lack ("strokes", "ulcers", "scars")
+        self._singular_names = frozenset(
+            s.lower() for s, _ in condition_phrases if " " not in s.strip() and not s.startswith("=") and len(s) >= 4
+        )
         self._drug_matcher: PhraseMatcher[DrugConcept] = PhraseMatcher(drug_phrases)
         self._allergen_matcher: PhraseMatcher[AllergenConcept] = PhraseMatcher(load_allergens(drug_phrases))
         # Codings are the same for every mention of a concept: built once, shared (immutable).
@@ -203,8 +217,11 @@ class ClinicalEngine:
         known = self._word_index.known
         correct = self._typos.correct
         fixes: list[tuple[int, str]] = []
+        singular = self._singular_names
         for k, word in enumerate(tokens.lower):
-            if len(word) >= _TYPO_MIN_LENGTH and word not in known:
+            if len(word) >= 5 and word[-1] == "s" and word not in known and word[:-1] in singular:
+                fixes.append((k, word[:-1]))  # a plural of a one-word name is that name
+            elif len(word) >= _TYPO_MIN_LENGTH and word not in known:
                 fixed = correct(word)
                 if fixed is not None:
                     fixes.append((k, fixed))
@@ -314,6 +331,8 @@ class ClinicalEngine:
         if want_allergies:
             allergen_starts = [m.start for m in allergy_matches]
             allergies = [self._allergy(text, tokens, sections, modifiers, m, allergen_starts) for m in allergy_matches]
+            # A denied allergen ("denies latex allergy") is not an allergy of the patient (ANNOTATION.md)
+            allergies = [a for a in allergies if a.assertion.certainty is not Certainty.NEGATIVE]
             nka_span = self._no_known_allergies(text, sections)
 
         vitals = (
@@ -525,9 +544,15 @@ class ClinicalEngine:
         # Sentences with a trigger word: the statement runs from the trigger to the clause end.
         for i in triggers:
             j = max(tokens.clause_first(i), i - 4)  # up to 4 tokens back, within the clause
+            if i and lower[i - 1] in _INDICATION_BEFORE:
+                j = i  # "Claritin for allergies": the drug treats them
             clause_last = tokens.clause_last(i)
             k = i
-            following = lower[i + 1] if i + 1 < n else ""
+            if k + 1 < n and tokens.raw[k + 1] in _QUOTES:
+                k += 1  # 'describes "allergy" to Haldol'
+            while k + 1 < n and k - i < 3 and lower[k + 1] in _REACTION_WORDS:
+                k += 1  # "allergic reaction to Keflex", "his allergy reaction was to Keflex"
+            following = lower[k + 1] if k + 1 < n else ""
             opens_list = following in ("to", ":", "-", "(", "include", "includes", "including", "are", "is", "of")
             while opens_list and k + 1 < n and k - i < 40 and k + 1 <= clause_last and tokens.raw[k + 1] != ".":
                 k += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Container
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -170,7 +171,32 @@ def load_drugs() -> tuple[list[tuple[str, DrugConcept]], dict[str, DrugConcept]]
         by_generic[generic] = concept
         phrases.extend((surface, concept) for surface in surfaces)
     phrases.extend(_load_drug_lexicon(by_generic, {surface.lstrip("=").lower() for surface, _ in phrases}))
-    return phrases, by_generic
+    return _combination_names(phrases, by_generic)
+
+
+def combination_name(generic: str, known: Container[str]) -> str:
+    """A combination product's name with its ingredients joined by "/" (ANNOTATION.md, RxNorm style:
+    Vicodin -> "hydrocodone/acetaminophen"). The sources join them with "-", as do single substances
+    ("povidone-iodine", "omega-3 fatty acids"): a name is a combination only when every part is
+    itself a known drug."""
+    if "-" not in generic:
+        return generic
+    parts = [part.strip() for part in generic.split("-")]
+    if len(parts) > 1 and all(part in known for part in parts):
+        return "/".join(parts)
+    return generic
+
+
+def _combination_names(
+    phrases: list[tuple[str, DrugConcept]], by_generic: dict[str, DrugConcept]
+) -> tuple[list[tuple[str, DrugConcept]], dict[str, DrugConcept]]:
+    known = set(by_generic) | {surface.lstrip("=").lower() for surface, _ in phrases}
+    renamed: dict[str, DrugConcept] = {}
+    for generic, concept in by_generic.items():
+        name = combination_name(generic, known)
+        renamed[generic] = concept if name == generic else DrugConcept(name, concept.classes, concept.ids)
+    phrases = [(surface, renamed[concept.generic]) for surface, concept in phrases]
+    return phrases, {concept.generic: concept for concept in renamed.values()}
 
 
 def _load_drug_lexicon(by_generic: dict[str, DrugConcept], taken: set[str]) -> list[tuple[str, DrugConcept]]:

@@ -36,6 +36,9 @@ class TypoCorrector:
     def __init__(self, vocabulary: Iterable[str], guard: frozenset[str] | None = None) -> None:
         self.vocabulary = frozenset(w for w in vocabulary if len(w) >= MIN_LENGTH and w.isalpha())
         self._guard = guard if guard is not None else load_guard()
+        # A word longer than this is more than one edit from every name: not corrected (and its
+        # deletes, quadratic in its length, never built: a note of one 1 MB "word" stays linear).
+        self._max_length = max(map(len, self.vocabulary), default=0) + 1
         index: dict[str, set[str]] = {}
         for word in self.vocabulary:
             for key in deletes(word):
@@ -46,7 +49,9 @@ class TypoCorrector:
 
     def _correct(self, word: str) -> str | None:
         """The one vocabulary word one edit from `word` (lower case), or None."""
-        if len(word) < MIN_LENGTH or word in self.vocabulary or word in self._guard or not word.isalpha():
+        if not MIN_LENGTH <= len(word) <= self._max_length or word in self.vocabulary or word in self._guard:
+            return None
+        if not word.isalpha():
             return None
         for suffix in ("s", "es"):  # a plural of a name ("hematomas") is that name, not a neighbour
             if word.endswith(suffix) and word[: -len(suffix)] in self.vocabulary:

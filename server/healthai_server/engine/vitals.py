@@ -26,9 +26,18 @@ from healthai_server.engine.sections import SectionIndex
 from healthai_server.engine.text import CharMask, Tokens, tokenize
 from healthai_server.engine.vital_ranges import VitalRanges, stated_age_years
 
+# Between a label and its value: dictated notes put words there ("heart rate went down to 50s",
+# "respirations are 16", "saturations on room air are 80", "BP standing: 116/68", "blood pressure
+# today and it was 130/70"). Bounded: at most 4 filler words, then at most 2 linking words.
+_FILLER = (
+    r"(?:today|now|currently|initially|then|at[ \t]+that[ \t]+time|at[ \t]+rest|in[ \t]+clinic|on[ \t]+admission"
+    r"|on[ \t]+arrival|this[ \t]+morning|on[ \t]+room[ \t]+air|standing|sitting|supine|lying|orthostatic"
+    r"|documented|recorded|measured|noted|went|dropped|increased|decreased|improved|came|down|up|briefly|reached"
+    r"|and[ \t]+it|it|still|again|max|maximum|only|the)"
+)
 _SEP = (
-    r"\.?[ \t]*(?:(?:today|now|currently|on[ \t]+admission|this[ \t]+morning)[ \t]+)?"
-    r"(?:[:=]|-|of|was|is|at|were)?[ \t]*(?:of[ \t]+|was[ \t]+|is[ \t]+)?"
+    rf"\.?[ \t]*(?:{_FILLER}\b[ \t,]*){{0,4}}"
+    r"(?:[:=]|-|of|was|is|are|at|were|to)?[ \t]*(?:(?:of|was|is|are|at|to|in)[ \t]+){0,2}"
 )
 _NUM = r"\d{1,4}(?:\.\d{1,2})?"
 _O2 = (
@@ -97,8 +106,23 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     "pain": re.compile(
         r"\b(?:pain(?:[ \t]+(?:score|scale|level|rating|intensity))?|rates[ \t]+(?:his|her|the|their)?[ \t]*pain(?:[ \t]+(?:as|at))?)"  # noqa: E501
-        r"[ \t]*(?:[:=]|is|of|was|at)?[ \t]*(?P<v>(?P<n>\d{1,2})[ \t]*(?:/[ \t]*10|out[ \t]+of[ \t]+10))",
+        r"[ \t]*(?:[:=]|is|of|was|at)?[ \t]*(?:(?:at[ \t]+least|about|around|a|an)[ \t]+)?"
+        r"(?P<v>(?P<n>\d{1,2})(?:[ \t]*(?:-|to)[ \t]*\d{1,2})?[ \t]*(?:/[ \t]*10|out[ \t]+of[ \t]+10))",
         re.IGNORECASE,
+    ),
+    # "a 7 on a scale of 1-10", "5 to 6 on a scale of 1 to 10" (the scale's top is the cue)
+    "pain_scale": re.compile(
+        r"(?<![\w./])(?P<v>(?P<n>\d{1,2})(?:[ \t]*(?:-|to)[ \t]*\d{1,2})?)"
+        r"[ \t]+on[ \t]+a[ \t]+(?:pain[ \t]+)?scale[ \t]+"
+        r"(?:of|from)[ \t]+(?:0|1|zero|one)[ \t]*(?:-|to)[ \t]*10\b",
+        re.IGNORECASE,
+    ),
+    # "at the rate of 51 beats per minute", "36 breaths per minute": the unit is the cue
+    "hr_bare": re.compile(
+        r"(?<![\w./])(?P<v>(?P<n>\d{2,3})[ \t]*(?:beats[ \t]+per[ \t]+minute|beats/min|bpm))\b", re.IGNORECASE
+    ),
+    "rr_bare": re.compile(
+        r"(?<![\w./])(?P<v>(?P<n>\d{1,2})[ \t]*(?:breaths[ \t]+per[ \t]+minute|breaths/min))", re.IGNORECASE
     ),
     "pain_before": re.compile(
         r"(?<![\w/.])(?P<v>(?P<n>\d{1,2})[ \t]*/[ \t]*10)[ \t]+(?:\w+[ \t]+){0,2}?pain\b",
@@ -136,6 +160,10 @@ _AFTER_NUMBER: dict[str, tuple[str, ...]] = {
     "ft": ("height_bare",),
     "cm": ("height_bare",),
     "inches": ("height_bare",),
+    "on": ("pain_scale",),
+    "beats": ("hr_bare",),
+    "bpm": ("hr_bare",),
+    "breaths": ("rr_bare",),
 }
 # word -> the patterns it can start, in _TRIGGERS order; "%" and "/" mark the number before them
 _TRIGGER_INDEX: dict[str, tuple[str, ...]] = {
@@ -217,7 +245,9 @@ class VitalExtractor:
             ("spo2", self._spo2),
             ("spo2_bare", self._spo2),
             ("hr", self._simple(VitalKind.HEART_RATE, "/min")),
+            ("hr_bare", self._simple(VitalKind.HEART_RATE, "/min")),
             ("rr", self._simple(VitalKind.RESPIRATORY_RATE, "/min")),
+            ("rr_bare", self._simple(VitalKind.RESPIRATORY_RATE, "/min")),
             ("weight", self._weight),
             ("weight_lb_oz", self._weight),
             ("height", self._height),
@@ -225,6 +255,7 @@ class VitalExtractor:
             ("bmi", self._simple(VitalKind.BODY_MASS_INDEX, "kg/m2")),
             ("pain", self._simple(VitalKind.PAIN_SCORE, "{score}")),
             ("pain_before", self._simple(VitalKind.PAIN_SCORE, "{score}")),
+            ("pain_scale", self._simple(VitalKind.PAIN_SCORE, "{score}")),
         ]
 
     def extract(
@@ -244,6 +275,8 @@ class VitalExtractor:
                 if i and lower[i - 1][0].isdigit():
                     for name in _TRIGGER_INDEX[word]:
                         candidates[name].append(starts[i - 1])
+                        if i >= 3 and lower[i - 2] in ("to", "-") and lower[i - 3][0].isdigit():
+                            candidates[name].append(starts[i - 3])  # a range: "5 to 6 on a scale"
                 continue
             for name in _TRIGGER_INDEX[word]:
                 candidates[name].append(starts[i])

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -208,7 +209,7 @@ def _score_attributes(kind: str, gold: _Gold, item: Any, report: Report, errors:
             check("relation", assertion.relation == attrs["relation"], assertion.relation)
     elif kind == "medications":
         if "name" in attrs:
-            check("name", item.name == attrs["name"], item.name)
+            check("name", drug_name_key(item.name) == drug_name_key(attrs["name"]), item.name)
         if "dose" in attrs:
             got = [item.dose.value, item.dose.unit] if item.dose else None
             expected = attrs["dose"]
@@ -227,7 +228,16 @@ def _score_attributes(kind: str, gold: _Gold, item: Any, report: Report, errors:
         if "value" in attrs:
             check("value", abs(item.quantity.value - float(attrs["value"])) < 1e-6, item.quantity.value)
     elif kind == "allergies" and "substance" in attrs:
-        check("substance", item.substance == attrs["substance"], item.substance)
+        check("substance", drug_name_key(item.substance) == drug_name_key(attrs["substance"]), item.substance)
+
+
+def drug_name_key(name: str) -> str:
+    """A drug name for comparison: combination separators ("a/b", "a / b", "a-b") are one.
+    ANNOTATION.md writes combinations as "a/b"; gold written before that convention has "a-b"."""
+    return _COMBINATION_SEPARATOR.sub("/", name.strip().lower())
+
+
+_COMBINATION_SEPARATOR = re.compile(r"\s*[/-]\s*")
 
 
 def _spans(text: str, items: list[Any]) -> list[tuple[int, int]]:

@@ -54,8 +54,8 @@ def test_breadth_resolves_real_brands_and_combinations(engine: ClinicalEngine) -
     assert names == [
         "doxazosin", "tamsulosin", "finasteride", "leuprolide", "vardenafil", "conjugated estrogens",
         "fenofibrate", "varenicline", "mycophenolate", "sirolimus", "dapsone", "ganciclovir", "sirolimus",
-        "digoxin", "folic acid", "hydrocodone-acetaminophen", "propoxyphene-acetaminophen",
-        "acetaminophen-dextromethorphan-doxylamine", "psyllium", "insulin glargine", "latanoprost", "bacitracin",
+        "digoxin", "folic acid", "hydrocodone/acetaminophen", "propoxyphene/acetaminophen",
+        "acetaminophen/dextromethorphan/doxylamine", "psyllium", "insulin glargine", "latanoprost", "bacitracin",
     ]  # fmt: skip
 
 

@@ -24,7 +24,8 @@ def test_drug_lexicon_brand_to_generic() -> None:
     phrases, by_generic = load_drugs()
     names = {s.lower(): c.generic for s, c in phrases}
     assert names["lipitor"] == "atorvastatin"
-    assert names["augmentin"] == "amoxicillin-clavulanate"
+    assert names["augmentin"] == "amoxicillin/clavulanate"
+    assert names["vicodin"] == "hydrocodone/acetaminophen"
     assert len(by_generic) >= 200
 
 

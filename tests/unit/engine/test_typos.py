@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from healthai_server.engine import ClinicalEngine
@@ -44,3 +45,11 @@ def test_corrections_are_one_edit_and_in_the_vocabulary(word: str) -> None:
 def test_guard_list_is_fresh() -> None:
     result = subprocess.run([sys.executable, str(_SCRIPT), "--check"], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_word_longer_than_every_name_is_left_alone_in_linear_time() -> None:
+    corrector = TypoCorrector(["pneumonia", "hematoma"], guard=frozenset())
+    started = time.perf_counter()
+    assert corrector.correct("a" * 200_000) is None
+    assert time.perf_counter() - started < 0.5
+    assert corrector.correct("pneumonai") == "pneumonia"
