@@ -43,3 +43,9 @@ def unit_designator_re() -> str:
     words = {w for row in _words("usps_unit_designators.txt") for w in row}
     forms = words | {w.title() for w in words}
     return f"(?:{_alternation(forms)}|#)"
+
+
+@functools.cache
+def foreign_month_re() -> str:
+    """Month names in Spanish, Portuguese, French, Italian and German, as a regex alternation."""
+    return f"(?:{_alternation({w for row in _words('month_names.txt') for w in row})})"

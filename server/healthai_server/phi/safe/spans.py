@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from healthai_server.phi.recognizers.patterns import street_ok
+from healthai_server.phi.wordlists import street_suffix_re, unit_designator_re
 
 _MONTH = (
     r"(?:(?i:jan(?:uary)?|feb(?:ruary)?|apr(?:il)?|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|"
@@ -18,6 +19,13 @@ _MONTH_DATE = re.compile(
     r"|(?<![\w/.])(?P<day2>\d{1,2})(?:st|nd|rd|th)?[ \t]{1,2}(?:of[ \t]{1,2})?"
     rf"{_MONTH}(?![a-z])\.?(?:,?[ \t]{{1,2}}\d{{4}})?",
 )
+# The second day of a range after a month ("June 9-10", "Feb 24 or 25th").
+_MONTH_RANGE = re.compile(
+    rf"(?<![\w]){_MONTH}\.?[ \t]{{1,2}}(?:[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?"
+    r"(?:[ \t]?[-\u2013][ \t]?|[ \t](?:to|or|and|through|thru)[ \t])"
+    r"(?P<end>(?:[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?)(?![\w:/]|\.\d)"
+    r"(?:[ \t]*(?P<unit>[^\W\d_]+|%))?"
+)
 _STREET_WORDS = (
     r"(?:street|st|avenue|ave|road|rd|drive|dr|lane|ln|boulevard|blvd|court|ct|circle|cir|way|place|pl|"
     r"terrace|parkway|pkwy|highway|hwy|trail|trl)"
@@ -26,18 +34,90 @@ _INFORMAL_STREET = re.compile(
     rf"(?<![\w.,/-])\d{{1,6}}[ \t]{{1,2}}(?:[A-Za-z][A-Za-z'-]{{1,20}}[ \t]{{1,2}}){{1,3}}{_STREET_WORDS}(?![\w])\.?",
     re.IGNORECASE,
 )
+# A month named alone is a date element ("last albuterol use March", "labs due October"):
+# Title case or ALL CAPS anywhere but "May" (a verb at the start of a sentence); lower case
+# and "May" after a word that introduces a time.
+_TIME_WORD = (
+    r"(?:since|in|until|till|during|early|late|mid|by|last|next|this|from|through|before|after|around|due|of|use)"
+)
+_MONTH_ALONE = re.compile(
+    r"(?<![\w'-])(?P<m>January|February|March|April|June|July|August|September|October|November|December|"
+    r"JANUARY|FEBRUARY|MARCH|APRIL|JUNE|JULY|AUGUST|SEPTEMBER|OCTOBER|NOVEMBER|DECEMBER)(?![\w'-])"
+    rf"|\b(?i:{_TIME_WORD})[ \t](?P<m2>(?i:january|february|march|april|june|july|august|september|october|"
+    r"november|december)|May|MAY|may(?=[.,;]))(?![\w'-])"
+)
+# A day of the month written as an ordinal: "on the 6th", "around the 18th.", "Feb 24 or 25th?".
+# An ordinal before a noun is clinical ("3rd trimester", "2nd dose"), so only after a word that
+# introduces a time, or before punctuation, "of" or the end of a line.
+_ORDINAL_DAY = re.compile(
+    r"(?i:\b(?:on|by|until|till|since|from|to|before|after|around|through|thru|or|and|than|is|was)[ \t]"
+    r"(?:the[ \t]{1,2})?(?P<d>(?:[1-9]|[12]\d|3[01])(?:st|nd|rd|th))(?![\w])"
+    r"|\bthe[ \t](?P<d2>(?:[1-9]|[12]\d|3[01])(?:st|nd|rd|th))(?=[ \t]*(?:[.,;:?!)]|of\b|$)))",
+    re.MULTILINE,
+)
+# What follows a street: a direction, a route number, units ("Unit 3", "Building C, Suite 310",
+# "Lot 19", "piso 8", "Lote 14", "18th Floor"). Removed with the street found before it.
+_UNIT_WORD = rf"(?:{unit_designator_re()}|(?i:unit|apt|suite|lot|lote|piso|floor|building|bldg|space|trailer|room|rm))"
+_STREET_TAIL = re.compile(
+    r"(?:[ \t]{1,2}(?:[NSEW]|NE|NW|SE|SW|North|South|East|West|NORTH|SOUTH|EAST|WEST)\b\.?"
+    r"|[ \t]{1,2}\d{1,4}(?![\w.,:/-]\w)"
+    rf"|,?[ \t]{{0,2}}{_UNIT_WORD}\.?[ \t]{{0,2}}#?[ \t]{{0,2}}[A-Za-z0-9-]{{1,6}}(?![\w-])"
+    r"|,?[ \t]{0,2}\d{1,3}(?:st|nd|rd|th)[ \t](?:[Ff]loor|FLOOR)\b)+"
+)
+# A street of any USPS suffix after a house number ("N14W23755 Stone Ridge Dr", "41 birchwood
+# run", "15 Rt 36"); the words between are checked against the safe list by the caller.
+_ANY_STREET = re.compile(
+    r"(?<![\w.,/-])(?:[NSEW]?\d{1,6}(?:[NSEW]\d{1,6})?|One|Two|Three|Four|Five)[ \t]{1,2}"
+    rf"(?P<words>(?:[^\W\d_][A-Za-z'-]{{1,20}}[ \t]{{1,2}}){{1,3}})"
+    rf"(?P<suffix>{street_suffix_re()}|(?i:rt|rte|run|way|loop|path|pass|walk|row|trail|ridge|hollow|plaza))\b\.?"
+    r"(?:[ \t]{1,2}\d{1,4}\b)?",
+)
+# Two-letter street suffixes common enough to trust in an informal address.
+_SHORT_SUFFIXES = frozenset({"st", "rd", "dr", "ct", "ln", "pl", "av", "rt", "wy", "cv"})
 SCORE_DATE = 0.7
 SCORE_STREET = 0.7
 
 
-def shaped_spans(text: str) -> list[tuple[int, int, float]]:
-    """(start, end, confidence) of every month-day/year and informal street in text."""
+def street_tail(text: str, end: int) -> int:
+    """The end of the directions and units that follow a street ending at `end`."""
+    m = _STREET_TAIL.match(text, end)
+    return m.end() if m else end
+
+
+def shaped_spans(
+    text: str, units: frozenset[str] = frozenset(), function_words: frozenset[str] = frozenset()
+) -> list[tuple[int, int, float]]:
+    """(start, end, confidence) of every month-day/year, month, day ordinal and informal street
+    in text. "2 weeks of rest" is no street: after plain digits the first word is not a unit,
+    and no word is a function word."""
     out: list[tuple[int, int, float]] = []
+    for m in _MONTH_RANGE.finditer(text):
+        unit = m.group("unit")
+        if unit is None or unit.lower() not in units:  # "March 3 to 5 mg" is a dose
+            out.append((m.start("end"), m.end("end"), SCORE_DATE))
+    for m in _MONTH_ALONE.finditer(text):
+        group = "m" if m.group("m") else "m2"
+        out.append((m.start(group), m.end(group), SCORE_DATE))
+    for m in _ORDINAL_DAY.finditer(text):
+        group = "d" if m.group("d") else "d2"
+        out.append((m.start(group), m.end(group), SCORE_DATE))
+    for m in _ANY_STREET.finditer(text):
+        words = m.group("words").split()
+        if m.group()[0].isdecimal() and words[0].lower() in units:
+            continue
+        if any(not (w.islower() or w.isupper() or w.istitle()) for w in words):
+            continue  # "58 dB HL": a mixed-case word is a unit or an acronym, not a street
+        suffix = m.group("suffix")
+        if len(suffix) <= 2 and suffix.lower() not in _SHORT_SUFFIXES:
+            continue
+        words = [w.lower() for w in words]
+        if not any(w in function_words for w in words) and street_ok(m.group()) is not False:
+            out.append((m.start(), street_tail(text, m.end()), SCORE_STREET))
     for m in _MONTH_DATE.finditer(text):
         day = m.group("day") or m.group("day2")
         if day is None or 1 <= int(day) <= 31:
             out.append((m.start(), m.end(), SCORE_DATE))
     for m in _INFORMAL_STREET.finditer(text):
         if street_ok(m.group()) is not False:
-            out.append((m.start(), m.end(), SCORE_STREET))
+            out.append((m.start(), street_tail(text, m.end()), SCORE_STREET))
     return out
