@@ -82,3 +82,34 @@ def test_a_credential_is_not_a_surname(deid_orgs: Deidentifier) -> None:
 def test_spanish_date_is_typed_for_the_precision_policy_too(deid_orgs: Deidentifier) -> None:
     findings = deid_orgs.detect("Cita de seguimiento el 9 de septiembre de 2025.")
     assert [f.span.text for f in findings if f.type.value == "date"] == ["9 de septiembre de 2025"]
+
+
+PRECISION = DeidentificationPolicy.PRECISION
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "phi_type"),
+    [
+        ("Study UID 1.2.840.113619.2.55.3.60468 attached.", "1.2.840.113619.2.55.3.60468", "other_identifier"),
+        ("Tracking 418QX7702 was shown at the desk.", "418QX7702", "other_identifier"),
+        ("Last inhaler use was October, per mother.", "October", "date"),
+        ("Address: 22 Rt 9 W, Hollin, NY 12401", "22 Rt 9 W", "street_address"),
+        ("Home visit at 40 Elm Rd, Quarrytown, VT", "Quarrytown", "city"),
+        ("He said he had ninety-two good years.", "ninety-two", "age"),
+    ],
+)
+def test_shapes_and_codes_are_typed_under_the_precision_policy(
+    deid_orgs: Deidentifier, text: str, value: str, phi_type: str
+) -> None:
+    found = {(f.span.text, f.type.value) for f in deid_orgs.detect(text, PRECISION)}
+    assert (value, phi_type) in found
+
+
+def test_drug_strengths_and_code_systems_are_not_codes(deid_orgs: Deidentifier) -> None:
+    text = "Vitamin D 50000IU weekly; billed CPT-99214; HbA1c 7.2."
+    assert not [f for f in deid_orgs.detect(text, PRECISION) if f.type.value == "other_identifier"]
+
+
+def test_precision_policy_takes_initials_and_suffixes_beside_a_typed_name(deid_orgs: Deidentifier) -> None:
+    tokens = {f.span.text for f in deid_orgs.detect("Patient: Quigley, Ambrose T. Jr.   DOB: 01/02/1950", PRECISION)}
+    assert {"T", "Jr"} <= {t for v in tokens for t in v.replace(",", " ").replace(".", " ").split()}

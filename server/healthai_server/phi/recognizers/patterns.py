@@ -189,6 +189,30 @@ def street_ok(value: str) -> bool | None:
     return False if any(w.lower() in _NOT_STREET_WORDS for w in words[:-1]) else None
 
 
+_CODE_RUNS = re.compile(r"\d+|[A-Za-z]+")
+
+
+def _looks_like_code(value: str) -> bool | None:
+    """At least 4 digits and a letter, and not a measurement, a drug strength or a range
+    ("1000mg", "q12-24h", "COVID-19", "T2-weighted"): a run of 4+ digits, or letters between digits."""
+    runs = _CODE_RUNS.findall(value)
+    digits = sum(len(r) for r in runs if r.isdecimal())
+    if digits < 4 or runs[0].upper() in _CODE_PREFIXES:
+        return False
+    letters = [r for r in runs if not r.isdecimal()]
+    if all(r.lower() in _MEASURE_WORDS for r in letters) and runs[-1].isalpha():
+        return False  # "1000mg", "2500IU": a number and its unit
+    long_number = any(r.isdecimal() and len(r) >= 4 for r in runs)
+    mixed = any(runs[k].isalpha() and 0 < k < len(runs) - 1 for k in range(len(runs)))
+    return None if (long_number or mixed or len(runs) >= 3) else False
+
+
+_MEASURE_WORDS = frozenset(
+    {"mg", "mcg", "ug", "g", "kg", "ml", "l", "mm", "cm", "m", "h", "hr", "hrs", "min", "d", "x", "q", "iu", "u",
+     "units", "meq", "mmol", "nm", "hz", "khz", "mhz", "s", "ms", "st", "nd", "rd", "th", "k", "bpm", "kcal"}
+)  # fmt: skip
+
+
 def _ip(value: str) -> bool | None:
     if ":" in value:
         return None if value.count(":") >= 2 else False
@@ -712,6 +736,22 @@ def record_number_recognizers() -> list[EntityRecognizer]:
                     0.75,
                     "id",
                     i,
+                ),
+                Pattern(
+                    # DICOM study/series/instance UIDs and other OIDs: "1.2.840.113619.2.55.3.6046...".
+                    # Each part alone is a plain number, so only the dotted shape says what it is.
+                    "oid",
+                    r"(?<![\w.])[0-2](?:\.(?:0|[1-9]\d{0,15})){4,}(?![\w]|\.\d)",
+                    0.9,
+                ),
+                Pattern(
+                    # A code of letters and digits with no label: "712BT4408", "T081552934",
+                    # "24D0987163", "S014-0031". Clinical codes are short ("HbA1c", "CD4", "G2P1").
+                    "alnum_code",
+                    r"(?<![\w-])(?=[A-Za-z0-9-]{7,24}(?![\w-]))(?=[A-Za-z-]*\d)(?=[0-9-]*[A-Za-z])"
+                    r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*(?![\w-])",
+                    0.6,
+                    validator=_looks_like_code,
                 ),
                 Pattern(
                     # "Client #: CL-20918", "DOC #: 00719443", "took a report, # 24-071433": any label, then "#".

@@ -96,7 +96,8 @@ def is_clinical_number(text: str, start: int, end: int, vocab: SafeVocabulary) -
         top, bottom = int(parts[0]), int(parts[1])
         # "2/20" with no label or unit reads as a month and day; grades and fractions have a
         # small scale ("2/6", "3/10", "1/2", "5/5").
-        return not (1 <= top <= 12 and 1 <= bottom <= 31) or bottom in _SCALES or top == bottom
+        # A grade never exceeds its scale: "11/10" is November 10th.
+        return not (1 <= top <= 12 and 1 <= bottom <= 31) or (bottom in _SCALES and top <= bottom) or top == bottom
     if ":" in value:  # a time of day
         parts = value.split(":")
         return len(parts) == 2 and all(len(p) <= 2 for p in parts) and int(parts[0]) <= 24 and int(parts[1]) < 60

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from healthai_server.domain.phi import PhiType
 from healthai_server.phi.recognizers.base import RecognizerResult
 from healthai_server.phi.safe.numbers import MAX_PLAIN_INT, NUMBER, is_clinical_code, is_clinical_number
-from healthai_server.phi.safe.spans import shaped_spans, street_tail
+from healthai_server.phi.safe.spans import Shape, shaped_spans, street_tail
 from healthai_server.phi.safe.vocabulary import SafeVocabulary
 
 _TOKEN = re.compile(r"[^\W_]+")
@@ -24,6 +24,7 @@ SCORE_CODE = 0.8  # letters and digits: "A7-5521", "FYF831"
 SCORE_NUMBER = 0.7  # an unexplained number: a street, a room, an id
 SCORE_CAPITALISED = 0.75  # an unknown capitalised word: most often a name or a place
 SCORE_WORD = 0.6  # an unknown lower-case or all-caps word
+SCORE_STREET_TAIL = 0.7  # "Suite 310" after a street
 WORD_CACHE_SIZE = 100_000
 _MISSING = object()
 SCORE_NAME_LIKE = 0.55  # an English word that is also a common name, capitalised mid-sentence
@@ -82,24 +83,33 @@ class SafeListPass:
         # dozen set lookups (inflections, word parts, compounds). Bounded: cleared when full.
         self._word_cache: dict[str, float | None] = {}
 
-    def find(self, text: str, typed: Sequence[RecognizerResult]) -> list[RecognizerResult]:
-        """OTHER results for the tokens outside `typed` (disjoint, in text order) that are not safe."""
-        starts = [r.start for r in typed]
-        ends = [r.end for r in typed]
-        verdicts = self._number_verdicts(text)
+    def shapes(self, text: str, typed: Sequence[RecognizerResult]) -> list[Shape]:
+        """Multi-token shapes (spans.py), and the direction and units that continue a typed
+        street ("..., Unit 3", "18th Floor"), sorted. Typed: both policies take them."""
         shaped = shaped_spans(text, self.vocabulary.units, _NOT_STREET)
-        # A typed street continues over its direction and units ("..., Unit 3", "18th Floor").
         for r in typed:
             if r.type is PhiType.STREET_ADDRESS:
                 tail = street_tail(text, r.end)
                 if tail > r.end:
-                    shaped.append((r.end, tail, r.score))
+                    shaped.append((r.end, tail, SCORE_STREET_TAIL, r.type))
         shaped.sort()
-        shaped_starts = [s for s, _, _ in shaped]
+        return shaped
+
+    def find(
+        self, text: str, typed: Sequence[RecognizerResult], shaped: Sequence[Shape] | None = None
+    ) -> list[RecognizerResult]:
+        """OTHER results for the tokens outside `typed` (disjoint, in text order) that are not safe.
+        `shaped`: self.shapes(text, typed) when the caller has it already."""
+        starts = [r.start for r in typed]
+        ends = [r.end for r in typed]
+        verdicts = self._number_verdicts(text)
+        if shaped is None:
+            shaped = self.shapes(text, typed)
+        shaped_starts = [s for s, _, _, _ in shaped]
         # Spans may nest and overlap: the farthest end (and its score) among those that start
         # at or before each one says whether a token is inside one.
         reach: list[tuple[int, float]] = []
-        for _, s_end, s_score in shaped:
+        for _, s_end, s_score, _ in shaped:
             reach.append(max(reach[-1], (s_end, s_score)) if reach else (s_end, s_score))
         out: list[RecognizerResult] = []
         for m in _TOKEN.finditer(text):
@@ -116,6 +126,22 @@ class SafeListPass:
                 out.append(RecognizerResult(PhiType.OTHER, start, end, score, NAME))
         out = self._widen_codes(text, typed, out)
         return self._widen_proper_names(text, typed, out)
+
+    def widen_names(self, text: str, typed: Sequence[RecognizerResult]) -> list[RecognizerResult]:
+        """The words a typed name or place takes beside it (see _widen_proper_names), typed as
+        the name's type, for the PRECISION policy."""
+        found = self._widen_proper_names(text, typed, [], any_capitalised=False)
+        if not found:
+            return []
+        ordered = sorted(typed, key=lambda r: r.start)
+        starts = [r.start for r in ordered]
+        out = []
+        for r in found:
+            i = bisect.bisect_right(starts, r.start) - 1
+            near = ordered[i] if i >= 0 else ordered[0]
+            kind = near.type if near.type in (PhiType.NAME, PhiType.CITY) else PhiType.NAME
+            out.append(RecognizerResult(kind, r.start, r.end, r.score, NAME))
+        return out
 
     def _widen_codes(
         self, text: str, typed: Sequence[RecognizerResult], found: list[RecognizerResult]
@@ -141,14 +167,20 @@ class SafeListPass:
         return sorted([*found, *extra], key=lambda r: r.start) if extra else found
 
     def _widen_proper_names(
-        self, text: str, typed: Sequence[RecognizerResult], found: list[RecognizerResult]
+        self,
+        text: str,
+        typed: Sequence[RecognizerResult],
+        found: list[RecognizerResult],
+        *,
+        any_capitalised: bool = True,
     ) -> list[RecognizerResult]:
         """ "Breaux Bridge", "Aspen Whitley", "Quellton Family Practice": a capitalised word right
         next to a removed capitalised one is part of the same name, unless it is clinical
         vocabulary, a unit, a label or a function word. So are, whatever the lists say: initials
         ("K. Morales", "rosa m delgado"), particles ("María de los Ángeles"), "Jr."/"III", words
         that end a place ("Fall River Junction"), the surname before ", Given" ("Ho, Jennifer")
-        and a quoted nickname beside a name (Wendell "Buck" Harrow)."""
+        and a quoted nickname beside a name (Wendell "Buck" Harrow). `any_capitalised=False`
+        keeps only these cues, not the first rule."""
         removed = sorted([*typed, *found], key=lambda r: r.start)
         proper = [r for r in removed if r.type in _PROPER_TYPES and text[r.start].isalpha()]
         if not proper:
@@ -186,7 +218,8 @@ class SafeListPass:
             elif lower in _PARTICLES and after_edge(start, (" ",), edges) and _particle_then_capital(text, end):
                 join = True
             elif word[0].isupper() and not word.isupper():
-                join = (lower not in never or lower in _PLACE_ENDS) and after_edge(start, (" ",), edges)
+                allowed = (any_capitalised and lower not in never) or lower in _PLACE_ENDS
+                join = allowed and after_edge(start, (" ",), edges)
             if join:
                 joined.add((start, end))
                 edges.add(end)
@@ -198,7 +231,7 @@ class SafeListPass:
             join = False
             if len(word) == 1:
                 join = self._initial_before(text, start, end, letter_edges)
-            elif word[0].isupper() and not word.isupper():
+            elif any_capitalised and word[0].isupper() and not word.isupper():
                 join = lower not in never and before_edge(end, (" ",), edges)
             nxt = end + 2
             if not join and word[0].isupper() and text[end:nxt] == ", " and (nxt in name_starts or nxt in caps_starts):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from healthai_server.domain.phi import PhiType
 from healthai_server.phi.recognizers.patterns import street_ok
 from healthai_server.phi.wordlists import street_suffix_re, unit_designator_re
 
@@ -72,9 +73,40 @@ _ANY_STREET = re.compile(
     rf"(?P<suffix>{street_suffix_re()}|(?i:rt|rte|run|way|loop|path|pass|walk|row|trail|ridge|hollow|plaza))\b\.?"
     r"(?:[ \t]{1,2}\d{1,4}\b)?",
 )
+# A town before ", ST" and a ZIP code, a line end or punctuation ("58 Old Quarry Rd, Barre, VT").
+# "MD" and "PA" are also credentials ("Lena Holt, MD"): with them a ZIP code must follow.
+_STATE_CODES = (
+    "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|"
+    "OH|OK|OR|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR"
+)
+_CITY_STATE = re.compile(
+    r"(?<![\w'-])(?P<city>(?:[A-Z][\w'.-]{1,20}[ \t]){0,2}[A-Z][\w'.-]{1,20}),[ \t]{1,2}"
+    rf"(?:(?:{_STATE_CODES})(?=[ \t]{{0,2}}(?:\d{{5}}|$|[.,;)|])|[ \t]{{1,2}}\d{{5}})"
+    r"|(?:MD|PA)(?=[ \t]{1,2}\d{5}))",
+    re.MULTILINE,
+)
+# Routes numbered after a house number ("15 Rt 36 N") and streets named before their number
+# ("Av. Providencia 1550, piso 8", "Rua Augusta 1200").
+_ROUTE = re.compile(
+    r"(?<![\w.,/-])\d{1,6}[ \t]{1,2}(?:Rt|Rte|Route|Hwy|Highway|SR|CR|US|State[ \t]Road|County[ \t]Road)\.?"
+    r"[ \t]{1,2}[A-Z0-9]{1,4}(?![\w-])"
+    r"|(?<![\w])(?:Av\.|Avda\.|Avenida|Calle|Carrera|Rua|Rue|Via|Paseo|Jr\.|Jir[oó]n)"
+    r"(?:[ \t]{1,2}(?:de|del|la|los|das|do|da))?"
+    r"(?:[ \t]{1,2}[A-Z][\w'.-]{1,20}){1,3},?[ \t]{1,2}(?:N[º°o]\.?[ \t]?)?\d{1,5}(?![\w-])"
+)
+# Ages over 89 in words: "ninety-five good years", "she is ninety", "turned one hundred".
+_AGE_WORDS = re.compile(
+    r"(?i:\b(?:ninety|one[ \t]hundred(?:[ \t]and)?)(?:[- \t](?:one|two|three|four|five|six|seven|eight|nine))?\b)"
+    r"(?=(?:[ \t]+[a-z]+){0,2}[ \t]+years?\b|[ \t]*[.,;!?\n]|$)",
+)
+_AGE_WORD_CUE = re.compile(
+    r"(?i:(?:\b(?:is|was|turned|turns|aged?|had)|['\u2019]s)[ \t]+)$",
+)
 # Two-letter street suffixes common enough to trust in an informal address.
 _SHORT_SUFFIXES = frozenset({"st", "rd", "dr", "ct", "ln", "pl", "av", "rt", "wy", "cv"})
 SCORE_DATE = 0.7
+# (start, end, confidence, what it is)
+Shape = tuple[int, int, float, PhiType]
 SCORE_STREET = 0.7
 
 
@@ -86,21 +118,29 @@ def street_tail(text: str, end: int) -> int:
 
 def shaped_spans(
     text: str, units: frozenset[str] = frozenset(), function_words: frozenset[str] = frozenset()
-) -> list[tuple[int, int, float]]:
-    """(start, end, confidence) of every month-day/year, month, day ordinal and informal street
+) -> list[Shape]:
+    """(start, end, confidence, type) of every month-day/year, month, day ordinal and informal street
     in text. "2 weeks of rest" is no street: after plain digits the first word is not a unit,
     and no word is a function word."""
-    out: list[tuple[int, int, float]] = []
+    out: list[Shape] = []
+    for m in _CITY_STATE.finditer(text):
+        out.append((m.start("city"), m.end("city"), SCORE_STREET, PhiType.CITY))
+    for m in _ROUTE.finditer(text):
+        out.append((m.start(), street_tail(text, m.end()), SCORE_STREET, PhiType.STREET_ADDRESS))
+    for m in _AGE_WORDS.finditer(text):
+        followed_by_years = re.match(r"(?:[ \t]+[a-z]+){0,2}[ \t]+years?\b", text[m.end() : m.end() + 40])
+        if followed_by_years or _AGE_WORD_CUE.search(text, max(0, m.start() - 12), m.start()):
+            out.append((m.start(), m.end(), SCORE_DATE, PhiType.AGE))
     for m in _MONTH_RANGE.finditer(text):
         unit = m.group("unit")
         if unit is None or unit.lower() not in units:  # "March 3 to 5 mg" is a dose
-            out.append((m.start("end"), m.end("end"), SCORE_DATE))
+            out.append((m.start("end"), m.end("end"), SCORE_DATE, PhiType.DATE))
     for m in _MONTH_ALONE.finditer(text):
         group = "m" if m.group("m") else "m2"
-        out.append((m.start(group), m.end(group), SCORE_DATE))
+        out.append((m.start(group), m.end(group), SCORE_DATE, PhiType.DATE))
     for m in _ORDINAL_DAY.finditer(text):
         group = "d" if m.group("d") else "d2"
-        out.append((m.start(group), m.end(group), SCORE_DATE))
+        out.append((m.start(group), m.end(group), SCORE_DATE, PhiType.DATE))
     for m in _ANY_STREET.finditer(text):
         words = m.group("words").split()
         if m.group()[0].isdecimal() and words[0].lower() in units:
@@ -112,12 +152,12 @@ def shaped_spans(
             continue
         words = [w.lower() for w in words]
         if not any(w in function_words for w in words) and street_ok(m.group()) is not False:
-            out.append((m.start(), street_tail(text, m.end()), SCORE_STREET))
+            out.append((m.start(), street_tail(text, m.end()), SCORE_STREET, PhiType.STREET_ADDRESS))
     for m in _MONTH_DATE.finditer(text):
         day = m.group("day") or m.group("day2")
         if day is None or 1 <= int(day) <= 31:
-            out.append((m.start(), m.end(), SCORE_DATE))
+            out.append((m.start(), m.end(), SCORE_DATE, PhiType.DATE))
     for m in _INFORMAL_STREET.finditer(text):
         if street_ok(m.group()) is not False:
-            out.append((m.start(), street_tail(text, m.end()), SCORE_STREET))
+            out.append((m.start(), street_tail(text, m.end()), SCORE_STREET, PhiType.STREET_ADDRESS))
     return out
