@@ -112,20 +112,31 @@ class SafeListPass:
         for _, s_end, s_score, _ in shaped:
             reach.append(max(reach[-1], (s_end, s_score)) if reach else (s_end, s_score))
         out: list[RecognizerResult] = []
+        kept: list[re.Match[str]] = []  # words judged safe: the candidates for widening
+        j, n = 0, len(starts)
         for m in _TOKEN.finditer(text):
             start, end = m.span()
-            if _covered(starts, ends, start, end):
+            # typed is disjoint and sorted, tokens come in order: one forward walk, no search.
+            while j < n and ends[j] <= start:
+                j += 1
+            if j < n and starts[j] < end:
                 continue
-            score = self._score(m.group(), start, verdicts)
+            word = m.group()
+            score = self._score(word, start, verdicts)
             i = bisect.bisect_right(shaped_starts, start) - 1
             if i >= 0 and reach[i][0] >= end:
                 score = max(score or 0.0, reach[i][1])
-            if score is None and self._name_inside_sentence(text, m.group(), start):
+            if score is None and self._name_inside_sentence(text, word, start):
                 score = SCORE_NAME_LIKE
             if score is not None:
                 out.append(RecognizerResult(PhiType.OTHER, start, end, score, NAME))
-        out = self._widen_codes(text, typed, out)
-        return self._widen_proper_names(text, typed, out)
+            elif word.isalpha():
+                kept.append(m)
+        widened = self._widen_codes(text, typed, out)
+        if len(widened) != len(out):
+            code_parts = {r.start for r in widened}
+            kept = [m for m in kept if m.start() not in code_parts]
+        return self._widen_proper_names(text, typed, widened, kept=kept)
 
     def widen_names(self, text: str, typed: Sequence[RecognizerResult]) -> list[RecognizerResult]:
         """The words a typed name or place takes beside it (see _widen_proper_names), typed as
@@ -173,6 +184,7 @@ class SafeListPass:
         found: list[RecognizerResult],
         *,
         any_capitalised: bool = True,
+        kept: Sequence[re.Match[str]] | None = None,
     ) -> list[RecognizerResult]:
         """ "Breaux Bridge", "Aspen Whitley", "Quellton Family Practice": a capitalised word right
         next to a removed capitalised one is part of the same name, unless it is clinical
@@ -180,7 +192,8 @@ class SafeListPass:
         ("K. Morales", "rosa m delgado"), particles ("María de los Ángeles"), "Jr."/"III", words
         that end a place ("Fall River Junction"), the surname before ", Given" ("Ho, Jennifer")
         and a quoted nickname beside a name (Wendell "Buck" Harrow). `any_capitalised=False`
-        keeps only these cues, not the first rule."""
+        keeps only these cues, not the first rule. `kept`: the words outside every removed span,
+        when the caller has them."""
         removed = sorted([*typed, *found], key=lambda r: r.start)
         proper = [r for r in removed if r.type in _PROPER_TYPES and text[r.start].isalpha()]
         if not proper:
@@ -195,7 +208,9 @@ class SafeListPass:
         starts = [r.start for r in removed]
         ends = [r.end for r in removed]
         never = self.vocabulary.never_names
-        tokens = [m for m in _TOKEN.finditer(text) if m.group().isalpha() and not _covered(starts, ends, *m.span())]
+        if kept is None:
+            kept = [m for m in _TOKEN.finditer(text) if m.group().isalpha() and not _covered(starts, ends, *m.span())]
+        tokens = kept
         joined: set[tuple[int, int]] = set()
 
         def after_edge(start: int, gaps: tuple[str, ...], at: set[int]) -> bool:

@@ -5,6 +5,7 @@ a month with a day or year ("Aug 5", "5th of March", "March 2024") and an inform
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from healthai_server.domain.phi import PhiType
 from healthai_server.phi.recognizers.patterns import street_ok
@@ -116,6 +117,42 @@ def street_tail(text: str, end: int) -> int:
     return m.end() if m else end
 
 
+# Cheap anchors: Python's `re` skips ahead fast only when a pattern starts with literal text,
+# and the full patterns start with look-behinds. Each full pattern runs only in a window
+# around a hit of its anchor (a few dozen characters), so the cost is one fast scan per note.
+# (A character class first, then the rest: case-insensitive flags would disable the skip.)
+_MONTH_ANCHOR = re.compile(
+    r"[JjFfMmAaSsOoNnDd](?:an|eb|ar|pr|ay|u[nl]|ug|ep|ct|ov|ec|AN|EB|AR|PR|AY|U[NL]|UG|EP|CT|OV|EC)"
+)
+_ORDINAL_ANCHOR = re.compile(r"\d(?:st|nd|rd|th|ST|ND|RD|TH)\b")
+_STATE_ANCHOR = re.compile(rf",[ \t]{{1,2}}(?:{_STATE_CODES}|MD|PA)\b")
+_ROUTE_ANCHOR = re.compile(
+    r"(?:Rt|Rte|Route|Hwy|Highway|SR|CR|US|Road|Av|Avda|Avenida|Calle|Carrera|Rua|Rue|Via|Paseo|Jr|Jir)\b"
+)
+_AGE_ANCHOR = re.compile(r"[NnHh](?:inety|INETY|undred|UNDRED)")
+
+
+def _around(
+    text: str, anchor: re.Pattern[str] | list[tuple[int, int]], full: re.Pattern[str], back: int, ahead: int
+) -> Iterator[re.Match[str]]:
+    """The matches of `full` in windows around each hit of `anchor` (a pattern, or its hits),
+    each once. A match that ends near a window's cut is dropped: "$" and look-aheads would see
+    the cut as an end."""
+    seen: set[tuple[int, int]] = set()
+    size = len(text)
+    hits = [a.span() for a in anchor.finditer(text)] if isinstance(anchor, re.Pattern) else anchor
+    for a_start, a_end in hits:
+        endpos = min(size, a_end + ahead)
+        for m in full.finditer(text, max(0, a_start - back), endpos):
+            if m.span() in seen or (endpos < size and m.end() > endpos - _CUT_MARGIN):
+                continue
+            seen.add(m.span())
+            yield m
+
+
+_CUT_MARGIN = 8
+
+
 def shaped_spans(
     text: str, units: frozenset[str] = frozenset(), function_words: frozenset[str] = frozenset()
 ) -> list[Shape]:
@@ -123,22 +160,23 @@ def shaped_spans(
     in text. "2 weeks of rest" is no street: after plain digits the first word is not a unit,
     and no word is a function word."""
     out: list[Shape] = []
-    for m in _CITY_STATE.finditer(text):
+    months = [a.span() for a in _MONTH_ANCHOR.finditer(text)]
+    for m in _around(text, _STATE_ANCHOR, _CITY_STATE, 70, 16):
         out.append((m.start("city"), m.end("city"), SCORE_STREET, PhiType.CITY))
-    for m in _ROUTE.finditer(text):
+    for m in _around(text, _ROUTE_ANCHOR, _ROUTE, 14, 90):
         out.append((m.start(), street_tail(text, m.end()), SCORE_STREET, PhiType.STREET_ADDRESS))
-    for m in _AGE_WORDS.finditer(text):
+    for m in _around(text, _AGE_ANCHOR, _AGE_WORDS, 6, 40):
         followed_by_years = re.match(r"(?:[ \t]+[a-z]+){0,2}[ \t]+years?\b", text[m.end() : m.end() + 40])
         if followed_by_years or _AGE_WORD_CUE.search(text, max(0, m.start() - 12), m.start()):
             out.append((m.start(), m.end(), SCORE_DATE, PhiType.AGE))
-    for m in _MONTH_RANGE.finditer(text):
+    for m in _around(text, months, _MONTH_RANGE, 4, 50):
         unit = m.group("unit")
         if unit is None or unit.lower() not in units:  # "March 3 to 5 mg" is a dose
             out.append((m.start("end"), m.end("end"), SCORE_DATE, PhiType.DATE))
-    for m in _MONTH_ALONE.finditer(text):
+    for m in _around(text, months, _MONTH_ALONE, 12, 24):
         group = "m" if m.group("m") else "m2"
         out.append((m.start(group), m.end(group), SCORE_DATE, PhiType.DATE))
-    for m in _ORDINAL_DAY.finditer(text):
+    for m in _around(text, _ORDINAL_ANCHOR, _ORDINAL_DAY, 18, 20):
         group = "d" if m.group("d") else "d2"
         out.append((m.start(group), m.end(group), SCORE_DATE, PhiType.DATE))
     for m in _ANY_STREET.finditer(text):
@@ -153,7 +191,7 @@ def shaped_spans(
         words = [w.lower() for w in words]
         if not any(w in function_words for w in words) and street_ok(m.group()) is not False:
             out.append((m.start(), street_tail(text, m.end()), SCORE_STREET, PhiType.STREET_ADDRESS))
-    for m in _MONTH_DATE.finditer(text):
+    for m in _around(text, months, _MONTH_DATE, 16, 40):
         day = m.group("day") or m.group("day2")
         if day is None or 1 <= int(day) <= 31:
             out.append((m.start(), m.end(), SCORE_DATE, PhiType.DATE))
