@@ -47,5 +47,11 @@ def unit_designator_re() -> str:
 
 @functools.cache
 def foreign_month_re() -> str:
-    """Month names in Spanish, Portuguese, French, Italian and German, as a regex alternation."""
-    return f"(?:{_alternation({w for row in _words('month_names.txt') for w in row})})"
+    """Month names in Spanish, Portuguese, French, Italian and German, lower, Title or UPPER
+    case, as a regex that starts with a character class: Python's `re` then skips ahead fast,
+    which it cannot do for an alternation or under IGNORECASE (no group; use without the
+    IGNORECASE flag)."""
+    words = {w for row in _words("month_names.txt") for w in row}
+    firsts = "".join(sorted({c for w in words for c in (w[0], w[0].upper())}))
+    rests = {w[1:] for w in words} | {w[1:].upper() for w in words}
+    return f"(?:[{firsts}](?:{_alternation(rests)}))"

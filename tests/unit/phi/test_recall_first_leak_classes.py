@@ -113,3 +113,10 @@ def test_drug_strengths_and_code_systems_are_not_codes(deid_orgs: Deidentifier) 
 def test_precision_policy_takes_initials_and_suffixes_beside_a_typed_name(deid_orgs: Deidentifier) -> None:
     tokens = {f.span.text for f in deid_orgs.detect("Patient: Quigley, Ambrose T. Jr.   DOB: 01/02/1950", PRECISION)}
     assert {"T", "Jr"} <= {t for v in tokens for t in v.replace(",", " ").replace(".", " ").split()}
+
+
+def test_phrase_mentions_are_whole_words_across_blanks() -> None:
+    from healthai_server.phi.recognizers.places import _phrase_mentions
+
+    view = "Seen at Quarry  Hill today; QuarryHill no; Quarry Hills no; (Quarry Hill)."
+    assert [view[s:e] for s, e in _phrase_mentions(view, ["Quarry", "Hill"])] == ["Quarry  Hill", "Quarry Hill"]

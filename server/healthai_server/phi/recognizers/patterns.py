@@ -950,18 +950,14 @@ def date_and_age_recognizers() -> list[EntityRecognizer]:
                 Pattern(
                     # "3 de marzo de 2025", "15 janvier 2025", "3. März 2025", "el 16 de octubre"
                     "foreign_day_month",
-                    r"(?<![\w.,/])(?:[1-9]|[12]\d|3[01])(?:\.|º|°)?[ \t]{1,2}(?:de[ \t]{1,2})?"
-                    rf"{foreign_month_re()}(?![\w])(?:,?[ \t]{{1,2}}(?:de(?:l)?[ \t]{{1,2}})?(?:19|20)\d{{2}}(?!\d))?",
+                    r"(?<![\w.,/])(?:[1-9]|[12]\d|3[01])(?:\.|º|°)?[ \t]{1,2}(?:(?i:de)[ \t]{1,2})?"
+                    rf"{foreign_month_re()}(?![\w])(?:,?[ \t]{{1,2}}(?:(?i:del?)[ \t]{{1,2}})?(?:19|20)\d{{2}}(?!\d))?",
                     0.9,
-                    0,
-                    i,
                 ),
                 Pattern(
                     "foreign_month_year",
-                    rf"(?<![\w]){foreign_month_re()}[ \t]{{1,2}}(?:de(?:l)?[ \t]{{1,2}})?(?:19|20)\d{{2}}(?!\d)",
+                    rf"(?<![\w]){foreign_month_re()}[ \t]{{1,2}}(?:(?i:del?)[ \t]{{1,2}})?(?:19|20)\d{{2}}(?!\d)",
                     0.85,
-                    0,
-                    i,
                 ),
                 Pattern("month_slash_year", r"(?<![\d/.-])(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}(?![\d/])", 0.6),
                 Pattern(

@@ -999,8 +999,34 @@ class OrganizationRecognizer(EntityRecognizer):
             if len(seen) >= MAX_LATER_MENTION_NAMES:
                 break  # each name is one scan of the note: bounded on hostile input
             seen.add(key)
-            pattern = re.compile(r"(?<![\w'’&.-])" + r"[ \t]+".join(re.escape(w) for w in lead) + r"(?![\w'’-])")
-            for m in pattern.finditer(view):
-                if not inside_found(m.start()):
-                    out.append(RecognizerResult(PhiType.ORGANIZATION, m.start(), m.end(), 0.8, self.name))
+            for start, end in _phrase_mentions(view, lead):
+                if not inside_found(start):
+                    out.append(RecognizerResult(PhiType.ORGANIZATION, start, end, 0.8, self.name))
         return out
+
+
+_BLANKS = re.compile(r"[ \t]+")
+
+
+def _phrase_mentions(view: str, words: list[str]) -> list[tuple[int, int]]:
+    """Where `words` occur in `view` separated by blanks, as whole words. A string search, not a
+    regex compiled per name: each note names different organisations, and compiling cost more
+    than searching."""
+    out: list[tuple[int, int]] = []
+    first, rest = words[0], words[1:]
+    at = view.find(first)
+    while at >= 0:
+        before = view[at - 1] if at > 0 else " "
+        pos = at + len(first)
+        ok = not (before.isalnum() or before in "_'’&.-")
+        for w in rest:
+            if not ok:
+                break
+            m = _BLANKS.match(view, pos)
+            ok = m is not None and view.startswith(w, m.end())
+            pos = m.end() + len(w) if m is not None else pos
+        after = view[pos] if pos < len(view) else " "
+        if ok and not (after.isalnum() or after in "_'’-"):
+            out.append((at, pos))
+        at = view.find(first, at + 1)
+    return out
