@@ -191,8 +191,9 @@ class Deidentifier:
         # units after a street) are typed findings under both policies.
         shaped = self._safe_pass.shapes(text, typed)
         if shaped:
-            candidates.extend(RecognizerResult(t, s, e, score, SHAPE_RECOGNIZER) for s, e, score, t in shaped)
-            typed = resolve_overlaps(candidates, min_score)
+            # Against the resolved findings, not every candidate again: a few dozen spans, not thousands.
+            shapes = [RecognizerResult(t, s, e, score, SHAPE_RECOGNIZER) for s, e, score, t in shaped]
+            typed = resolve_overlaps([*typed, *shapes], min_score)
         if not recall_first:
             # Initials, particles, "Jr.", "Surname, Given" and nicknames beside a typed name.
             extra = self._safe_pass.widen_names(text, typed)
