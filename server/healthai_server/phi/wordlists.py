@@ -55,3 +55,23 @@ def foreign_month_re() -> str:
     firsts = "".join(sorted({c for w in words for c in (w[0], w[0].upper())}))
     rests = {w[1:] for w in words} | {w[1:].upper() for w in words}
     return f"(?:[{firsts}](?:{_alternation(rests)}))"
+
+
+@functools.cache
+def _sections(name: str) -> dict[str, frozenset[str]]:
+    sections: dict[str, set[str]] = {}
+    current = ""
+    for line in (DATA_DIR / name).read_text(encoding="utf-8").splitlines():
+        content = line.split("#", 1)[0].strip()
+        if content.startswith("[") and content.endswith("]"):
+            current = content[1:-1]
+            sections.setdefault(current, set())
+        elif content:
+            sections.setdefault(current, set()).update(content.split())
+    return {k: frozenset(v) for k, v in sections.items()}
+
+
+def word_section(name: str, section: str) -> frozenset[str]:
+    """The words of one [section] of a data file under phi/data, case kept. A missing section
+    is an error at import, not an empty list."""
+    return _sections(name)[section]

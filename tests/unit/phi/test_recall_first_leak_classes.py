@@ -120,3 +120,12 @@ def test_phrase_mentions_are_whole_words_across_blanks() -> None:
 
     view = "Seen at Quarry  Hill today; QuarryHill no; Quarry Hills no; (Quarry Hill)."
     assert [view[s:e] for s, e in _phrase_mentions(view, ["Quarry", "Hill"])] == ["Quarry  Hill", "Quarry Hill"]
+
+
+def test_recognizer_word_lists_are_data() -> None:
+    from healthai_server.phi.recognizers import names, places
+    from healthai_server.phi.wordlists import word_section
+
+    assert "de" in names._PARTICLES and "Springs" in places._TOWN_ENDINGS
+    with pytest.raises(KeyError):
+        word_section("recognizer_words.txt", "names.NO_SUCH_LIST")
