@@ -129,3 +129,14 @@ def test_recognizer_word_lists_are_data() -> None:
     assert "de" in names._PARTICLES and "Springs" in places._TOWN_ENDINGS
     with pytest.raises(KeyError):
         word_section("recognizer_words.txt", "names.NO_SUCH_LIST")
+
+
+@pytest.mark.parametrize("policy", [PRECISION, RF])
+def test_new_shapes_get_surrogates_under_both_policies(deid_orgs: Deidentifier, policy: DeidentificationPolicy) -> None:
+    from healthai_server.domain.phi import DeidentificationMode
+
+    text = "He had ninety-five good years. Fecha: 3 de marzo de 2025. Seen in Quarrytown, VT on the 6th; kit K-88410."
+    note = deid_orgs.deidentify(text, DeidentificationMode.SURROGATE, tenant="t", policy=policy)
+    # Dates are shifted (the month may stay); the whole date must not.
+    for value in ("ninety-five", "3 de marzo de 2025", "Quarrytown", "6th", "88410"):
+        assert value not in note.text
