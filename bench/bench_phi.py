@@ -102,8 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--golden", type=Path, nargs="*", default=None, help="golden files (default: all)")
     args = parser.parse_args(argv)
-    files = args.golden or sorted(default_golden_file().parent.glob("*.json"))
-    notes_json = [n for f in files if f.name != "baseline.json" for n in json.loads(f.read_text("utf-8"))["notes"]]
+    candidates = args.golden or sorted(default_golden_file().parent.glob("*.json"))
+    # The sets, not the baseline files beside them (baseline.json, baselines.json).
+    loaded = {f: json.loads(f.read_text("utf-8")) for f in candidates}
+    files = [f for f, data in loaded.items() if isinstance(data, dict) and isinstance(data.get("notes"), list)]
+    notes_json = [n for f in files for n in loaded[f]["notes"]]
     groups = {
         "short": [n for n in notes_json if len(n["text"]) < SHORT_CHARS],
         "long": [n for n in notes_json if len(n["text"]) >= SHORT_CHARS],
@@ -143,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             if r.score >= 0.4
         ]
 
-    print(f"files: {', '.join(f.stem for f in files if f.name != 'baseline.json')}; best of {args.repeat} passes")
+    print(f"files: {', '.join(f.stem for f in files)}; best of {args.repeat} passes")
     print(f"{'notes':<7}{'engine':<34}{'ms/note':>10}{'notes/s':>10}{'recall':>9}{'precision':>11}{'vs presidio':>13}")
     for group, members in groups.items():
         if not members:

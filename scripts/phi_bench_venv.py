@@ -22,7 +22,9 @@ def main() -> int:
     python = VENV / "bin" / "python"
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "-e", str(ROOT), *PACKAGES], check=True)
+    # The package depends on the repository's own client (clients/python), which is not on an index.
+    client = str(ROOT / "clients" / "python")
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "-e", client, "-e", str(ROOT), *PACKAGES], check=True)
     subprocess.run(
         [str(python), "-c", "import presidio_analyzer, healthai_server.phi; print('phi bench venv ready')"], check=True
     )

@@ -1,6 +1,7 @@
 """Evaluate PHI detection on the synthetic golden set (data/golden/phi/notes.json).
 
     healthai-server eval-phi [-v] [--json] [--golden FILE] [--policy P] [--update-baseline]
+    healthai-server eval-phi --all-sets [--update-baseline]   (every set beside the golden file, both policies)
     healthai-server eval-phi --utility [--policy P] [--real-notes DIR]   (see phi_utility.py)
 
 Token level: a token is a maximal run of letters/digits. A gold token is caught when any
@@ -161,6 +162,56 @@ def evaluate(notes: list[dict[str, Any]], detect: Any, verbose: bool = False) ->
     return report
 
 
+# The sets the regression gate measures (data/golden/phi/), in the order they were written.
+GATE_SETS = ("notes", "heldout", "blind", "blind2", "blind3", "blind4")
+POLICIES = ("recall_first", "precision")
+
+
+def gate_summary(result: dict[str, Any]) -> dict[str, float]:
+    """What the regression gate holds a set to: Safe Harbor recall, name recall, precision and
+    notes leaking a Safe Harbor identifier."""
+    return {
+        "safe_harbor_recall": result["safe_harbor"]["recall"],
+        "name_recall": result["by_type"].get("name", {}).get("recall", 1.0),
+        "precision": result["precision"],
+        "safe_harbor_leaked_notes": result["safe_harbor"]["leaked_notes"],
+        "notes": result["notes"],
+    }
+
+
+def evaluate_all_sets(directory: Path) -> dict[str, dict[str, dict[str, float]]]:
+    """{set: {policy: gate_summary}} for every gate set found in `directory`."""
+    from healthai_server.domain.phi import DeidentificationPolicy
+    from healthai_server.phi import Deidentifier
+
+    deid = Deidentifier(secret_key=EVAL_KEY, include_organizations=True)
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for name in GATE_SETS:
+        path = directory / f"{name}.json"
+        if not path.is_file():
+            continue
+        notes = json.loads(path.read_text(encoding="utf-8"))["notes"]
+        for policy_name in POLICIES:
+            policy = DeidentificationPolicy(policy_name)
+            report = evaluate(notes, lambda text, p=policy: deid.detect(text, p))
+            out.setdefault(name, {})[policy_name] = gate_summary(report.as_dict())
+    return out
+
+
+def _main_all_sets(golden_dir: Path, update: bool) -> int:
+    results = evaluate_all_sets(golden_dir)
+    print(f"{'set':<10}{'policy':<14}{'SH recall':>10}{'names':>8}{'precision':>11}{'leaking notes':>15}")
+    for name, by_policy in results.items():
+        for policy_name, r in by_policy.items():
+            print(
+                f"{name:<10}{policy_name:<14}{r['safe_harbor_recall']:>10.4f}{r['name_recall']:>8.4f}"
+                f"{r['precision']:>11.4f}{int(r['safe_harbor_leaked_notes']):>9} of {int(r['notes'])}"
+            )
+    if update:
+        (golden_dir / "baselines.json").write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     if "--utility" in argv:
         from healthai_server.evaluation import phi_utility
@@ -174,7 +225,12 @@ def main(argv: list[str]) -> int:
         "--policy", choices=("precision", "recall-first"), default="precision", help="de-identification policy"
     )
     parser.add_argument("--update-baseline", action="store_true", help="write baseline.json beside the golden file")
+    parser.add_argument(
+        "--all-sets", action="store_true", help="every gate set beside the golden file, both policies (baselines.json)"
+    )
     args = parser.parse_args(argv)
+    if args.all_sets:
+        return _main_all_sets((args.golden or default_golden_file()).parent, args.update_baseline)
     from healthai_server.domain.phi import DeidentificationPolicy
     from healthai_server.phi import Deidentifier
 

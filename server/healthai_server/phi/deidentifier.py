@@ -24,6 +24,7 @@ from healthai_server.phi.safe import SafeListPass, SafeVocabulary
 from healthai_server.phi.surrogates import SurrogateGenerator, SurrogateScope
 
 MIN_KEY_BYTES = 16
+SHAPE_RECOGNIZER = "shape"
 # Under RECALL_FIRST a weaker typed candidate is still removed as its type: what it would
 # otherwise become is an OTHER finding anyway, and the type helps the surrogate.
 RECALL_FIRST_MIN_SCORE = 0.3
@@ -186,9 +187,18 @@ class Deidentifier:
         candidates = self.registry.analyze(text)
         candidates.extend(_repeated_identifiers(text, candidates, min_score))
         typed = resolve_overlaps(candidates, min_score)
+        # Shapes of several tokens (a month alone, "on the 6th", "Barre, VT", "15 Rt 36 N", the
+        # units after a street) are typed findings under both policies.
+        shaped = self._safe_pass.shapes(text, typed)
+        if shaped:
+            # Against the resolved findings, not every candidate again: a few dozen spans, not thousands.
+            shapes = [RecognizerResult(t, s, e, score, SHAPE_RECOGNIZER) for s, e, score, t in shaped]
+            typed = resolve_overlaps([*typed, *shapes], min_score)
         if not recall_first:
-            return typed
-        return sorted(typed + self._safe_pass.find(text, typed), key=lambda r: r.start)
+            # Initials, particles, "Jr.", "Surname, Given" and nicknames beside a typed name.
+            extra = self._safe_pass.widen_names(text, typed)
+            return sorted(typed + extra, key=lambda r: r.start) if extra else typed
+        return sorted(typed + self._safe_pass.find(text, typed, shaped), key=lambda r: r.start)
 
     def detect(self, text: str, policy: DeidentificationPolicy = DeidentificationPolicy.PRECISION) -> list[PhiFinding]:
         return [

@@ -43,3 +43,35 @@ def unit_designator_re() -> str:
     words = {w for row in _words("usps_unit_designators.txt") for w in row}
     forms = words | {w.title() for w in words}
     return f"(?:{_alternation(forms)}|#)"
+
+
+@functools.cache
+def foreign_month_re() -> str:
+    """Month names in Spanish, Portuguese, French, Italian and German, lower, Title or UPPER
+    case, as a regex that starts with a character class: Python's `re` then skips ahead fast,
+    which it cannot do for an alternation or under IGNORECASE (no group; use without the
+    IGNORECASE flag)."""
+    words = {w for row in _words("month_names.txt") for w in row}
+    firsts = "".join(sorted({c for w in words for c in (w[0], w[0].upper())}))
+    rests = {w[1:] for w in words} | {w[1:].upper() for w in words}
+    return f"(?:[{firsts}](?:{_alternation(rests)}))"
+
+
+@functools.cache
+def _sections(name: str) -> dict[str, frozenset[str]]:
+    sections: dict[str, set[str]] = {}
+    current = ""
+    for line in (DATA_DIR / name).read_text(encoding="utf-8").splitlines():
+        content = line.split("#", 1)[0].strip()
+        if content.startswith("[") and content.endswith("]"):
+            current = content[1:-1]
+            sections.setdefault(current, set())
+        elif content:
+            sections.setdefault(current, set()).update(content.split())
+    return {k: frozenset(v) for k, v in sections.items()}
+
+
+def word_section(name: str, section: str) -> frozenset[str]:
+    """The words of one [section] of a data file under phi/data, case kept. A missing section
+    is an error at import, not an empty list."""
+    return _sections(name)[section]

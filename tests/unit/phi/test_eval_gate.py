@@ -6,7 +6,15 @@ import json
 
 import pytest
 from healthai_server.domain.phi import DeidentificationPolicy
-from healthai_server.evaluation.phi import EVAL_KEY, default_golden_file, evaluate, main
+from healthai_server.evaluation.phi import (
+    EVAL_KEY,
+    GATE_SETS,
+    POLICIES,
+    default_golden_file,
+    evaluate,
+    evaluate_all_sets,
+    main,
+)
 from healthai_server.phi import Deidentifier
 
 MARGIN = 0.005
@@ -46,3 +54,27 @@ def test_the_retired_blind4_set_does_not_fall_below_its_one_blind_measurement(po
     assert result["safe_harbor"]["recall"] >= measured["safe_harbor"]["recall"] - MARGIN
     assert result["precision"] >= measured["precision"] - MARGIN
     assert result["safe_harbor"]["leaked_notes"] <= measured["safe_harbor"]["leaked_notes"] + 1
+
+
+@pytest.fixture(scope="module")
+def all_sets() -> dict[str, dict[str, dict[str, float]]]:
+    return evaluate_all_sets(default_golden_file().parent)
+
+
+@pytest.mark.parametrize("name", GATE_SETS)
+@pytest.mark.parametrize("policy", POLICIES)
+def test_every_set_and_policy_holds_its_committed_baseline(
+    all_sets: dict[str, dict[str, dict[str, float]]], name: str, policy: str
+) -> None:
+    """data/golden/phi/baselines.json (written by `eval-phi --all-sets --update-baseline`)."""
+    baseline = json.loads((default_golden_file().parent / "baselines.json").read_text())[name][policy]
+    result = all_sets[name][policy]
+    assert result["safe_harbor_recall"] >= baseline["safe_harbor_recall"] - MARGIN
+    assert result["name_recall"] >= baseline["name_recall"] - MARGIN
+    assert result["precision"] >= baseline["precision"] - MARGIN
+    assert result["safe_harbor_leaked_notes"] <= baseline["safe_harbor_leaked_notes"] + 1
+
+
+def test_all_sets_cli_prints_a_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--all-sets"]) == 0
+    assert "blind4" in capsys.readouterr().out

@@ -21,163 +21,12 @@ from dataclasses import dataclass
 from healthai_server.domain.phi import PhiType
 from healthai_server.phi.lexicon import Lexicon
 from healthai_server.phi.recognizers.base import EntityRecognizer, RecognizerResult
+from healthai_server.phi.wordlists import word_section
 from healthai_server.textmatch import word_branches
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?(?:-[^\W\d_]+){0,3}")
-_PARTICLES = frozenset(
-    {
-        "de",
-        "del",
-        "della",
-        "der",
-        "den",
-        "van",
-        "von",
-        "la",
-        "le",
-        "da",
-        "di",
-        "du",
-        "dos",
-        "das",
-        "bin",
-        "ibn",
-        "al",
-        "el",
-        "ben",
-        "st",
-        "mac",
-        "ter",
-        "ten",
-        "los",
-        "las",
-        "y",
-        "do",
-        "vom",
-        "zu",
-        "abu",
-        "bint",
-    }
-)
-_STOP = frozenset(
-    {
-        "the",
-        "and",
-        "of",
-        "to",
-        "in",
-        "with",
-        "for",
-        "on",
-        "at",
-        "by",
-        "is",
-        "was",
-        "has",
-        "had",
-        "a",
-        "an",
-        "he",
-        "she",
-        "his",
-        "her",
-        "who",
-        "which",
-        "that",
-        "this",
-        "it",
-        "as",
-        "be",
-        "are",
-        "were",
-        "from",
-        "or",
-        "not",
-        "no",
-        "but",
-        "they",
-        "them",
-        "their",
-        "we",
-        "our",
-        "you",
-        "your",
-        "i",
-        "me",
-        "my",
-        "him",
-        "if",
-        "so",
-        "patient",
-        "pt",
-        "md",
-        "rn",
-        "np",
-        "do",
-        "pa",
-        "phd",
-        "dr",
-        "mr",
-        "mrs",
-        "ms",
-        "jr",
-        "sr",
-        "ii",
-        "iii",
-        "iv",
-        # kinship and care words are never the name itself ("lives with Mom")
-        "mom",
-        "dad",
-        "mother",
-        "father",
-        "grandma",
-        "grandpa",
-        "wife",
-        "husband",
-        "son",
-        "daughter",
-        "sister",
-        "brother",
-        "aunt",
-        "uncle",
-        "cousin",
-        "family",
-        "parents",
-        "friend",
-        "friends",
-        "neighbor",
-        "spouse",
-        "partner",
-        "boyfriend",
-        "girlfriend",
-        "caregiver",
-        "staff",
-        "team",
-        # greetings
-        "hi",
-        "hello",
-        "hey",
-        "dear",
-        # labels and record abbreviations that sit where a name would ("NE Lic ...", "DEA FA...")
-        "lic",
-        "dea",
-        "npi",
-        "emr",
-        "ehr",
-        "pi",
-        "crisis",
-        # clerical titles: the title, never part of the name ("Rev. Mercy ...", "Fr. Ignacio ...")
-        "rev",
-        "fr",
-        "reverend",
-        "msgr",
-        "monsignor",
-        "prof",
-        "pastor",
-        "rabbi",
-        "imam",
-    }
-)
+_PARTICLES = word_section("recognizer_words.txt", "names.PARTICLES")
+_STOP = word_section("recognizer_words.txt", "names.STOP")
 _TITLES = (
     r"drs|dr|doctor|mr|mrs|ms|mx|miss|prof|professor|rev|reverend|monsignor|msgr|nurse|sr|sister|fr|father|officer|"
     r"judge|attorney"
@@ -237,7 +86,7 @@ _LONE_NAME_MAX_RANK = 30_000
 # ", NH" / ", New York" after "Terrace, Berlin": a city and state, not "LAST, FIRST".
 _STATE_AFTER = re.compile(r",[ \t]{1,2}(?:[A-Z]{2}(?![A-Za-z])|[A-Z][a-z]+ ?[A-Z]?[a-z]*,? \d{5})")
 # Titles that are also ordinary nouns: the next word must look like a name, not a word.
-_WORD_TITLES = frozenset({"father", "sister", "nurse", "officer", "judge", "attorney", "doctor", "professor"})
+_WORD_TITLES = word_section("recognizer_words.txt", "names.WORD_TITLES")
 # Role words and greetings before a name ("interpreter Yusra", "RN Dana Ko", "Hi Maria,"): the
 # next word must be a name from the lexicons, or no English word ("Resident Physician" is not).
 _ROLE_PHRASES = frozenset(
@@ -250,10 +99,10 @@ _ROLE_PHRASES = frozenset(
      "my name is", "completed by", "prepared by"}
 )  # fmt: skip
 # Degrees that are also words or states, taken as such only after a name and a comma.
-_DEGREES = frozenset({"ma", "ms", "ba", "bs", "mba", "med", "mph", "mha", "mfa", "msc", "bsc", "ot", "slp", "rt"})
+_DEGREES = word_section("recognizer_words.txt", "names.DEGREES")
 # Role abbreviations written before a name ("SW Patience Mwangi, MSW"): never part of it.
-_ROLE_ABBR = frozenset({"sw", "cm", "pct", "hha", "cna", "lpn", "emt", "slp", "pt", "ot", "rt"})
-_AMBIGUOUS_LABELS = frozenset({"to", "from", "re", "cc", "pt", "name", "present", "client", "pi"})
+_ROLE_ABBR = word_section("recognizer_words.txt", "names.ROLE_ABBR")
+_AMBIGUOUS_LABELS = word_section("recognizer_words.txt", "names.AMBIGUOUS_LABELS")
 # A frequent given name that is also a word ("Grace", "Faith", "Mercy", "Hope"): a name right
 # after a role word or a kinship title ("Chaplain Grace", "RN Faith", "Sister Belle").
 _GIVEN_WORD_MAX_RANK = 2000
@@ -289,15 +138,7 @@ _SIGNATURE_LINE = re.compile(
     r"[ \t]*(?:,[^\n]{0,60})?$"
 )
 # Lower-case words that follow a title or a relation word without being names.
-_NOT_LOWER_NAMES = frozenset(
-    {"will", "may", "can", "could", "would", "should", "must", "might", "shall", "said", "says", "aware",
-     "notified", "called", "paged", "office", "appt", "visit", "note", "orders", "order", "ok", "okay",
-     "here", "there", "home", "today", "tomorrow", "tonight", "yesterday", "now", "also", "still", "just",
-     "again", "already", "back", "up", "out", "in", "on", "at", "to", "is", "was", "has", "had", "and", "or",
-     "re", "per", "via", "well", "states", "stated", "reports", "agrees", "wants", "asked", "asking", "came",
-     "visiting", "present", "bedside", "updated", "none", "same", "both", "all", "other", "others", "next",
-     "last", "first", "new", "old", "pt", "patient", "family", "mom", "dad"}
-)  # fmt: skip
+_NOT_LOWER_NAMES = word_section("recognizer_words.txt", "names.NOT_LOWER_NAMES")
 _LIST_GAP = re.compile(r",[ \t]|,?[ \t]and[ \t]|[ \t]&[ \t]|[ \t]?/[ \t]?")
 # "Ñusta Lindqvist returns for...": a capitalised pair at the start of a line, then a verb.
 _SUBJECT_VERB = re.compile(

@@ -12,7 +12,7 @@ import re
 from healthai_server.domain.phi import PhiType
 from healthai_server.phi import checksums
 from healthai_server.phi.recognizers.base import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
-from healthai_server.phi.wordlists import street_suffix_re, unit_designator_re
+from healthai_server.phi.wordlists import foreign_month_re, street_suffix_re, unit_designator_re
 from healthai_server.textmatch import word_alternation
 
 _MONTH = (
@@ -187,6 +187,30 @@ def street_ok(value: str) -> bool | None:
     )[0]
     words = re.findall(r"[A-Za-z]+", street)
     return False if any(w.lower() in _NOT_STREET_WORDS for w in words[:-1]) else None
+
+
+_CODE_RUNS = re.compile(r"\d+|[A-Za-z]+")
+
+
+def _looks_like_code(value: str) -> bool | None:
+    """At least 4 digits and a letter, and not a measurement, a drug strength or a range
+    ("1000mg", "q12-24h", "COVID-19", "T2-weighted"): a run of 4+ digits, or letters between digits."""
+    runs = _CODE_RUNS.findall(value)
+    digits = sum(len(r) for r in runs if r.isdecimal())
+    if digits < 4 or runs[0].upper() in _CODE_PREFIXES:
+        return False
+    letters = [r for r in runs if not r.isdecimal()]
+    if all(r.lower() in _MEASURE_WORDS for r in letters) and runs[-1].isalpha():
+        return False  # "1000mg", "2500IU": a number and its unit
+    long_number = any(r.isdecimal() and len(r) >= 4 for r in runs)
+    mixed = any(runs[k].isalpha() and 0 < k < len(runs) - 1 for k in range(len(runs)))
+    return None if (long_number or mixed or len(runs) >= 3) else False
+
+
+_MEASURE_WORDS = frozenset(
+    {"mg", "mcg", "ug", "g", "kg", "ml", "l", "mm", "cm", "m", "h", "hr", "hrs", "min", "d", "x", "q", "iu", "u",
+     "units", "meq", "mmol", "nm", "hz", "khz", "mhz", "s", "ms", "st", "nd", "rd", "th", "k", "bpm", "kcal"}
+)  # fmt: skip
 
 
 def _ip(value: str) -> bool | None:
@@ -714,6 +738,22 @@ def record_number_recognizers() -> list[EntityRecognizer]:
                     i,
                 ),
                 Pattern(
+                    # DICOM study/series/instance UIDs and other OIDs: "1.2.840.113619.2.55.3.6046...".
+                    # Each part alone is a plain number, so only the dotted shape says what it is.
+                    "oid",
+                    r"(?<![\w.])[0-2](?:\.(?:0|[1-9]\d{0,15})){4,}(?![\w]|\.\d)",
+                    0.9,
+                ),
+                Pattern(
+                    # A code of letters and digits with no label: "712BT4408", "T081552934",
+                    # "24D0987163", "S014-0031". Clinical codes are short ("HbA1c", "CD4", "G2P1").
+                    "alnum_code",
+                    r"(?<![\w-])(?=[A-Za-z0-9-]{7,24}(?![\w-]))(?=[A-Za-z-]*\d)(?=[0-9-]*[A-Za-z])"
+                    r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*(?![\w-])",
+                    0.6,
+                    validator=_looks_like_code,
+                ),
+                Pattern(
                     # "Client #: CL-20918", "DOC #: 00719443", "took a report, # 24-071433": any label, then "#".
                     "hash_label",
                     r"#(?<=[A-Za-z.),] #)[ \t]{0,2}:?[ \t]{0,3}(?P<id>(?=[A-Z0-9-]{0,24}\d)[A-Z0-9][A-Z0-9-]{3,24})"
@@ -906,6 +946,18 @@ def date_and_age_recognizers() -> list[EntityRecognizer]:
                     r"NOVEMBER|DECEMBER)))(?![\w'-])",
                     0.7,
                     "id",
+                ),
+                Pattern(
+                    # "3 de marzo de 2025", "15 janvier 2025", "3. März 2025", "el 16 de octubre"
+                    "foreign_day_month",
+                    r"(?<![\w.,/])(?:[1-9]|[12]\d|3[01])(?:\.|º|°)?[ \t]{1,2}(?:(?i:de)[ \t]{1,2})?"
+                    rf"{foreign_month_re()}(?![\w])(?:,?[ \t]{{1,2}}(?:(?i:del?)[ \t]{{1,2}})?(?:19|20)\d{{2}}(?!\d))?",
+                    0.9,
+                ),
+                Pattern(
+                    "foreign_month_year",
+                    rf"(?<![\w]){foreign_month_re()}[ \t]{{1,2}}(?:(?i:del?)[ \t]{{1,2}})?(?:19|20)\d{{2}}(?!\d)",
+                    0.85,
                 ),
                 Pattern("month_slash_year", r"(?<![\d/.-])(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}(?![\d/])", 0.6),
                 Pattern(

@@ -9,6 +9,7 @@ from healthai_server.domain.phi import PhiType
 from healthai_server.phi.lexicon import Lexicon
 from healthai_server.phi.recognizers.base import EntityRecognizer, RecognizerResult
 from healthai_server.phi.recognizers.patterns import STATE_NAMES, STREET_RE
+from healthai_server.phi.wordlists import word_section
 from healthai_server.textmatch import split_top_level, word_alternation, word_branches
 
 _STATE_ABBR = (
@@ -16,7 +17,7 @@ _STATE_ABBR = (
     "OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR"
 )
 # State abbreviations that are also credentials ("Ana Ruiz, MD"): need more evidence.
-_AMBIGUOUS_STATES = frozenset({"MD", "PA", "MA", "DE", "ME", "OR", "IN", "OK", "NP", "CO", "DO"})
+_AMBIGUOUS_STATES = word_section("recognizer_words.txt", "places.AMBIGUOUS_STATES")
 _PLACE_WORD = r"(?:St\.|Ft\.|Mt\.|[A-Z][a-zß-ÿ'’]+(?:-[A-Z][a-zß-ÿ'’]+)?)"
 # The same word, not preceded by a word character, written to start with a plain class (fast scan).
 _PLACE_WORD_START = r"[A-Z](?<![\w'’.-][A-Z])(?:(?<=[SFM])t\.|[a-zß-ÿ'’]+(?:-[A-Z][a-zß-ÿ'’]+)?)"
@@ -30,11 +31,7 @@ _CAPS_CITY_STATE = re.compile(
     r"[ \t]{1,2}\d{5})"
 )
 # Words that begin town names ("East Windsor", "Port Ellison", "La Pine"): never dropped as note words.
-_TOWN_LEADS = frozenset(
-    {"east", "west", "north", "south", "new", "port", "fort", "ft.", "lake", "mount", "mt.", "saint", "st.", "glen",
-     "grand", "little", "big", "old", "upper", "lower", "point", "palm", "cape", "bay", "la", "los", "las", "el",
-     "san", "santa", "de", "des", "le", "du", "royal", "rocky", "long", "green", "white", "black", "red", "round"}
-)  # fmt: skip
+_TOWN_LEADS = word_section("recognizer_words.txt", "places.TOWN_LEADS")
 # A city of another country named with its country: "Enugu and Lagos, Nigeria".
 _COUNTRY_AFTER = re.compile(r",[ \t]{1,2}(?P<country>[A-Z][a-z]+(?:[ \t][A-Z][a-z]+){0,2})")
 _COUNTY = re.compile(rf"{_PLACE_WORD_START}(?:[ \t]{_PLACE_WORD}){{0,2}}[ \t](?:County|Parish|Borough)\b")
@@ -60,41 +57,7 @@ _CLINICAL_NEXT = re.compile(
     r"catheter|lymphoma|criteria|classification)\b",
     re.IGNORECASE,
 )
-_TOWN_ENDINGS = frozenset(
-    [
-        "Bay",
-        "Falls",
-        "Hollow",
-        "Mill",
-        "Mills",
-        "Springs",
-        "Heights",
-        "Beach",
-        "City",
-        "Creek",
-        "Valley",
-        "Harbor",
-        "Harbour",
-        "Ridge",
-        "Grove",
-        "Junction",
-        "Lake",
-        "Hills",
-        "Landing",
-        "Point",
-        "Port",
-        "Village",
-        "Township",
-        "Station",
-        "Crossing",
-        "Ferry",
-        "Bluff",
-        "Bluffs",
-        "Glen",
-        "Corners",
-        "Hamlet",
-    ]
-)
+_TOWN_ENDINGS = word_section("recognizer_words.txt", "places.TOWN_ENDINGS")
 _CAP_RUN = re.compile(rf"{_PLACE_WORD_START}(?:[ \t]{_PLACE_WORD}){{0,3}}")
 # Head nouns that end an organisation's name: care, schools, faith, funeral, employers.
 _ORG_KIND = (
@@ -145,7 +108,7 @@ _BRANCH_AFTER = re.compile(
 _TITLE_BEFORE = re.compile(r"(?<![\w])(?:Fr|Dr|Rev|Msgr|Pastor|Father|Rabbi|Imam|Sister|Mr|Mrs|Ms)\.?[ \t]{1,2}$")
 _LEGAL_SUFFIX = re.compile(r",?[ \t](?:LLP|Llp|LLC|Llc|PLLC|Pllc|Inc\.?|P\.C\.|PC|Ltd\.?)(?![\w])")
 # Identifier labels that end an organisation value ("Medi-Cal CIN 917...", "Medicare MBI ...").
-_ID_LABELS = frozenset({"MBI", "CIN", "ID", "HICN", "MRN", "SSN", "DOB", "NPI", "ACCT", "MEMBER", "GROUP", "POLICY"})
+_ID_LABELS = word_section("recognizer_words.txt", "places.ID_LABELS")
 # Heads that are also plain nouns ("Routine Care", "Billing Department"): the name needs evidence.
 _WEAK_KINDS = frozenset(
     {"district", "mission", "respite", "care", "advantage", "plan", "research", "department", "rehabilitation",
@@ -159,42 +122,12 @@ _BRAND = re.compile(
     r"(?P<tail>[ \t](?:North|South|East|West|Northwest|Northeast|Southwest|Southeast|Central|[A-Z][a-z]{2,}))?"
 )
 _BRAND_PART = re.compile(r"[A-Z][a-z]+")
-_BRAND_MORPHEMES = frozenset(
-    {"health", "care", "partners", "center", "centre", "medical", "medica", "clinic", "clinics"}
-)
-_DIRECTIONS = frozenset(
-    {"north", "south", "east", "west", "northwest", "northeast", "southwest", "southeast", "central"}
-)
+_BRAND_MORPHEMES = word_section("recognizer_words.txt", "places.BRAND_MORPHEMES")
+_DIRECTIONS = word_section("recognizer_words.txt", "places.DIRECTIONS")
 # Brand-like adjectives that name places and firms ("Coastal Anticoagulation Clinic").
-_BRAND_ADJECTIVES = frozenset(
-    {"coastal", "pacific", "atlantic", "continental", "tropical", "royal", "imperial", "capital", "cardinal",
-     "crystal", "liberty", "national", "federal", "metro", "metropolitan", "alpine", "coastline", "global",
-     "universal", "premier", "superior", "legacy", "heritage", "pinnacle", "summit"}
-)  # fmt: skip
+_BRAND_ADJECTIVES = word_section("recognizer_words.txt", "places.BRAND_ADJECTIVES")
 # English words ending in -ly or -ed that start organisation names ("Holy Family", "Early Learning").
-_NAME_LY = frozenset(
-    {
-        "holy",
-        "early",
-        "family",
-        "lily",
-        "jolly",
-        "friendly",
-        "heavenly",
-        "kindly",
-        "unity",
-        "shepherd",
-        "blessed",
-        "sacred",
-        "united",
-        "unified",
-        "allied",
-        "associated",
-        "integrated",
-        "affiliated",
-        "consolidated",
-    }
-)
+_NAME_LY = word_section("recognizer_words.txt", "places.NAME_LY")
 # A capitalised word; the first one starts with a plain class so `re` can skip ahead.
 _ORG_WORD = r"(?:[A-Z][\w'’&.-]{0,30})"
 _ORG_FIRST_WORD = r"[A-Z](?<![\w'’&.-][A-Z])[\w'’&.-]{0,30}"
@@ -234,178 +167,10 @@ _TOWN_AFTER = re.compile(
     rf"(?:{STREET_RE}(?:,[ \t]{{1,2}}|[ \t]+in[ \t]+)|[{_KIND_LEAD}](?<=[\w.][ \t].){_KIND_BRANCHES},[ \t]{{1,2}})"
     rf"(?P<city>{_PLACE_WORD}(?:[ \t]{_PLACE_WORD}){{0,2}})(?![\w'’-])"
 )
-_NOT_TOWN = frozenset({"apt", "apartment", "suite", "ste", "unit", "fl", "floor", "room", "rm", "bldg", "building"})
+_NOT_TOWN = word_section("recognizer_words.txt", "places.NOT_TOWN")
 # Values after those labels that are not organisations.
-_NOT_ORG_VALUES = frozenset(
-    {"retired", "self", "self-employed", "none", "unemployed", "disabled", "n/a", "na", "unknown", "homemaker",
-     "student", "home", "same", "wheelchair", "stretcher", "ambulatory", "private", "car", "medicare", "medicaid",
-     "tricare", "pending", "declined", "yes", "no", "on", "file"}
-)  # fmt: skip
-_ORG_GENERIC_LEAD = frozenset(
-    {
-        # a person's title or a service abbreviation before the name ("Pastor Lee of ...", "DME Northern ...")
-        "pastor",
-        "chaplain",
-        "dr",
-        "dr.",
-        "mr.",
-        "mrs.",
-        "ms.",
-        "fr.",
-        "dme",
-        "the",
-        "a",
-        "an",
-        "our",
-        "this",
-        "outside",
-        "local",
-        "his",
-        "her",
-        "their",
-        "at",
-        "to",
-        "attends",
-        "attended",
-        "visits",
-        "visited",
-        "seen",
-        "saw",
-        "called",
-        "contacted",
-        "transferred",
-        "admitted",
-        "discharged",
-        "presents",
-        "presented",
-        "follows",
-        "followed",
-        "referred",
-        "works",
-        "worked",
-        "lives",
-        "lived",
-        "from",
-        "via",
-        "per",
-        "in",
-        "on",
-        "by",
-        "with",
-        "and",
-        "of",
-        "for",
-        "into",
-        "paged",
-        "notified",
-        "consulted",
-        "consult",
-        "reviewed",
-        "discussed",
-        "recommend",
-        "recommends",
-        "recommended",
-        "appreciate",
-        "cleared",
-        "evaluated",
-        "signed",
-        "spoke",
-        "see",
-        "seeing",
-        "patient",
-        "pt",
-        "note",
-        "who",
-        "which",
-        "is",
-        "was",
-        "are",
-        "were",
-        "has",
-        "had",
-        "returns",
-        "returned",
-        "resides",
-        "provided",
-        "given",
-        "went",
-        "go",
-        "goes",
-        "going",
-        "arrived",
-        "arrives",
-        "until",
-        "before",
-        "after",
-        "if",
-        "or",
-        "when",
-        "while",
-        "then",
-        "than",
-        "not",
-        "no",
-        "continue",
-        "start",
-        "stop",
-        "hold",
-        "avoid",
-        "need",
-        "needs",
-        "should",
-        "will",
-        "may",
-        "can",
-        "would",
-        "could",
-        "all",
-        "any",
-        "some",
-        "other",
-        "more",
-        "most",
-        "less",
-        "also",
-        "but",
-        "so",
-        "because",
-        "since",
-        "during",
-        "without",
-        "within",
-        "about",
-        "over",
-        "under",
-        "between",
-        "through",
-        "regarding",
-        "re",
-        "including",
-        "plus",
-        "vs",
-        "versus",
-        "denies",
-        "reports",
-        "notes",
-        "states",
-        "have",
-        "having",
-        "be",
-        "been",
-        "being",
-        "do",
-        "does",
-        "did",
-        "get",
-        "got",
-        "take",
-        "taking",
-        "took",
-        "yo",
-        "y/o",
-        "x",
-    }
-)
+_NOT_ORG_VALUES = word_section("recognizer_words.txt", "places.NOT_ORG_VALUES")
+_ORG_GENERIC_LEAD = word_section("recognizer_words.txt", "places.ORG_GENERIC_LEAD")
 # Words that make "X Clinic" a service rather than a named place ("Heart Failure Clinic").
 # Endings of participles: generic only when the word is an English word ("Advanced",
 # "Nursing"), not in coined names ("SkyMed", "Sterling").
@@ -418,220 +183,7 @@ _GENERIC_SUFFIXES = (
     "artan", "pril", "olol", "statin", "mycin", "cillin", "azole", "tidine", "dipine", "formin", "gliptin", "mab",
     "nib", "vir", "pam", "lam", "done", "codone", "morphone", "triptan", "sone", "lone", "hctz", "xaban",
 )  # fmt: skip
-_GENERIC_WORDS = frozenset(
-    {
-        "device",
-        "film",
-        "records",
-        "pacemaker",
-        "lifestyle",
-        "loss",
-        "gain",
-        "management",
-        "smoking",
-        "cessation",
-        "grief",
-        "marriage",
-        "substance",
-        "abuse",
-        "lactation",
-        "diet",
-        "exercise",
-        "alcohol",
-        "drug",
-        "adolescent",
-        "employee",
-        "staff",
-        "public",
-        "mental",
-        "disease",
-        "infectious",
-        "consult",
-        "follow-up",
-        "wellness",
-        "well",
-        "sick",
-        "same",
-        "walk",
-        "in",
-        "express",
-        "quick",
-        "minute",
-        "virtual",
-        "online",
-        "mobile",
-        "adult",
-        "child",
-        "day",
-        "home",
-        "protective",
-        "support",
-        "group",
-        "patient",
-        "guest",
-        "food",
-        "blood",
-        "age",
-        "study",
-        "control",
-        "peer",
-        "status",
-        "post",
-        "prior",
-        "recent",
-        "previous",
-        "elective",
-        "emergency",
-        "same-day",
-        "knee",
-        "hip",
-        "back",
-        "shoulder",
-        "brain",
-        "neck",
-        "ankle",
-        "wrist",
-        "elbow",
-        "chest",
-        "colon",
-        "sinus",
-        "cataract",
-        "oral",
-        "plastic",
-        "multiple",
-        "sexual",
-        "sex",
-        "new",
-        "male",
-        "female",
-        "senior",
-        "veterans",
-        "veteran",
-        "women",
-        "men",
-        "children",
-        "kids",
-        "pediatric",
-        "geriatric",
-        "integrative",
-        "holistic",
-        "advanced",
-        "comprehensive",
-        "regional",
-        "national",
-        "central",
-        "main",
-        "north",
-        "south",
-        "east",
-        "west",
-        "university",
-        "city",
-        "town",
-        "nurse",
-        "nursing",
-        "doctors",
-        "doctor",
-        "physician",
-        "physicians",
-        "our",
-        "your",
-        "my",
-        "his",
-        "her",
-        "their",
-        "this",
-        "that",
-        "other",
-        "another",
-        "any",
-        "outside",
-        "local",
-        "skilled",
-        "long-term",
-        "short-term",
-        "acute",
-        "chronic",
-        "addiction",
-        "recovery",
-        "treatment",
-        "crisis",
-        "detox",
-        "dialysis",
-        "imaging",
-        "lab",
-        "laboratory",
-        "radiology",
-        "pharmacy",
-        "retail",
-        "specialty",
-        "compounding",
-        "mail",
-        "order",
-        "mail-order",
-        "social",
-        "services",
-        "care",
-        "health",
-        "healthcare",
-        "heart",
-        "failure",
-        "wound",
-        "infusion",
-        "transplant",
-        "sleep",
-        "pain",
-        "memory",
-        "vascular",
-        "vein",
-        "spine",
-        "joint",
-        "bone",
-        "breast",
-        "eye",
-        "dental",
-        "hearing",
-        "women's",
-        "men's",
-        "children's",
-        "cancer",
-        "diabetes",
-        "weight",
-        "lipid",
-        "travel",
-        "walk-in",
-        "urgent",
-        "primary",
-        "general",
-        "community",
-        "county",
-        "state",
-        "family",
-        "internal",
-        "medical",
-        "surgical",
-        "outpatient",
-        "inpatient",
-        "behavioral",
-        "fertility",
-        "allergy",
-        "asthma",
-        "kidney",
-        "liver",
-        "lung",
-        "stroke",
-        "trauma",
-        "burn",
-        "rehab",
-        "rehabilitation",
-        "physical",
-        "occupational",
-        "speech",
-        "hand",
-        "foot",
-        "skin",
-    }
-)
+_GENERIC_WORDS = word_section("recognizer_words.txt", "places.GENERIC_WORDS")
 
 
 class CityRecognizer(EntityRecognizer):
@@ -999,8 +551,34 @@ class OrganizationRecognizer(EntityRecognizer):
             if len(seen) >= MAX_LATER_MENTION_NAMES:
                 break  # each name is one scan of the note: bounded on hostile input
             seen.add(key)
-            pattern = re.compile(r"(?<![\w'’&.-])" + r"[ \t]+".join(re.escape(w) for w in lead) + r"(?![\w'’-])")
-            for m in pattern.finditer(view):
-                if not inside_found(m.start()):
-                    out.append(RecognizerResult(PhiType.ORGANIZATION, m.start(), m.end(), 0.8, self.name))
+            for start, end in _phrase_mentions(view, lead):
+                if not inside_found(start):
+                    out.append(RecognizerResult(PhiType.ORGANIZATION, start, end, 0.8, self.name))
         return out
+
+
+_BLANKS = re.compile(r"[ \t]+")
+
+
+def _phrase_mentions(view: str, words: list[str]) -> list[tuple[int, int]]:
+    """Where `words` occur in `view` separated by blanks, as whole words. A string search, not a
+    regex compiled per name: each note names different organisations, and compiling cost more
+    than searching."""
+    out: list[tuple[int, int]] = []
+    first, rest = words[0], words[1:]
+    at = view.find(first)
+    while at >= 0:
+        before = view[at - 1] if at > 0 else " "
+        pos = at + len(first)
+        ok = not (before.isalnum() or before in "_'’&.-")
+        for w in rest:
+            if not ok:
+                break
+            m = _BLANKS.match(view, pos)
+            ok = m is not None and view.startswith(w, m.end())
+            pos = m.end() + len(w) if m is not None else pos
+        after = view[pos] if pos < len(view) else " "
+        if ok and not (after.isalnum() or after in "_'’-"):
+            out.append((at, pos))
+        at = view.find(first, at + 1)
+    return out

@@ -24,6 +24,14 @@ _SERVICE_NUMBERS = frozenset({"911", "988", "211", "311", "411", "511", "711", "
 _SCALES = frozenset({2, 3, 4, 5, 6, 10})
 _AGE_UNITS = frozenset({"yo", "y/o", "yom", "yof", "year", "years", "yr", "yrs", "y"})
 _RANGE = re.compile(r"(\d{1,3})[ \t]?-[ \t]?(\d{1,3})")
+# "pt is 91", "She's 90", "aged 93", "turned 100": a number after these is an age, whatever
+# label ("PT", "s") the words around it also spell. An age over 89 is an identifier.
+_AGE_CUE = re.compile(
+    r"(?:\b(?:pt|patient|she|he|who|participant|resident|member|mother|father|mom|dad|wife|husband)"
+    r"[ \t]+(?:is|was|now)|['\u2019]s|\bage[ds]?:?|\bturn(?:ed|s|ing)|\bat[ \t]+age)[ \t]*$",
+    re.IGNORECASE,
+)
+MAX_AGE = 125
 
 
 def unit_after(text: str, end: int, vocab: SafeVocabulary) -> str | None:
@@ -42,17 +50,28 @@ def label_before(text: str, start: int, vocab: SafeVocabulary) -> bool:
     """ "HR 88", "Na: 134", "BNP was 1,240", "GCS of 15"."""
     window_start = max(0, start - 40)
     window = text[window_start:start]
+    glued = window[-1:] in ("-", ".") and window[-2:-1].isalpha()
+    if glued and _digits_at(text, start) >= 3:
+        return False  # "PT-5521", "DR.0061874", "K-88410": a code, not "label: value"
     for _ in range(3):
         m = _WORD_BEFORE.search(window)
         if m is None:
             return False
         word = m.group(1).lower()
-        if word in vocab.labels or word in vocab.units:
-            return True
-        if word not in _FILLERS:
-            return False
-        window = window[: m.start()].rstrip(" \t")
+        if word in _FILLERS:  # "out of 10" is the unit "out"; "evening of 1/18" is no label
+            window = window[: m.start()].rstrip(" \t")
+            continue
+        if window[m.start() - 1 : m.start()] in ("'", "\u2019"):
+            return False  # "She's 90": the "s" of a contraction is not seconds
+        return word in vocab.labels or word in vocab.units
     return False
+
+
+def _digits_at(text: str, start: int) -> int:
+    end = start
+    while end < len(text) and text[end].isdecimal():
+        end += 1
+    return end - start
 
 
 def is_clinical_number(text: str, start: int, end: int, vocab: SafeVocabulary) -> bool:
@@ -61,6 +80,13 @@ def is_clinical_number(text: str, start: int, end: int, vocab: SafeVocabulary) -
     unit = unit_after(text, end, vocab)
     if unit in _AGE_UNITS and value.isdecimal() and int(value) > MAX_PLAIN_INT:
         return False  # "92 yo", "94-year-old": an age over 89 is an identifier
+    if (
+        unit is None
+        and value.isdecimal()
+        and MAX_PLAIN_INT < int(value) <= MAX_AGE
+        and _AGE_CUE.search(text, max(0, start - 24), start)
+    ):
+        return False
     if unit is not None or label_before(text, start, vocab):
         return True
     if "/" in value:  # blood pressure, fractions, murmur grades: small parts only
@@ -70,7 +96,8 @@ def is_clinical_number(text: str, start: int, end: int, vocab: SafeVocabulary) -
         top, bottom = int(parts[0]), int(parts[1])
         # "2/20" with no label or unit reads as a month and day; grades and fractions have a
         # small scale ("2/6", "3/10", "1/2", "5/5").
-        return not (1 <= top <= 12 and 1 <= bottom <= 31) or bottom in _SCALES or top == bottom
+        # A grade never exceeds its scale: "11/10" is November 10th.
+        return not (1 <= top <= 12 and 1 <= bottom <= 31) or (bottom in _SCALES and top <= bottom) or top == bottom
     if ":" in value:  # a time of day
         parts = value.split(":")
         return len(parts) == 2 and all(len(p) <= 2 for p in parts) and int(parts[0]) <= 24 and int(parts[1]) < 60

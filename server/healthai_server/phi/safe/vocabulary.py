@@ -75,6 +75,8 @@ class SafeVocabulary:
     # Words that are never part of a proper name: clinical vocabulary, units, labels, function
     # words. Any other capitalised word next to a removed one is taken as part of its name.
     never_names: frozenset[str] = frozenset()
+    # Clinical vocabulary, units and labels: never a surname before ", Given" ("RN, CDCES").
+    clinical: frozenset[str] = frozenset()
     # Clinical word endings and prefixes (data/medical_affixes.txt).
     suffixes: tuple[str, ...] = ()
     prefixes: tuple[str, ...] = ()
@@ -115,6 +117,7 @@ class SafeVocabulary:
             labels=frozenset(labels),
             name_like=frozenset(name_like),
             never_names=frozenset(never_names - eponyms),
+            clinical=frozenset(clinical | units | labels),
             suffixes=affixes.get("suffix", ()),
             prefixes=affixes.get("prefix", ()),
         )
