@@ -128,12 +128,24 @@ def compute_alerts(data: ClinicalData) -> list[ClinicalAlert]:
     ]
     if allergies:
         rules = allergy_rules()
+        # The verdict depends only on the drug name and the allergy's substance and reaction, so
+        # it is decided once per distinct pair: a note repeating one allergy and one drug
+        # thousands of times stays linear instead of checking every mention against every other.
+        by_key: dict[tuple[str, str], list[Allergy]] = {}
+        for allergy in allergies:
+            by_key.setdefault((allergy.substance, allergy.reaction), []).append(allergy)
+        verdicts: dict[tuple[str, str, str], bool] = {}
         for medication in data.medications:
             if medication.assertion.certainty is Certainty.NEGATIVE:
                 continue
-            for allergy in allergies:
-                alert = _conflict(medication, allergy, rules)
-                if alert is not None:
-                    alerts.append(alert)
+            for key, mentions in by_key.items():
+                verdict_key = (medication.name, *key)
+                if verdict_key not in verdicts:
+                    verdicts[verdict_key] = _conflict(medication, mentions[0], rules) is not None
+                if verdicts[verdict_key]:
+                    for allergy in mentions:
+                        alert = _conflict(medication, allergy, rules)
+                        if alert is not None:
+                            alerts.append(alert)
     alerts.sort(key=lambda a: (-a.severity.value, a.evidence[0].start if a.evidence else 0))
     return alerts

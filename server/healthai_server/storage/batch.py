@@ -42,12 +42,16 @@ from healthai_server.storage.batch_tables import batch_items, batch_jobs, idempo
 from healthai_server.storage.crypto import DecryptionError, FieldEncryptor
 from healthai_server.storage.db import Database
 from healthai_server.storage.schema import usage_ledger
-from healthai_server.storage.usage import UsageRecord
+from healthai_server.storage.usage import UsageRecord, usage_row
 
 
 def utcnow() -> datetime:
     """Naive UTC, so SQLite and PostgreSQL compare the same way."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+# A page of results stays under gRPC's default 4 MiB receive limit, with room for framing.
+RESULT_PAGE_BYTES = 3 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,7 +412,7 @@ class BatchStore:
                     )
                     done.append({"b_id": item_id, "b_result": sealed})
                     if outcome.usage is not None:
-                        usage.append(_usage_row(outcome.usage))
+                        usage.append(usage_row(outcome.usage))
                     continue
                 failure = outcome.failure
                 assert failure is not None
@@ -532,7 +536,11 @@ class BatchStore:
 
         return await self._db.run(apply, "batch_cancel")
 
-    async def results(self, name: str, tenant: str, page_size: int, page_token: str) -> Page[NoteResult]:
+    async def results(
+        self, name: str, tenant: str, page_size: int, page_token: str, max_bytes: int = RESULT_PAGE_BYTES
+    ) -> Page[NoteResult]:
+        """Up to page_size results, fewer when they would pass max_bytes (AIP-158 allows a
+        short page): a page of 1,000 dense results is larger than a client's default 4 MiB."""
         after = _decode_token(page_token)
         query = (
             sa.select(batch_items.c.seq, batch_items.c.note_id, batch_items.c.attempts, batch_items.c.result)
@@ -546,13 +554,16 @@ class BatchStore:
             .limit(page_size + 1)
         )
         rows = await self._db.run(lambda conn: list(conn.execute(query)), "batch_results")
-        results = [
-            NoteResult(
-                r.note_id, r.attempts, self._encryptor.decrypt(r.result, self._aad("result", tenant, name, r.seq))
-            )
-            for r in rows[:page_size]
-        ]
-        token = _encode_token(rows[page_size - 1].seq) if len(rows) > page_size else ""
+        results: list[NoteResult] = []
+        size = 0
+        for r in rows[:page_size]:
+            payload = self._encryptor.decrypt(r.result, self._aad("result", tenant, name, r.seq))
+            if results and size + len(payload) > max_bytes:
+                break
+            results.append(NoteResult(r.note_id, r.attempts, payload))
+            size += len(payload)
+        more = len(rows) > len(results)
+        token = _encode_token(rows[len(results) - 1].seq) if more else ""
         return Page(results, token)
 
     async def dead_letters(self, name: str, tenant: str, page_size: int, page_token: str) -> Page[DeadLetter]:
@@ -650,24 +661,3 @@ class BatchStore:
             return len(names) + int(keys)
 
         return await self._db.run(apply, "batch_purge")
-
-
-def _usage_row(record: UsageRecord) -> dict[str, Any]:
-    u = record.usage
-    moment = record.occurred_at
-    return {
-        "tenant": record.tenant,
-        "principal": record.principal,
-        "audit_id": record.audit_id,
-        "occurred_at": moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment,
-        "backend": record.backend,
-        "model": record.model,
-        "prompt_id": record.prompt_id,
-        "prompt_version": record.prompt_version,
-        "input_tokens": u.input_tokens,
-        "output_tokens": u.output_tokens,
-        "cache_read_input_tokens": u.cache_read_input_tokens,
-        "cache_creation_input_tokens": u.cache_creation_input_tokens,
-        "cost_micros": record.cost_micros,
-        "cache_hit": record.cache_hit,
-    }

@@ -8,6 +8,7 @@ import enum
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -60,30 +61,35 @@ def _naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
+def usage_row(record: UsageRecord) -> dict[str, Any]:
+    """The ledger row of one record: the one shape the unary path and batch results write."""
+    u = record.usage
+    return {
+        "tenant": record.tenant,
+        "principal": record.principal,
+        "audit_id": record.audit_id,
+        "occurred_at": _naive_utc(record.occurred_at),
+        "backend": record.backend,
+        "model": record.model,
+        "prompt_id": record.prompt_id,
+        "prompt_version": record.prompt_version,
+        "input_tokens": u.input_tokens,
+        "output_tokens": u.output_tokens,
+        "cache_read_input_tokens": u.cache_read_input_tokens,
+        "cache_creation_input_tokens": u.cache_creation_input_tokens,
+        "cost_micros": record.cost_micros,
+        "cache_hit": record.cache_hit,
+        "experiment_arm": record.experiment_arm,
+        "latency_ms": record.latency_ms,
+    }
+
+
 class UsageLedger:
     def __init__(self, db: Database) -> None:
         self._db = db
 
     async def record(self, record: UsageRecord) -> None:
-        u = record.usage
-        row = {
-            "tenant": record.tenant,
-            "principal": record.principal,
-            "audit_id": record.audit_id,
-            "occurred_at": _naive_utc(record.occurred_at),
-            "backend": record.backend,
-            "model": record.model,
-            "prompt_id": record.prompt_id,
-            "prompt_version": record.prompt_version,
-            "input_tokens": u.input_tokens,
-            "output_tokens": u.output_tokens,
-            "cache_read_input_tokens": u.cache_read_input_tokens,
-            "cache_creation_input_tokens": u.cache_creation_input_tokens,
-            "cost_micros": record.cost_micros,
-            "cache_hit": record.cache_hit,
-            "experiment_arm": record.experiment_arm,
-            "latency_ms": record.latency_ms,
-        }
+        row = usage_row(record)
         await self._db.run(lambda conn: conn.execute(sa.insert(usage_ledger).values(**row)), "usage_record")
 
     async def spent_micros(self, tenant: str, since: datetime) -> int:

@@ -29,3 +29,17 @@ def test_allergy_conflicts_and_vitals(engine: ClinicalEngine) -> None:
 
 def test_no_alerts_for_clean_note(engine: ClinicalEngine) -> None:
     assert compute_alerts(engine.extract("NKDA. Lisinopril 10 mg daily. BP 118/76, HR 70.")) == []
+
+
+def test_every_mention_pair_still_alerts_when_the_verdict_is_decided_once(engine: ClinicalEngine) -> None:
+    text = (
+        "ALLERGIES: penicillin (hives).\nHPI: reports a penicillin allergy.\n"
+        "PLAN: amoxicillin 500 mg TID. Later amoxicillin 250 mg. Lisinopril 10 mg daily.\n"
+    )
+    data = engine.extract(text)
+    conflicts = [a for a in compute_alerts(data) if a.kind is AlertKind.ALLERGY_CONFLICT]
+    pairs = {(a.evidence[0].start, a.evidence[1].start) for a in conflicts}
+    allergy_starts = {a.span.start for a in data.allergies}
+    amoxicillin_starts = {m.span.start for m in data.medications if m.name == "amoxicillin"}
+    assert len(allergy_starts) == 2 and len(amoxicillin_starts) == 2
+    assert pairs == {(a, m) for a in allergy_starts for m in amoxicillin_starts}

@@ -77,6 +77,21 @@ async def test_claim_decrypts_and_results_are_written_once(db: Database) -> None
     assert await store.get("batch-a", "t2") is None  # another tenant sees nothing
 
 
+async def test_a_results_page_stops_at_its_byte_budget_and_the_token_resumes_after_it(db: Database) -> None:
+    store = _store(db)
+    await _job(store, "batch-big", notes=5)
+    items = await store.claim("o", 10, LEASE)
+    await store.write("o", [ItemOutcome(item, result=item.note_id.encode() * 100) for item in items])
+    first = await store.results("batch-big", "t1", 10, "", max_bytes=450)  # 200 bytes a result
+    assert [r.note_id for r in first.items] == ["n0", "n1"] and first.next_page_token
+    second = await store.results("batch-big", "t1", 10, first.next_page_token, max_bytes=450)
+    assert [r.note_id for r in second.items] == ["n2", "n3"]
+    last = await store.results("batch-big", "t1", 10, second.next_page_token, max_bytes=150)
+    assert [r.note_id for r in last.items] == ["n4"] and last.next_page_token == ""  # one always fits
+    one = await store.results("batch-big", "t1", 1, "", max_bytes=10)
+    assert [r.note_id for r in one.items] == ["n0"] and one.next_page_token
+
+
 async def test_an_expired_lease_is_claimed_again_and_the_old_owner_cannot_write(db: Database) -> None:
     store = _store(db)
     await _job(store, "batch-b", notes=1)
