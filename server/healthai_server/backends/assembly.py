@@ -128,12 +128,16 @@ async def assemble_backends(
         fallback_reserve_s=settings.llm_fallback_reserve_s,
     )
     local_policy = BackendPolicy(timeout_ceiling_s=settings.backend_timeout_s, retry=RetryPolicy(max_attempts=1))
-    cache = SqlResultCache(db, cache_encryptor(settings.effective_cache_key_file))
+    cache = (
+        SqlResultCache(db, cache_encryptor(settings.effective_cache_key_file))
+        if settings.result_cache_ttl_s > 0
+        else None
+    )
 
     def chain(llm: AnthropicBackend) -> tuple[ResilientBackend, ExtractionBackend]:
         """anthropic -> local with the LLM policy, behind the result cache keyed by model and prompt."""
         resilient = ResilientBackend([ChainLink(llm, llm_policy), ChainLink(local, local_policy)], observer=observer)
-        if settings.result_cache_ttl_s <= 0:
+        if cache is None:
             return resilient, resilient
         cached = CachingBackend(
             resilient,
@@ -150,7 +154,7 @@ async def assemble_backends(
     for name, state in resilient.breaker_states().items():
         metrics.set_breaker_state(name, state)
     purge_jobs: list[PurgeJob] = []
-    if settings.result_cache_ttl_s > 0:
+    if cache is not None:
         purge_jobs.append(PurgeJob("result_cache", cache.purge_expired))
     summarizer = ResilientSummarizer(
         claude, resilient.guard(claude.name), Provenance("local", engine_version), budget=budget, observer=observer
