@@ -18,12 +18,54 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
-class ServerProcess:
-    state_dir: Path
+class _LoggedProcess:
+    """A child process that logs JSON lines on stderr and says which port it took."""
+
     env: dict[str, str]
-    process: subprocess.Popen[str] | None = None
-    port: int = 0
-    log_lines: list[str] = field(default_factory=list)
+    process: subprocess.Popen[str] | None = field(default=None, kw_only=True)
+    port: int = field(default=0, kw_only=True)
+    log_lines: list[str] = field(default_factory=list, kw_only=True)
+
+    def _launch(self, argv: list[str], ready_msg: str, timeout_s: float) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "healthai_server.cli", *argv],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        ready = threading.Event()
+        threading.Thread(target=self._pump, args=(ready, ready_msg), daemon=True).start()
+        if not ready.wait(timeout_s) or not self.port:
+            self.stop()
+            raise RuntimeError(f"{argv[0]} did not start:\n" + "\n".join(self.log_lines[-20:]))
+
+    def _pump(self, ready: threading.Event, ready_msg: str) -> None:
+        assert self.process is not None and self.process.stderr is not None
+        for line in self.process.stderr:
+            self.log_lines.append(line.rstrip("\n"))
+            with contextlib.suppress(ValueError):
+                entry = json.loads(line)
+                if entry.get("msg") == ready_msg:
+                    self.port = int(entry["port"])
+                    ready.set()
+        ready.set()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+class ServerProcess(_LoggedProcess):
+    def __init__(self, state_dir: Path, env: dict[str, str]) -> None:
+        super().__init__(env)
+        self.state_dir = state_dir
 
     @property
     def addr(self) -> str:
@@ -34,31 +76,8 @@ class ServerProcess:
         return (self.state_dir / "dev" / "token").read_text().strip()
 
     def start(self, timeout_s: float = 60.0) -> ServerProcess:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "healthai_server.cli", "serve"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        ready = threading.Event()
-        threading.Thread(target=self._pump, args=(ready,), daemon=True).start()
-        if not ready.wait(timeout_s) or not self.port:
-            self.stop()
-            raise RuntimeError("server did not start:\n" + "\n".join(self.log_lines[-20:]))
+        self._launch(["serve"], "serving", timeout_s)
         return self
-
-    def _pump(self, ready: threading.Event) -> None:
-        assert self.process is not None and self.process.stderr is not None
-        for line in self.process.stderr:
-            self.log_lines.append(line.rstrip("\n"))
-            with contextlib.suppress(ValueError):
-                entry = json.loads(line)
-                if entry.get("msg") == "serving":
-                    self.port = int(entry["port"])
-                    ready.set()
-        ready.set()
 
     def healthai_server(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -90,15 +109,6 @@ class ServerProcess:
         assert self.process is not None
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=60)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 def server_env(state_dir: Path, extra_env: dict[str, str] | None = None, **settings: str) -> dict[str, str]:
@@ -151,62 +161,20 @@ def engine_worker_pids(server_pid: int) -> list[int]:
     return pids
 
 
-@dataclass
-class ConsoleProcess:
+class ConsoleProcess(_LoggedProcess):
     """`healthai-server console` as a subprocess on a free loopback port, calling `api_addr`."""
 
-    env: dict[str, str]
-    api_addr: str
-    process: subprocess.Popen[str] | None = None
-    port: int = 0
-    log_lines: list[str] = field(default_factory=list)
+    def __init__(self, env: dict[str, str], api_addr: str) -> None:
+        super().__init__(env)
+        self.api_addr = api_addr
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout_s: float = 30.0) -> ConsoleProcess:
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "healthai_server.cli",
-                "console",
-                *("--listen", "127.0.0.1:0", "--api-addr"),
-                self.api_addr,
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        ready = threading.Event()
-        threading.Thread(target=self._pump, args=(ready,), daemon=True).start()
-        if not ready.wait(timeout_s) or not self.port:
-            self.stop()
-            raise RuntimeError("console did not start:\n" + "\n".join(self.log_lines[-20:]))
+        self._launch(["console", "--listen", "127.0.0.1:0", "--api-addr", self.api_addr], "console serving", timeout_s)
         return self
-
-    def _pump(self, ready: threading.Event) -> None:
-        assert self.process is not None and self.process.stderr is not None
-        for line in self.process.stderr:
-            self.log_lines.append(line.rstrip("\n"))
-            with contextlib.suppress(ValueError):
-                entry = json.loads(line)
-                if entry.get("msg") == "console serving":
-                    self.port = int(entry["port"])
-                    ready.set()
-        ready.set()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 @contextlib.contextmanager

@@ -97,6 +97,39 @@ def test_gold_converter_stores_offsets_and_digest_only(tmp_path: Path) -> None:
     assert check_note("n-1", {"medications": [["Lisinopril", 1, {}]]}, NOTE) != []
 
 
+def test_agreement_matches_annotators_like_the_evaluator_matches_the_engine(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scripts = Path(__file__).resolve().parents[3] / "scripts"
+    sys.path.insert(0, str(scripts))
+    try:
+        from real_gold_agreement import main as agreement_main
+    finally:
+        sys.path.remove(str(scripts))
+    (tmp_path / "corpus" / "notes").mkdir(parents=True)
+    (tmp_path / "corpus" / "notes" / "n-1.txt").write_text(NOTE, encoding="utf-8")
+    first: dict[str, object] = {
+        "conditions": [["hypertension", 0, {"code": "I10", "temporality": "past"}]],
+        "medications": [["Lisinopril", 0, {}]],
+        "allergies": [["Penicillin", 0, {}]],
+    }
+    # B marks a wider span of the same condition with another code and the default assertion,
+    # and misses the allergy.
+    second: dict[str, object] = {
+        "conditions": [["for hypertension", 0, {"code": "I11.9"}]],
+        "medications": [["Lisinopril 10 mg", 0, {}]],
+    }
+    for name, gold in (("a", first), ("b", second)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "n-1.json").write_text(json.dumps(gold), encoding="utf-8")
+    code = agreement_main([str(tmp_path / "a"), str(tmp_path / "b"), "--corpus", str(tmp_path / "corpus")])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0 and report["notes"] == 1
+    assert report["conditions"] == {"f1": 1.0, "matched": 1, "only_a": 0, "only_b": 0}
+    assert report["allergies"] == {"f1": 0.0, "matched": 0, "only_a": 1, "only_b": 0}
+    assert report["assertion_agreement"] == 0.0 and report["code_agreement"] == 0.0
+
+
 def _corpus_or_skip() -> Path:
     corpus = default_corpus_dir()
     if not (corpus / "notes").is_dir():
