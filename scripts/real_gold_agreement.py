@@ -2,8 +2,9 @@
 
 Usage: python scripts/real_gold_agreement.py DIR_A DIR_B [--corpus ../shared/corpora/mtsamples-dev]
 
-DIR_A and DIR_B hold `<note id>.json` files in the annotation-guide form (`[surface,
-occurrence, attrs]`, data/golden/clinical/ANNOTATION.md) for the same notes. Items are matched
+DIR_A and DIR_B hold `<note id>.json` files for the same notes, in the annotation-guide form
+(`[surface, occurrence, attrs]`, data/golden/clinical/ANNOTATION.md) or the stored form
+(`[start, end, attrs]`, data/golden/real/gold and data/golden/real/second). Items are matched
 the way the evaluator matches the engine against gold (one to one, spans overlapping, vitals
 of the same kind), so B scored against A is the F1 a perfect engine could expect against one
 annotator: the ceiling the engine's targets should be read against. Also prints agreement on
@@ -35,6 +36,9 @@ Item = tuple[int, int, dict[str, Any]]
 def spans(text: str, items: list[Any]) -> list[Item]:
     located = []
     for surface, occurrence, attrs in items:
+        if isinstance(surface, int):
+            located.append((surface, int(occurrence), dict(attrs)))
+            continue
         start = occurrence_start(text, surface, int(occurrence))
         if start < 0:
             raise ValueError(f"surface not found (occurrence {occurrence})")
@@ -112,8 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     for path_a in sorted(args.dir_a.glob("*.json")):
         path_b = args.dir_b / path_a.name
         if not path_b.exists():
-            print(f"{path_a.stem}: only in {args.dir_a}", file=sys.stderr)
-            continue
+            continue  # the second annotator covers only some parts
         text = (args.corpus / "notes" / f"{path_a.stem}.txt").read_text(encoding="utf-8")
         gold_a = json.loads(path_a.read_text(encoding="utf-8"))
         gold_b = json.loads(path_b.read_text(encoding="utf-8"))
