@@ -18,9 +18,9 @@ from healthai_server.batch.runner import BatchRunner, RunnerSettings
 from healthai_server.domain.batch import Job, JobCounts, JobState, NoteInput, WorkItem
 from healthai_server.domain.errors import (
     BackendUnavailable,
-    FailedPrecondition,
     InvalidRequest,
     NotFound,
+    OperationRunning,
     Overloaded,
 )
 from healthai_server.domain.provenance import TokenUsage
@@ -153,7 +153,7 @@ async def test_create_is_idempotent_and_refuses_bad_jobs(db: Database) -> None:
         await jobs.get(operation_name(first.name), "t2")
     with pytest.raises(NotFound):
         job_name("operations/whatever")
-    with pytest.raises(FailedPrecondition):
+    with pytest.raises(OperationRunning):
         await jobs.delete(operation_name(first.name), "t1")
     cancelled = await jobs.cancel(operation_name(first.name), "t1", "cancel-1")
     assert cancelled.state is JobState.CANCELLED

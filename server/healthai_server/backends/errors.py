@@ -89,6 +89,8 @@ class PhiTransferRefused(BackendRefused, FailedPrecondition):
     Also a domain FailedPrecondition, so when no fallback can serve, the caller hears why.
     """
 
+    reason = "PHI_TRANSFER_REFUSED"
+
 
 class CircuitOpen(BackendError):
     """The backend's circuit breaker is open (or its half-open probe is in flight): not called."""

@@ -42,6 +42,7 @@ from healthai_server.backends.errors import (
     BackendRefused,
     BackendTimeout,
     CircuitOpen,
+    PhiTransferRefused,
     failure_label,
 )
 from healthai_server.cost.budget import BudgetGuard, BudgetVerdict
@@ -97,7 +98,8 @@ class NullObserver:
 
 @runtime_checkable
 class AdmissionCheck(Protocol):
-    """Optional on a backend: False when policy forbids it for this request."""
+    """Optional on a backend: False when the PHI egress policy forbids sending it this request
+    (no BAA for the tenant and no PHI guard)."""
 
     def admits(self, request: BackendRequest) -> bool: ...
 
@@ -401,7 +403,9 @@ class ResilientBackend:
             backend, guard = link.backend, self._guards[link.backend.name]
             has_next = index < len(self._chain) - 1
             if isinstance(backend, AdmissionCheck) and not backend.admits(request):
-                refusal = refusal or BackendRefused(f"backend {backend.name} may not serve this tenant")
+                refusal = refusal or PhiTransferRefused(
+                    f"backend {backend.name} may not receive this tenant's notes: no BAA and no PHI guard"
+                )
                 continue
             if link.policy.budget is not None:
                 status = await link.policy.budget.check(request.tenant)  # raises QuotaExhausted on reject

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from healthai_server.domain.batch import DeadLetter, Job, NoteInput, NoteResult, Page
-from healthai_server.domain.errors import FailedPrecondition, FieldViolation, InvalidRequest, NotFound
+from healthai_server.domain.errors import FieldViolation, InvalidRequest, NotFound, OperationRunning
 from healthai_server.storage.batch import BatchStore
 
 OPERATION_PREFIX = "operations/"
@@ -184,7 +184,7 @@ class BatchJobs:
     async def delete(self, operation: str, tenant: str) -> None:
         job = await self.get(operation, tenant)
         if not job.done:
-            raise FailedPrecondition("the job is still running; cancel it first, then delete it")
+            raise OperationRunning("the job is still running; cancel it first, then delete it")
         await self.store.discard(job.name, tenant)
 
     async def wait(self, operation: str, tenant: str, timeout_s: float) -> Job:

@@ -211,14 +211,13 @@ _KIND_BY_CODE = {
     grpc.StatusCode.DEADLINE_EXCEEDED: "unavailable",
     grpc.StatusCode.RESOURCE_EXHAUSTED: "unavailable",
 }
-# FAILED_PRECONDITION covers several situations with one ErrorInfo reason: the message tells them
-# apart (the service's messages are stable, PHI-free text). A more specific reason wins when sent.
-_PRECONDITIONS = (
-    ("REVIEW_TASK_CLAIMED", "another reviewer", "claimed"),
-    ("REVIEW_LEASE_EXPIRED", "lease", "lease_expired"),
-    ("REVIEW_TASK_COMPLETED", "completed", "completed"),
-    ("REVIEW_TEXT_PURGED", "retention", "retention"),
-)
+# FAILED_PRECONDITION's ErrorInfo reason says which state refused the decision.
+_PRECONDITION_KINDS = {
+    "REVIEW_TASK_CLAIMED": "claimed",
+    "REVIEW_LEASE_EXPIRED": "lease_expired",
+    "REVIEW_TASK_COMPLETED": "completed",
+    "NOTE_TEXT_PURGED": "retention",
+}
 
 
 def api_error(error: grpc.RpcError) -> ApiError:
@@ -232,10 +231,7 @@ def api_error(error: grpc.RpcError) -> ApiError:
         elif key == "grpc-status-details-bin" and isinstance(value, bytes):
             _absorb_status(result, value)
     if code == grpc.StatusCode.FAILED_PRECONDITION:
-        result.kind = next(
-            (kind for reason, words, kind in _PRECONDITIONS if result.reason == reason or words in message.lower()),
-            "precondition",
-        )
+        result.kind = _PRECONDITION_KINDS.get(result.reason, "precondition")
     return result
 
 

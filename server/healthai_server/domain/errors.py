@@ -96,7 +96,30 @@ class Overloaded(DomainError):
 
 
 class FailedPrecondition(DomainError):
+    """The request is valid but the resource's state does not allow it now. The subclasses
+    give clients a stable reason to act on instead of the message's wording."""
+
     reason = "FAILED_PRECONDITION"
+
+
+class ReviewTaskClaimed(FailedPrecondition):
+    reason = "REVIEW_TASK_CLAIMED"
+
+
+class ReviewLeaseExpired(FailedPrecondition):
+    reason = "REVIEW_LEASE_EXPIRED"
+
+
+class ReviewTaskCompleted(FailedPrecondition):
+    reason = "REVIEW_TASK_COMPLETED"
+
+
+class NoteTextPurged(FailedPrecondition):
+    reason = "NOTE_TEXT_PURGED"
+
+
+class OperationRunning(FailedPrecondition):
+    reason = "OPERATION_RUNNING"
 
 
 class NotFound(DomainError):

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from healthai_server.domain.clinical import EntityType
-from healthai_server.domain.errors import FailedPrecondition, FieldViolation, InvalidRequest
+from healthai_server.domain.errors import FieldViolation, InvalidRequest, NoteTextPurged
 from healthai_server.domain.review import (
     REVIEWABLE_TYPES,
     ItemDecision,
@@ -89,7 +89,7 @@ def check_decisions(content: ReviewTaskContent, decisions: Sequence[ItemDecision
                     FieldViolation(f"{at}.item", "must hold an item of the decision's type with its span")
                 )
             elif not content.note_text:
-                raise FailedPrecondition("the note text is past its retention period: spans cannot be checked")
+                raise NoteTextPurged("the note text is past its retention period: spans cannot be checked")
             else:
                 span = decision.span
                 if not (0 <= span.start < span.end <= len(content.note_text)) or (

@@ -23,7 +23,16 @@ from typing import Any
 import sqlalchemy as sa
 
 from healthai_server.domain.clinical import EntityType, Span
-from healthai_server.domain.errors import Aborted, FailedPrecondition, FieldViolation, InvalidRequest, NotFound
+from healthai_server.domain.errors import (
+    Aborted,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidRequest,
+    NotFound,
+    ReviewLeaseExpired,
+    ReviewTaskClaimed,
+    ReviewTaskCompleted,
+)
 from healthai_server.domain.review import (
     ItemDecision,
     ItemRef,
@@ -260,14 +269,14 @@ class ReviewTaskStore:
         state = ReviewTaskState(row["state"])
         lease = _naive(row["lease_expires_at"])
         if state is ReviewTaskState.COMPLETED:
-            raise FailedPrecondition("the review task is already completed")
+            raise ReviewTaskCompleted("the review task is already completed")
         if etag and row["etag"] != etag:
             raise Aborted("the review task changed since it was read (stale etag); read it again")
         live = state is ReviewTaskState.CLAIMED and lease is not None and lease > now
         if live and row["claimed_by"] != reviewer:
-            raise FailedPrecondition("the review task is claimed by another reviewer")
+            raise ReviewTaskClaimed("the review task is claimed by another reviewer")
         if submitting and not live:
-            raise FailedPrecondition("the lease on the review task has expired or was never taken; claim it again")
+            raise ReviewLeaseExpired("the lease on the review task has expired or was never taken; claim it again")
         raise Aborted("the review task changed concurrently; read it again")
 
     # -- reads -----------------------------------------------------------------------------------

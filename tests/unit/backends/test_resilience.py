@@ -274,8 +274,9 @@ async def test_uncovered_tenant_is_served_locally_without_sending_anything(
     result = await resilient.extract(req(NOT_COVERED))
     assert result.provenance.backend == "local" and not result.provenance.degraded
     assert fake_api.requests == [] and local.calls == 1
-    with pytest.raises(FailedPrecondition):
+    with pytest.raises(FailedPrecondition) as refused:
         await chain(make_backend()).extract(req(NOT_COVERED))
+    assert refused.value.reason == "PHI_TRANSFER_REFUSED"
     assert fake_api.requests == []
 
 

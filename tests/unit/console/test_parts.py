@@ -133,11 +133,16 @@ def test_fields_read_and_write_enums_numbers_and_codes() -> None:
 
 def test_errors_map_to_what_the_page_explains() -> None:
     assert api_error(rpc_error(grpc.StatusCode.ABORTED, "stale")).kind == "stale"
-    completed = api_error(rpc_error(grpc.StatusCode.FAILED_PRECONDITION, "the review task is already completed"))
+    completed = api_error(
+        rpc_error(
+            grpc.StatusCode.FAILED_PRECONDITION, "the review task is already completed", reason="REVIEW_TASK_COMPLETED"
+        )
+    )
     assert completed.kind == "completed" and completed.audit_id == "audit-123"
     by_reason = api_error(rpc_error(grpc.StatusCode.FAILED_PRECONDITION, "x", reason="REVIEW_TASK_CLAIMED"))
     assert by_reason.kind == "claimed" and by_reason.reason == "REVIEW_TASK_CLAIMED"
-    assert api_error(rpc_error(grpc.StatusCode.FAILED_PRECONDITION, "something else")).kind == "precondition"
+    # The reason decides, never the wording: a message naming a state without its reason is generic.
+    assert api_error(rpc_error(grpc.StatusCode.FAILED_PRECONDITION, "already completed")).kind == "precondition"
     assert api_error(rpc_error(grpc.StatusCode.INTERNAL, "boom")).kind == "error"
     assert api_error(grpc.RpcError()).kind == "error"
 

@@ -209,7 +209,11 @@ async def test_claim_of_a_task_another_reviewer_holds_says_so(client: Client, st
     csrf = await sign_in(client)
     stub.answer(
         "ClaimReviewTask",
-        rpc_error(grpc.StatusCode.FAILED_PRECONDITION, "the review task is claimed by another reviewer"),
+        rpc_error(
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "the review task is claimed by another reviewer",
+            reason="REVIEW_TASK_CLAIMED",
+        ),
     )
     response = await client.post(TASK_PATH + "/claim", data={"csrf": csrf})
     html = await response.text()
@@ -335,6 +339,7 @@ async def test_an_expired_lease_and_refused_fields_are_explained(client: Client,
         rpc_error(
             grpc.StatusCode.FAILED_PRECONDITION,
             "the lease on the review task has expired or was never taken; claim it again",
+            reason="REVIEW_LEASE_EXPIRED",
         ),
         rpc_error(
             grpc.StatusCode.INVALID_ARGUMENT,

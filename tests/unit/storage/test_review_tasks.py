@@ -11,7 +11,15 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 from healthai_server.domain.clinical import EntityType, Span
-from healthai_server.domain.errors import Aborted, FailedPrecondition, InvalidRequest, NotFound
+from healthai_server.domain.errors import (
+    Aborted,
+    FailedPrecondition,
+    InvalidRequest,
+    NotFound,
+    ReviewLeaseExpired,
+    ReviewTaskClaimed,
+    ReviewTaskCompleted,
+)
 from healthai_server.domain.review import (
     ItemDecision,
     ItemRef,
@@ -119,7 +127,7 @@ async def test_two_reviewers_racing_for_one_task_exactly_one_wins(store: ReviewT
     assert len(winners) == 1 and winners[0].state is ReviewTaskState.CLAIMED
     assert all(isinstance(e, Aborted | FailedPrecondition) for e in losers)
     # Without an etag the loser is told the task is held.
-    with pytest.raises(FailedPrecondition):
+    with pytest.raises(ReviewTaskClaimed):
         await store.claim("t1", task.id, "someone-else", 300)
 
 
@@ -131,7 +139,7 @@ async def test_an_expired_lease_returns_the_task_to_the_queue(store: ReviewTaskS
     assert (await store.get("t1", task.id)).state is ReviewTaskState.PENDING
     assert [t.id for t in (await store.page("t1", TaskFilter(state=ReviewTaskState.PENDING), 10, ""))[0]] == [task.id]
     decision = [ItemDecision(ReviewDecisionKind.ACCEPT, EntityType.MEDICATION, 0)]
-    with pytest.raises(FailedPrecondition):
+    with pytest.raises(ReviewLeaseExpired):
         await store.submit("t1", task.id, "alice", claimed.etag, decision)  # the lease ran out
     bob = await store.claim_next("t1", "bob", 300, TaskFilter())
     assert bob.id == task.id and bob.claimed_by == "bob"
@@ -139,7 +147,7 @@ async def test_an_expired_lease_returns_the_task_to_the_queue(store: ReviewTaskS
         await store.submit("t1", task.id, "bob", claimed.etag, decision)  # alice's etag is stale
     done = await store.submit("t1", task.id, "bob", bob.etag, decision)
     assert done.state is ReviewTaskState.COMPLETED and done.completed_at == clock.now
-    with pytest.raises(FailedPrecondition):
+    with pytest.raises(ReviewTaskCompleted):
         await store.claim("t1", task.id, "carol", 300)
     with pytest.raises(NotFound):
         await store.claim_next("t1", "carol", 300, TaskFilter())

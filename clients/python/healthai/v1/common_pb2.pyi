@@ -110,6 +110,30 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """The resource changed since the caller read it (a stale etag); read it
     again and retry.
     """
+    ERROR_REASON_REVIEW_TASK_CLAIMED: _ErrorReason.ValueType  # 18
+    """FAILED_PRECONDITION, more precisely: another reviewer holds the review
+    task's lease; pick another task.
+    """
+    ERROR_REASON_REVIEW_LEASE_EXPIRED: _ErrorReason.ValueType  # 19
+    """FAILED_PRECONDITION, more precisely: the caller's lease on the review task
+    expired or was never taken; claim the task again.
+    """
+    ERROR_REASON_REVIEW_TASK_COMPLETED: _ErrorReason.ValueType  # 20
+    """FAILED_PRECONDITION, more precisely: the review task already has a
+    decision.
+    """
+    ERROR_REASON_NOTE_TEXT_PURGED: _ErrorReason.ValueType  # 21
+    """FAILED_PRECONDITION, more precisely: the note text is past its retention
+    period, so spans in a correction cannot be checked against it.
+    """
+    ERROR_REASON_OPERATION_RUNNING: _ErrorReason.ValueType  # 22
+    """FAILED_PRECONDITION, more precisely: the operation is still running;
+    cancel it first.
+    """
+    ERROR_REASON_PHI_TRANSFER_REFUSED: _ErrorReason.ValueType  # 23
+    """FAILED_PRECONDITION, more precisely: the tenant has no BAA and no PHI
+    guard is configured, so the note was not sent to the external model.
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """Stable machine-readable reasons carried in `google.rpc.ErrorInfo.reason`
@@ -159,6 +183,30 @@ a review task, or another tenant's).
 ERROR_REASON_ABORTED: ErrorReason.ValueType  # 17
 """The resource changed since the caller read it (a stale etag); read it
 again and retry.
+"""
+ERROR_REASON_REVIEW_TASK_CLAIMED: ErrorReason.ValueType  # 18
+"""FAILED_PRECONDITION, more precisely: another reviewer holds the review
+task's lease; pick another task.
+"""
+ERROR_REASON_REVIEW_LEASE_EXPIRED: ErrorReason.ValueType  # 19
+"""FAILED_PRECONDITION, more precisely: the caller's lease on the review task
+expired or was never taken; claim the task again.
+"""
+ERROR_REASON_REVIEW_TASK_COMPLETED: ErrorReason.ValueType  # 20
+"""FAILED_PRECONDITION, more precisely: the review task already has a
+decision.
+"""
+ERROR_REASON_NOTE_TEXT_PURGED: ErrorReason.ValueType  # 21
+"""FAILED_PRECONDITION, more precisely: the note text is past its retention
+period, so spans in a correction cannot be checked against it.
+"""
+ERROR_REASON_OPERATION_RUNNING: ErrorReason.ValueType  # 22
+"""FAILED_PRECONDITION, more precisely: the operation is still running;
+cancel it first.
+"""
+ERROR_REASON_PHI_TRANSFER_REFUSED: ErrorReason.ValueType  # 23
+"""FAILED_PRECONDITION, more precisely: the tenant has no BAA and no PHI
+guard is configured, so the note was not sent to the external model.
 """
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015
 
