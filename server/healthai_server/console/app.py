@@ -4,6 +4,7 @@ loopback, or behind HTTPS), with its metrics on a side port."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
 import time
@@ -30,6 +31,12 @@ from healthai_server.observability.metrics import start_metrics_server
 logger = logging.getLogger("healthai_server.console")
 STATIC_DIR = Path(__file__).with_name("static")
 MAX_FORM_BYTES = 1024 * 1024
+# After SIGTERM, requests in flight get this long to finish (each ReviewService call is bounded by
+# api.CALL_TIMEOUT_S). deploy/k8s/base/console-deployment.yaml's grace period is preStop + this + margin.
+SHUTDOWN_GRACE_S = 15.0
+# Spread calls over every server address the target resolves to (the headless Service in
+# Kubernetes), as the SDK does: one pinned HTTP/2 connection would send every call to one pod.
+ROUND_ROBIN = ("grpc.service_config", json.dumps({"loadBalancingConfig": [{"round_robin": {}}]}))
 
 
 def note_text(value: str) -> Markup:
@@ -111,7 +118,7 @@ def build_console_app(
 
 async def serve_console(app: web.Application, host: str, port: int, ready: asyncio.Event | None = None) -> None:
     """Serve until SIGTERM or SIGINT; logs the bound port (0 picks a free one)."""
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_S)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
@@ -197,7 +204,7 @@ def run_console(
     metrics = console_metrics(CollectorRegistry())
 
     async def main() -> None:
-        options = tls.channel_options()
+        options = [*tls.channel_options(), ROUND_ROBIN]
         channel = (
             grpc.aio.secure_channel(api_addr, tls.credentials(), options=options)
             if tls.enabled
