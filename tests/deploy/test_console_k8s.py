@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from healthai_server.cli import build_parser
-from healthai_server.console.app import LOOPBACK_HOSTS, SHUTDOWN_GRACE_S, split_listen
+from healthai_server.console.app import HEALTH_ROUTE, LOOPBACK_HOSTS, SHUTDOWN_GRACE_S, split_listen
 from healthai_server.console.views import route_templates
 
 from tests.deploy.tools import OVERLAYS, one, render
@@ -95,7 +95,7 @@ def test_probes_ask_the_consoles_health_endpoint(objects: list[dict[str, Any]]) 
     for probe in ("readinessProbe", "livenessProbe"):
         http_get = container[probe]["httpGet"]
         assert http_get["port"] == "http" and http_get["path"] in route_templates(), probe
-        assert http_get["path"] == "/healthz"
+        assert http_get["path"] == HEALTH_ROUTE  # answered without a gRPC call, and not logged
 
 
 def test_security_context_is_the_servers(objects: list[dict[str, Any]]) -> None:

@@ -31,6 +31,7 @@ from healthai_server.observability.metrics import start_metrics_server
 logger = logging.getLogger("healthai_server.console")
 STATIC_DIR = Path(__file__).with_name("static")
 MAX_FORM_BYTES = 1024 * 1024
+HEALTH_ROUTE = "/healthz"
 # After SIGTERM, requests in flight get this long to finish (each ReviewService call is bounded by
 # api.CALL_TIMEOUT_S). deploy/k8s/base/console-deployment.yaml's grace period is preStop + this + margin.
 SHUTDOWN_GRACE_S = 15.0
@@ -74,14 +75,15 @@ async def access_log(request: web.Request, handler: Handler) -> web.StreamRespon
         route = request.match_info.route.resource
         seconds = time.monotonic() - start
         request.app[views.METRICS_KEY].observe_request(route.canonical if route else None, status, seconds)
-        logger.info(
-            "console request",
-            extra={
-                "method": f"{request.method} {route.canonical if route else '-'}",
-                "code": status,
-                "duration_ms": round(seconds * 1000, 1),
-            },
-        )
+        if route is None or route.canonical != HEALTH_ROUTE or status != 200:  # kubelet's probes: counted, not logged
+            logger.info(
+                "console request",
+                extra={
+                    "method": f"{request.method} {route.canonical if route else '-'}",
+                    "code": status,
+                    "duration_ms": round(seconds * 1000, 1),
+                },
+            )
 
 
 def build_console_app(

@@ -521,3 +521,13 @@ async def test_metrics_count_routes_decisions_upstream_errors_and_sign_ins(
 async def test_route_labels_are_the_routes_the_app_serves(client: Client) -> None:
     served = {resource.canonical for resource in client.app.router.resources()} if client.app else set()
     assert served == route_templates()
+
+
+async def test_health_probes_are_counted_but_not_logged(
+    client: Client, metrics: ConsoleMetrics, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="healthai_server.console")
+    for _ in range(3):
+        assert (await client.get("/healthz")).status == 200
+    assert sample(metrics, "healthai_console_requests_total", route="/healthz", status_class="2xx") == 3
+    assert not [r for r in caplog.records if r.name == "healthai_server.console" and "/healthz" in str(r.__dict__)]
