@@ -112,6 +112,7 @@ def _cmd_token(settings: Settings, args: argparse.Namespace) -> int:
 
 def _cmd_console(settings: Settings, args: argparse.Namespace) -> int:
     import os
+    from pathlib import Path
 
     from healthai.tls import TlsOptions
 
@@ -123,7 +124,14 @@ def _cmd_console(settings: Settings, args: argparse.Namespace) -> int:
     try:
         tls = TlsOptions.resolve(tls=True if args.tls else None, ca_file=args.ca_file, server_name=args.server_name)
         run_console(
-            args.listen, api_addr, tls=tls, secure_cookies=args.secure_cookies, idle_timeout_s=args.idle_timeout
+            args.listen,
+            api_addr,
+            tls=tls,
+            secure_cookies=args.secure_cookies,
+            idle_timeout_s=args.idle_timeout,
+            session_key_files=[Path(p) for p in args.session_key_file or ()],
+            dev_key_file=settings.dev_dir / "console-session.key",
+            metrics_listen=args.metrics_listen,
         )
     except ValueError as exc:
         print(f"console: {exc}", file=sys.stderr)
@@ -182,6 +190,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     console.add_argument(
         "--idle-timeout", type=float, default=1800, help="sign a reviewer out after this idle time (s)"
+    )
+    console.add_argument(
+        "--session-key-file",
+        action="append",
+        default=None,
+        help="32-byte AES key that seals session cookies (repeatable: the first seals, all open; required off"
+        " loopback, the same on every replica; default on loopback: STATE_DIR/dev/console-session.key)",
+    )
+    console.add_argument(
+        "--metrics-listen", default=None, help="HOST:PORT for Prometheus /metrics on a side port (default: off)"
     )
     console.set_defaults(handler=_cmd_console)
     for name, text in (

@@ -140,6 +140,12 @@ def test_expected_objects(overlay: str, objects: list[dict[str, Any]]) -> None:
         ("Service", "healthai-headless"),
         ("ServiceAccount", "healthai"),
         ("ServiceMonitor", "healthai"),
+        # The review console (tests/deploy/test_console_k8s.py).
+        ("Deployment", "healthai-console"),
+        ("NetworkPolicy", "healthai-console"),
+        ("PodDisruptionBudget", "healthai-console"),
+        ("Service", "healthai-console"),
+        ("ServiceAccount", "healthai-console"),
     ]
     if overlay == "prod":
         expected += [("HorizontalPodAutoscaler", "healthai"), ("Certificate", TLS_SECRET)]
@@ -263,7 +269,13 @@ def test_services_and_service_monitor(objects: list[dict[str, Any]]) -> None:
     monitor = one(objects, "ServiceMonitor", "healthai")["spec"]
     selector = monitor["selector"]["matchLabels"]
     scraped = [s for s in objects if s["kind"] == "Service" and selector.items() <= s["metadata"]["labels"].items()]
-    assert [s["metadata"]["name"] for s in scraped] == ["healthai"], "each pod must be scraped once"
+    # One Service per Deployment, so each pod is scraped once: the server's and the console's.
+    assert sorted(s["metadata"]["name"] for s in scraped) == ["healthai", "healthai-console"]
+    selected = [frozenset(s["spec"]["selector"].items()) for s in scraped]
+    deployments = [o for o in objects if o["kind"] == "Deployment"]
+    for deployment in deployments:
+        labels = deployment["spec"]["template"]["metadata"]["labels"].items()
+        assert sum(1 for sel in selected if sel <= labels) == 1, deployment["metadata"]["name"]
     assert [e["port"] for e in monitor["endpoints"]] == ["metrics"]
 
 
@@ -356,7 +368,11 @@ def test_prod_certificate_feeds_the_mounted_secret_and_covers_the_service_names(
     assert "server auth" in certificate["usages"]
     assert certificate["privateKey"]["rotationPolicy"] == "Always"
     namespace = one(objects, "Deployment", "healthai")["metadata"]["namespace"]
-    for service in (o for o in objects if o["kind"] == "Service"):
+    grpc_services = [
+        o for o in objects if o["kind"] == "Service" and any(p["name"] == "grpc" for p in o["spec"]["ports"])
+    ]
+    assert len(grpc_services) == 2
+    for service in grpc_services:  # the console's Service is plain HTTP behind the ingress
         name = service["metadata"]["name"]
         assert f"{name}.{namespace}.svc.cluster.local" in certificate["dnsNames"], name
     hours = {key: int(certificate[key].removesuffix("h")) for key in ("duration", "renewBefore")}

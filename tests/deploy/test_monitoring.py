@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from healthai_server.domain.phi import PhiType
+from healthai_server.observability.console_metrics import ConsoleMetrics
 from healthai_server.observability.metrics import Metrics
 from prometheus_client import CollectorRegistry
 
@@ -52,13 +53,25 @@ def _exercised_metrics() -> Metrics:
     return m
 
 
+def _exercised_console_metrics() -> ConsoleMetrics:
+    """The review console's metrics (a process of its own), every series present."""
+    m = ConsoleMetrics(CollectorRegistry(), routes=["/"], process_metrics=False)
+    m.observe_request("/", 200, 0.01)
+    m.record_decisions({"accept": 1})
+    m.record_upstream_error("GetReviewTask", "UNAVAILABLE")
+    m.set_active_sign_ins(1)
+    m.record_cookie_refused()
+    return m
+
+
 @cache
 def exported_series() -> dict[str, frozenset[str]]:
     """Sample name (as Prometheus stores it, e.g. with _total, _bucket) -> its label names."""
     series: dict[str, set[str]] = {}
-    for family in _exercised_metrics().registry.collect():
-        for sample in family.samples:
-            series.setdefault(sample.name, set()).update(sample.labels)
+    for registry in (_exercised_metrics().registry, _exercised_console_metrics().registry):
+        for family in registry.collect():
+            for sample in family.samples:
+                series.setdefault(sample.name, set()).update(sample.labels)
     return {name: frozenset(labels) for name, labels in series.items()}
 
 
@@ -146,6 +159,7 @@ def test_alert_rules_use_exported_metrics_only() -> None:
         "HealthaiBreakerOpen",
         "HealthaiTenantBudget80Percent",
         "HealthaiAuditWriteFailures",
+        "HealthaiConsoleErrors",
     }
     for rule in rules:
         if "alert" in rule:
@@ -174,11 +188,11 @@ def test_promtool_rule_unit_tests() -> None:
 def test_promtool_lints_the_exposition() -> None:
     """Naming conventions (units, _total suffixes) as Prometheus' own linter sees them."""
     promtool = require_tool("promtool")
-    text = _exercised_metrics().render()
-    result = subprocess.run(
-        [promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=60, check=False
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    for text in (_exercised_metrics().render(), _exercised_console_metrics().render()):
+        result = subprocess.run(
+            [promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("path", [ALERTS, ALERT_TESTS], ids=lambda p: p.name)

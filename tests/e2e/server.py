@@ -164,22 +164,34 @@ def engine_worker_pids(server_pid: int) -> list[int]:
 class ConsoleProcess(_LoggedProcess):
     """`healthai-server console` as a subprocess on a free loopback port, calling `api_addr`."""
 
-    def __init__(self, env: dict[str, str], api_addr: str) -> None:
+    def __init__(self, env: dict[str, str], api_addr: str, args: tuple[str, ...] = ()) -> None:
         super().__init__(env)
         self.api_addr = api_addr
+        self.args = args
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def metrics_port(self) -> int:
+        """The side /metrics port (with `--metrics-listen 127.0.0.1:0`), from the console's log."""
+        for line in self.log_lines:
+            with contextlib.suppress(ValueError):
+                entry = json.loads(line)
+                if entry.get("msg") == "console metrics serving":
+                    return int(entry["port"])
+        raise LookupError("the console logged no metrics port")
+
     def start(self, timeout_s: float = 30.0) -> ConsoleProcess:
-        self._launch(["console", "--listen", "127.0.0.1:0", "--api-addr", self.api_addr], "console serving", timeout_s)
+        argv = ["console", "--listen", "127.0.0.1:0", "--api-addr", self.api_addr, *self.args]
+        self._launch(argv, "console serving", timeout_s)
         return self
 
 
 @contextlib.contextmanager
-def running_console(server: ServerProcess) -> Iterator[ConsoleProcess]:
-    console = ConsoleProcess(dict(server.env), server.addr).start()
+def running_console(server: ServerProcess, *args: str) -> Iterator[ConsoleProcess]:
+    console = ConsoleProcess(dict(server.env), server.addr, args).start()
     try:
         yield console
     finally:

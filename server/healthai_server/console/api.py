@@ -9,7 +9,7 @@ reviewer's changed fields applied and named in the update mask.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -220,8 +220,12 @@ _PRECONDITION_KINDS = {
 }
 
 
+def status_code(error: grpc.RpcError) -> grpc.StatusCode:
+    return error.code() if isinstance(error, grpc.aio.AioRpcError | grpc.Call) else grpc.StatusCode.UNKNOWN
+
+
 def api_error(error: grpc.RpcError) -> ApiError:
-    code = error.code() if isinstance(error, grpc.aio.AioRpcError | grpc.Call) else grpc.StatusCode.UNKNOWN
+    code = status_code(error)
     message = (error.details() if isinstance(error, grpc.aio.AioRpcError | grpc.Call) else "") or ""
     result = ApiError(kind=_KIND_BY_CODE.get(code, "error"), message=message)
     trailing = error.trailing_metadata() if isinstance(error, grpc.aio.AioRpcError | grpc.Call) else None
@@ -373,10 +377,18 @@ def _entity_type(filters: TaskFilter) -> clinical_pb2.EntityType.ValueType:
 class GrpcReviewApi:
     """ReviewApi over a ReviewServiceStub (grpc.aio); the channel is closed with the app."""
 
-    def __init__(self, stub: Any, channel: grpc.aio.Channel | None = None, timeout_s: float = CALL_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        stub: Any,
+        channel: grpc.aio.Channel | None = None,
+        timeout_s: float = CALL_TIMEOUT_S,
+        *,
+        on_error: Callable[[str, grpc.StatusCode], None] | None = None,
+    ) -> None:
         self._stub = stub
         self._channel = channel
         self._timeout_s = timeout_s
+        self._on_error = on_error  # (method, code) of every failed call, for the metrics
 
     async def _call(self, method: str, request: Message, token: str) -> Any:
         try:
@@ -384,6 +396,8 @@ class GrpcReviewApi:
                 request, timeout=self._timeout_s, metadata=(("authorization", f"Bearer {token}"),)
             )
         except grpc.RpcError as error:
+            if self._on_error is not None:
+                self._on_error(method, status_code(error))
             raise api_error(error) from None
 
     async def list_tasks(self, token: str, filters: TaskFilter, page_size: int, page_token: str) -> TaskPage:

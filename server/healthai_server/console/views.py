@@ -1,4 +1,5 @@
-"""Request handlers: sign-in, the queue, a task, claim, next, submit, sign-out.
+"""Request handlers: sign-in, the queue, a task, claim, next, submit, sign-out; and the middleware
+that writes the session back into its cookie.
 
 Every handler that calls the service passes the session's token to `ReviewApi` and turns an
 `ApiError` into a page that says what happened and what to do; none logs a note's text.
@@ -21,8 +22,10 @@ from healthai_server.console.api import FIELD_SPECS, ITEM_KINDS, REASONS, Review
 from healthai_server.console.forms import parse_decisions
 from healthai_server.console.highlight import pieces
 from healthai_server.console.model import ApiError, Decision, Reviewer, TaskDetail, TaskFilter
-from healthai_server.console.security import CsrfError, tokens_match
-from healthai_server.console.sessions import Session, SessionStore
+from healthai_server.console.recent import RecentSessions
+from healthai_server.console.security import CsrfError, Handler, tokens_match
+from healthai_server.console.sessions import Session, SessionStore, SessionTooLarge
+from healthai_server.observability.console_metrics import ConsoleMetrics
 
 SESSION_COOKIE = "healthai_console_session"
 LOGIN_CSRF_COOKIE = "healthai_console_login"
@@ -79,6 +82,8 @@ ERROR_TEXT: dict[str, ErrorText] = {
 }
 
 SESSION_KEY = web.AppKey("sessions", SessionStore)
+RECENT_KEY = web.AppKey("recent", RecentSessions)
+METRICS_KEY = web.AppKey("metrics", ConsoleMetrics)
 API_KEY = web.AppKey("api", ReviewApi)
 TEMPLATES_KEY = web.AppKey("templates", jinja2.Environment)
 CONFIG_KEY = web.AppKey("config", ConsoleConfig)
@@ -86,11 +91,90 @@ CONFIG_KEY = web.AppKey("config", ConsoleConfig)
 routes = web.RouteTableDef()
 
 
+STATIC_PREFIX = "/static"
+
+
+def route_templates() -> frozenset[str]:
+    """Every route pattern the console serves (the metrics' `route` label values)."""
+    return frozenset(route.path for route in routes if isinstance(route, web.RouteDef)) | {STATIC_PREFIX}
+
+
+# -- the session cookie --------------------------------------------------------------------------
+
+
+@dataclass
+class _SessionSlot:
+    """This request's session, opened on first use and written back by `session_cookie`."""
+
+    cookie: str | None
+    opened: bool = False
+    session: Session | None = None
+    ended: bool = False
+
+
+SLOT_KEY = web.RequestKey("console_session", _SessionSlot)
+
+
+@web.middleware
+async def session_cookie(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Re-seal the session into its cookie on every response that used it: `last_seen` lives in the
+    seal, so this is what keeps an active reviewer signed in and lets an idle one time out on any
+    replica. A cookie that did not open (expired, idle, tampered, another key) is cleared."""
+    slot = request[SLOT_KEY] = _SessionSlot(request.cookies.get(SESSION_COOKIE))
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        _write_session(request, slot, exc)
+        raise
+    _write_session(request, slot, response)
+    return response
+
+
+def _write_session(request: web.Request, slot: _SessionSlot, response: web.StreamResponse) -> None:
+    app = request.app
+    if slot.session is not None and not slot.ended:
+        response.set_cookie(
+            SESSION_COOKIE,
+            app[SESSION_KEY].seal(slot.session),
+            path="/",
+            httponly=True,
+            samesite="Strict",
+            secure=app[CONFIG_KEY].secure_cookies,
+        )
+        app[RECENT_KEY].touch(slot.session.session_id)
+    elif slot.cookie is not None and (slot.ended or slot.opened):
+        response.del_cookie(SESSION_COOKIE, path="/")
+    app[METRICS_KEY].set_active_sign_ins(app[RECENT_KEY].active())
+
+
+def _current(request: web.Request) -> Session | None:
+    """The request's live session, or None (opened once per request)."""
+    slot = request[SLOT_KEY]
+    if not slot.opened:
+        slot.opened = True
+        slot.session = request.app[SESSION_KEY].open(slot.cookie)
+        if slot.session is None and slot.cookie is not None:
+            request.app[METRICS_KEY].record_cookie_refused()
+    return None if slot.ended else slot.session
+
+
+def _begin(request: web.Request, session: Session) -> None:
+    slot = request[SLOT_KEY]
+    slot.opened, slot.session, slot.ended = True, session, False
+
+
+def _end(request: web.Request, session: Session, reason: str) -> None:
+    """Sign out: the cookie is cleared, and this process forgets the tasks the session opened."""
+    request[SLOT_KEY].ended = True
+    request.app[RECENT_KEY].forget(session.session_id)
+    request.app[METRICS_KEY].record_sign_out(reason)
+
+
 # -- helpers -----------------------------------------------------------------------------------
 
 
 def _session(request: web.Request) -> Session:
-    session = request.app[SESSION_KEY].get(request.cookies.get(SESSION_COOKIE))
+    session = _current(request)
     if session is None:
         if request.method == "GET":
             raise web.HTTPSeeOther("/login")
@@ -122,10 +206,9 @@ def _render(
 
 def _error_page(request: web.Request, session: Session | None, error: ApiError) -> web.Response:
     if error.kind == "unauthenticated":
-        request.app[SESSION_KEY].drop(session.session_id if session else None)
-        response = _login_page(request, ERROR_TEXT["unauthenticated"].advice, status=401)
-        response.del_cookie(SESSION_COOKIE, path="/")
-        return response
+        if session is not None:
+            _end(request, session, "token_refused")
+        return _login_page(request, ERROR_TEXT["unauthenticated"].advice, status=401)
     text = ERROR_TEXT.get(error.kind, ERROR_TEXT["error"])
     return _render(request, "error.html", {"error": error, "text": text}, session=session, status=text.status)
 
@@ -184,7 +267,7 @@ def _login_page(request: web.Request, message: str = "", *, status: int = 200) -
 
 @routes.get("/login", name="login")
 async def login_form(request: web.Request) -> web.StreamResponse:
-    if request.app[SESSION_KEY].get(request.cookies.get(SESSION_COOKIE)) is not None:
+    if _current(request) is not None:
         raise _redirect("/")
     return _login_page(request)
 
@@ -197,25 +280,31 @@ async def login(request: web.Request) -> web.StreamResponse:
     token = form.get("token", "").strip()
     if not token or len(token) > MAX_TOKEN_CHARS or any(c.isspace() for c in token):
         return _login_page(request, "Paste your reviewer token (one line, no spaces).", status=400)
+    metrics = request.app[METRICS_KEY]
+    reviewer, expires_at = reviewer_from_token(token)
+    try:
+        session = request.app[SESSION_KEY].create(token, reviewer, expires_at)
+    except SessionTooLarge:
+        metrics.record_sign_in("refused")
+        return _login_page(request, TOO_LONG_FOR_A_COOKIE, status=400)
     try:
         await request.app[API_KEY].list_tasks(token, TaskFilter(), 1, "")
     except ApiError as error:
         if error.kind in ("unauthenticated", "forbidden"):
+            metrics.record_sign_in("refused")
             return _login_page(request, ERROR_TEXT[error.kind].advice, status=ERROR_TEXT[error.kind].status)
+        metrics.record_sign_in("error")
         return _login_page(request, ERROR_TEXT.get(error.kind, ERROR_TEXT["error"]).title, status=502)
-    reviewer, expires_at = reviewer_from_token(token)
-    session = request.app[SESSION_KEY].create(token, reviewer, expires_at)
+    metrics.record_sign_in("ok")
+    _begin(request, session)  # the session middleware seals it into the cookie
     response = web.HTTPSeeOther("/")
-    response.set_cookie(
-        SESSION_COOKIE,
-        session.session_id,
-        path="/",
-        httponly=True,
-        samesite="Strict",
-        secure=request.app[CONFIG_KEY].secure_cookies,
-    )
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
     raise response
+
+
+TOO_LONG_FOR_A_COOKIE = (
+    "This token is too long to keep in a browser session. Ask for a token with fewer claims, or use the healthai CLI."
+)
 
 
 def reviewer_from_token(token: str) -> tuple[Reviewer, float | None]:
@@ -235,10 +324,8 @@ def reviewer_from_token(token: str) -> tuple[Reviewer, float | None]:
 async def logout(request: web.Request) -> web.StreamResponse:
     session = _session(request)
     await _form(request, session)
-    request.app[SESSION_KEY].drop(session.session_id)
-    response = web.HTTPSeeOther("/login")
-    response.del_cookie(SESSION_COOKIE, path="/")
-    raise response
+    _end(request, session, "signed_out")
+    raise web.HTTPSeeOther("/login")
 
 
 # -- the queue ---------------------------------------------------------------------------------
@@ -316,7 +403,7 @@ async def task_page(request: web.Request) -> web.StreamResponse:
         task = await request.app[API_KEY].get(session.token, _task_name(request))
     except ApiError as error:
         return _error_page(request, session, error)
-    session.remember(task)
+    request.app[RECENT_KEY].remember(session.session_id, task)
     return _render_task(request, session, task)
 
 
@@ -376,16 +463,19 @@ async def submit(request: web.Request) -> web.StreamResponse:
     session = _session(request)
     form = await _form(request, session)
     name = _task_name(request)
-    api = request.app[API_KEY]
+    api, recent = request.app[API_KEY], request.app[RECENT_KEY]
     parsed = parse_decisions(form)
     if not parsed.problems:
         try:
-            task = session.tasks.get(name) or await api.get(session.token, name)
+            # The page's copy when this process served it; else (another replica did, or this one
+            # restarted) the service's, and the form's etag still decides if the decision applies.
+            task = recent.task(session.session_id, name) or await api.get(session.token, name)
             await api.submit(session.token, task, form.get("etag", ""), parsed.decisions, parsed.additions)
         except ApiError as error:
             return await _task_after_failure(request, session, name, form, error=error)
-        session.tasks.pop(name, None)
+        recent.forget_task(session.session_id, name)
         counts = {d.value: sum(1 for x in parsed.decisions if x.decision is d) for d in Decision}
+        request.app[METRICS_KEY].record_decisions({**counts, "add": len(parsed.additions)})
         session.flash(
             "success",
             f"Task {name.rsplit('/', 1)[-1]} submitted: {counts['accept']} accepted, {counts['correct']} corrected, "
@@ -411,13 +501,14 @@ async def _task_after_failure(
     # decides again on the current version instead of resubmitting over someone else's work.
     # The task as it was is the one on the page: no second (audited) read of the note for it.
     keep = error is None or error.kind == "invalid"
-    task = session.tasks.get(name) if keep else None
+    recent = request.app[RECENT_KEY]
+    task = recent.task(session.session_id, name) if keep else None
     if task is None:
         try:
             task = await request.app[API_KEY].get(session.token, name)
         except ApiError as reload_error:
             return _error_page(request, session, error or reload_error)
-        session.remember(task)
+        recent.remember(session.session_id, task)
     status = ERROR_TEXT.get(error.kind, ERROR_TEXT["error"]).status if error else 400
     return _render_task(
         request, session, task, posted=form if keep else None, error=error, problems=problems, status=status

@@ -28,7 +28,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 from wsgiref.simple_server import WSGIServer
 
 import grpc
@@ -492,7 +492,13 @@ class MetricsServer:
         self.thread.join(timeout=5)
 
 
-def start_metrics_server(metrics: Metrics, port: int, host: str = "127.0.0.1") -> MetricsServer:
-    """Serve /metrics on a daemon thread beside the grpc.aio event loop (it never blocks the loop)."""
+class Exposable(Protocol):
+    """What the side server serves: the server's `Metrics` or the console's `ConsoleMetrics`."""
+
+    def exposition_registry(self) -> CollectorRegistry: ...
+
+
+def start_metrics_server(metrics: Exposable, port: int, host: str = "127.0.0.1") -> MetricsServer:
+    """Serve /metrics on a daemon thread beside the asyncio event loop (it never blocks the loop)."""
     httpd, thread = start_http_server(port, addr=host, registry=metrics.exposition_registry())
     return MetricsServer(httpd, thread)

@@ -1,49 +1,22 @@
-"""The console's small parts: sessions, note pieces, form parsing, field mapping, errors, start-up checks."""
+"""The console's small parts: note pieces, form parsing, field mapping, errors, start-up checks
+(sessions: test_sessions.py)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import grpc
 import pytest
 from healthai.tls import TlsOptions
 from healthai.v1 import clinical_pb2
 from healthai_server.console.api import FIELD_SPECS, api_error, read_field, write_field
-from healthai_server.console.app import note_text, run_console, split_listen
+from healthai_server.console.app import note_text, run_console, session_keys, split_listen
 from healthai_server.console.forms import MAX_ADDED, parse_decisions
 from healthai_server.console.highlight import pieces
 from healthai_server.console.model import Decision, ItemField, Reviewer, ReviewItem
-from healthai_server.console.sessions import SessionStore
 from healthai_server.console.views import reviewer_from_token
 
 from tests.unit.console.fakes import rpc_error
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_sessions_end_when_idle_when_the_token_expires_and_beyond_the_cap() -> None:
-    clock = Clock()
-    store = SessionStore(idle_timeout_s=60, max_lifetime_s=600, max_sessions=2, clock=clock)
-    reviewer = Reviewer("rev", "dev")
-    first = store.create("t1", reviewer, token_expires_at=1100.0)
-    assert store.get(first.session_id) is first and first.token == "t1"
-    clock.now = 1059.0
-    assert store.get(first.session_id) is first  # touched: idle time restarts
-    clock.now = 1101.0
-    assert store.get(first.session_id) is None  # the token expired
-    idle = store.create("t2", reviewer, None)
-    clock.now += 61
-    assert store.get(idle.session_id) is None
-    a, b, c = (store.create(f"t{i}", reviewer, None) for i in range(3))
-    assert len(store) == 2 and store.get(a.session_id) is None and store.get(c.session_id) is c
-    store.drop(b.session_id)
-    assert store.get(b.session_id) is None and store.get(None) is None and store.get("nope") is None
-    c.flash("info", "hello")
-    assert c.take_flashes() == [("info", "hello")] and c.take_flashes() == []
 
 
 def item(start: int, end: int) -> ReviewItem:
@@ -166,3 +139,19 @@ def test_the_cli_refuses_plain_http_off_loopback(capsys: pytest.CaptureFixture[s
 
     assert main(["console", "--listen", "0.0.0.0:8080"]) == 2
     assert "plain HTTP" in capsys.readouterr().err
+
+
+def test_session_keys_are_required_off_loopback_and_made_once_on_it(tmp_path: Path) -> None:
+    dev_key = tmp_path / "dev" / "console-session.key"
+    first = session_keys([], host="127.0.0.1", dev_key_file=dev_key)
+    assert first == session_keys([], host="127.0.0.1", dev_key_file=dev_key)  # a restart keeps the key
+    assert len(first[0]) == 32 and dev_key.stat().st_mode & 0o077 == 0
+    with pytest.raises(ValueError, match="--session-key-file"):
+        session_keys([], host="0.0.0.0", dev_key_file=dev_key)
+    short = tmp_path / "short.key"
+    short.write_bytes(b"x" * 16)
+    with pytest.raises(ValueError, match="exactly 32 random bytes"):
+        session_keys([dev_key, short], host="0.0.0.0", dev_key_file=dev_key)
+    with pytest.raises(ValueError, match="No such file"):
+        session_keys([tmp_path / "missing.key"], host="127.0.0.1", dev_key_file=dev_key)
+    assert session_keys([dev_key, dev_key], host="10.0.0.5", dev_key_file=tmp_path / "unused") == first * 2

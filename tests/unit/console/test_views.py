@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from collections.abc import AsyncIterator
@@ -14,10 +15,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from healthai.v1 import clinical_pb2, review_service_pb2
 from healthai_server.console.api import GrpcReviewApi
-from healthai_server.console.app import build_console_app
+from healthai_server.console.app import build_console_app, console_metrics
 from healthai_server.console.security import CONTENT_SECURITY_POLICY
-from healthai_server.console.sessions import SessionStore
-from healthai_server.console.views import LOGIN_CSRF_COOKIE, SESSION_COOKIE, ConsoleConfig, task_url
+from healthai_server.console.sessions import SessionStore, load_key_ring
+from healthai_server.console.views import LOGIN_CSRF_COOKIE, SESSION_COOKIE, ConsoleConfig, route_templates, task_url
+from healthai_server.observability.console_metrics import ConsoleMetrics
+from prometheus_client import CollectorRegistry
 
 from tests.unit.console.fakes import NAME, NOTE, FakeReviewStub, clinical_data, review_task, rpc_error
 
@@ -27,6 +30,7 @@ TOKEN = jwt.encode(
     algorithm="HS256",
 )
 TASK_PATH = task_url(NAME)
+KEY = os.urandom(32)
 Client = TestClient[web.Request, web.Application]
 
 
@@ -36,10 +40,32 @@ def stub() -> FakeReviewStub:
 
 
 @pytest.fixture
-async def client(stub: FakeReviewStub) -> AsyncIterator[Client]:
-    app = build_console_app(GrpcReviewApi(stub), sessions=SessionStore(), config=ConsoleConfig(api_addr="x:1"))
-    async with TestClient(TestServer(app)) as test_client:
+def metrics() -> ConsoleMetrics:
+    return console_metrics(CollectorRegistry(), process_metrics=False)
+
+
+def console(
+    stub: FakeReviewStub, *keys: bytes, metrics: ConsoleMetrics | None = None, secure: bool = False
+) -> web.Application:
+    """A console app, as one process would build it; two apps with one key are two replicas."""
+    api = GrpcReviewApi(stub, on_error=metrics.record_upstream_error if metrics else None)
+    return build_console_app(
+        api,
+        sessions=SessionStore(load_key_ring(list(keys or (KEY,)))),
+        metrics=metrics,
+        config=ConsoleConfig(api_addr="x:1", secure_cookies=secure),
+    )
+
+
+@pytest.fixture
+async def client(stub: FakeReviewStub, metrics: ConsoleMetrics) -> AsyncIterator[Client]:
+    async with TestClient(TestServer(console(stub, metrics=metrics))) as test_client:
         yield test_client
+
+
+def session_cookie(client: Client) -> str:
+    (value,) = [c.value for c in client.session.cookie_jar if c.key == SESSION_COOKIE]
+    return value
 
 
 def csrf_of(html: str) -> str:
@@ -78,7 +104,7 @@ def decision_form(html: str, **values: str) -> dict[str, str]:
 # -- sign-in, sessions and headers -----------------------------------------------------------------
 
 
-async def test_sign_in_keeps_the_token_on_the_server(client: Client, stub: FakeReviewStub) -> None:
+async def test_sign_in_seals_the_token_into_an_opaque_cookie(client: Client, stub: FakeReviewStub) -> None:
     page = await client.get("/login")
     assert page.cookies[LOGIN_CSRF_COOKIE]["samesite"] == "Strict"
     response = await client.post(
@@ -86,7 +112,8 @@ async def test_sign_in_keeps_the_token_on_the_server(client: Client, stub: FakeR
     )
     assert response.status == 303 and response.headers["Location"] == "/"
     cookie = response.cookies[SESSION_COOKIE]
-    assert cookie["httponly"] and cookie["samesite"] == "Strict" and TOKEN not in cookie.value
+    assert cookie["httponly"] and cookie["samesite"] == "Strict" and not cookie["secure"] and cookie["path"] == "/"
+    assert TOKEN not in cookie.value and "rev-1" not in cookie.value and len(cookie.value) < 4000
     queue = await client.get("/")
     html = await queue.text()
     assert TOKEN not in html and "rev-1" in html and "tenant dev" in html
@@ -136,7 +163,71 @@ async def test_sign_out_ends_the_session(client: Client) -> None:
     csrf = await sign_in(client)
     response = await client.post("/logout", data={"csrf": csrf}, allow_redirects=False)
     assert response.status == 303 and response.headers["Location"] == "/login"
+    assert response.cookies[SESSION_COOKIE].value == ""  # cleared in the browser
     assert (await client.get("/", allow_redirects=False)).status == 303
+
+
+async def test_a_copy_of_the_cookie_outlives_sign_out_until_it_expires(client: Client) -> None:
+    """The chosen bound, pinned so nobody mistakes it for revocation: without state shared by the
+    replicas, sign-out clears the browser's cookie and a copy taken before keeps working until
+    its idle timeout or expiry (the README explains the choice)."""
+    csrf = await sign_in(client)
+    copied = session_cookie(client)
+    await client.post("/logout", data={"csrf": csrf})
+    replay = await client.get("/", headers={"Cookie": f"{SESSION_COOKIE}={copied}"}, allow_redirects=False)
+    assert replay.status == 200
+
+
+async def test_every_page_reseals_the_session_and_a_restart_keeps_it(stub: FakeReviewStub) -> None:
+    async with TestClient(TestServer(console(stub))) as first:
+        await sign_in(first)
+        signed_in = session_cookie(first)
+        page = await first.get("/")
+        assert page.cookies[SESSION_COOKIE].value not in ("", signed_in)  # re-sealed: last-seen moves on
+        cookie = session_cookie(first)
+    # A new process (a restart, or another replica) with the same key: still signed in, no sign-in.
+    async with TestClient(TestServer(console(stub))) as second:
+        queue = await second.get("/", headers={"Cookie": f"{SESSION_COOKIE}={cookie}"}, allow_redirects=False)
+        assert queue.status == 200 and "rev-1" in await queue.text()
+    # Another key (a foreign deployment, or a key dropped from the ring): signed out, cookie cleared.
+    async with TestClient(TestServer(console(stub, os.urandom(32)))) as foreign:
+        refused = await foreign.get("/", headers={"Cookie": f"{SESSION_COOKIE}={cookie}"}, allow_redirects=False)
+        assert refused.status == 303 and refused.headers["Location"] == "/login"
+        assert refused.cookies[SESSION_COOKIE].value == ""
+        post = await foreign.post(TASK_PATH + "/claim", headers={"Cookie": f"{SESSION_COOKIE}={cookie}"})
+        assert post.status == 403 and stub.requests("ClaimReviewTask") == []
+
+
+async def test_a_tampered_cookie_is_signed_out(client: Client) -> None:
+    await sign_in(client)
+    value = session_cookie(client)
+    tampered = value[:-5] + ("AAAAA" if not value.endswith("AAAAA") else "BBBBB")
+    client.session.cookie_jar.clear()
+    response = await client.get("/", headers={"Cookie": f"{SESSION_COOKIE}={tampered}"}, allow_redirects=False)
+    assert response.status == 303 and response.headers["Location"] == "/login"
+
+
+async def test_cookies_are_secure_behind_https(stub: FakeReviewStub) -> None:
+    async with TestClient(TestServer(console(stub, secure=True))) as client:
+        page = await client.get("/login")
+        login = page.cookies[LOGIN_CSRF_COOKIE]
+        assert login["secure"]
+        # The test client is plain HTTP, so its jar keeps a Secure cookie back: send it by hand.
+        response = await client.post(
+            "/login",
+            data={"csrf": csrf_of(await page.text()), "token": TOKEN},
+            headers={"Cookie": f"{LOGIN_CSRF_COOKIE}={login.value}"},
+            allow_redirects=False,
+        )
+        cookie = response.cookies[SESSION_COOKIE]
+        assert cookie["secure"] and cookie["httponly"] and cookie["samesite"] == "Strict"
+
+
+async def test_a_token_too_long_for_a_cookie_is_refused_at_sign_in(client: Client, stub: FakeReviewStub) -> None:
+    page = await client.get("/login")
+    response = await client.post("/login", data={"csrf": csrf_of(await page.text()), "token": "t" * 4000})
+    assert response.status == 400 and "too long to keep in a browser session" in await response.text()
+    assert SESSION_COOKIE not in response.cookies and stub.requests("ListReviewTasks") == []
 
 
 async def test_an_expired_token_mid_session_signs_the_reviewer_out(client: Client, stub: FakeReviewStub) -> None:
@@ -388,3 +479,55 @@ async def test_logs_carry_neither_note_text_nor_token(
     assert "GET /tenants/{tenant}/reviewTasks/{task}" in logged
     assert "hypertension" not in logged and "metformin" not in logged and TOKEN not in logged
     assert "task-1" not in logged  # route patterns, not paths
+
+
+# -- metrics -----------------------------------------------------------------------------------------
+
+
+def sample(metrics: ConsoleMetrics, name: str, **labels: str) -> float:
+    return metrics.registry.get_sample_value(name, labels) or 0.0
+
+
+async def test_metrics_count_routes_decisions_upstream_errors_and_sign_ins(
+    client: Client, stub: FakeReviewStub, metrics: ConsoleMetrics
+) -> None:
+    await sign_in(client)
+    html = await open_task(client)
+    form = decision_form(
+        html, **{"item-0-decision": "accept", "item-1-decision": "reject", "item-2-decision": "accept"}
+    )
+    assert (await client.post(TASK_PATH + "/submit", data=form, allow_redirects=False)).status == 303
+    stub.answer("GetReviewTask", rpc_error(grpc.StatusCode.NOT_FOUND, "no such review task"))
+    assert (await client.get(TASK_PATH)).status == 404
+    await client.get("/no/such/page")
+
+    task_route = "/tenants/{tenant}/reviewTasks/{task}"
+    assert sample(metrics, "healthai_console_requests_total", route=task_route, status_class="2xx") == 1
+    assert sample(metrics, "healthai_console_requests_total", route=task_route, status_class="4xx") == 1
+    assert sample(metrics, "healthai_console_requests_total", route=task_route + "/submit", status_class="3xx") == 1
+    assert sample(metrics, "healthai_console_requests_total", route="other", status_class="4xx") == 1
+    assert sample(metrics, "healthai_console_decisions_total", kind="accept") == 2
+    assert sample(metrics, "healthai_console_decisions_total", kind="reject") == 1
+    assert sample(metrics, "healthai_console_decisions_total", kind="correct") == 0
+    assert sample(metrics, "healthai_console_upstream_errors_total", method="GetReviewTask", code="NOT_FOUND") == 1
+    assert sample(metrics, "healthai_console_sign_ins_total", outcome="ok") == 1
+    assert sample(metrics, "healthai_console_active_sign_ins") == 1
+    # Route templates, never paths: no task id, tenant, reviewer or note text in any label.
+    text = metrics.render()
+    for secret in ("task-1", "rev-1", "hypertension", "/no/such/page", TOKEN):
+        assert secret not in text
+
+
+async def test_route_labels_are_the_routes_the_app_serves(client: Client) -> None:
+    served = {resource.canonical for resource in client.app.router.resources()} if client.app else set()
+    assert served == route_templates()
+
+
+async def test_health_probes_are_counted_but_not_logged(
+    client: Client, metrics: ConsoleMetrics, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="healthai_server.console")
+    for _ in range(3):
+        assert (await client.get("/healthz")).status == 200
+    assert sample(metrics, "healthai_console_requests_total", route="/healthz", status_class="2xx") == 3
+    assert not [r for r in caplog.records if r.name == "healthai_server.console" and "/healthz" in str(r.__dict__)]
