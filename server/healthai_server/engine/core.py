@@ -46,6 +46,7 @@ from healthai_server.engine.resources import (
     load_condition_guards,
     load_conditions,
     load_drugs,
+    load_json,
 )
 from healthai_server.engine.sections import SectionDetector, SectionIndex
 from healthai_server.engine.text import (
@@ -91,7 +92,10 @@ _UNKNOWN_SUFFIXES = (
     "itis", "osis", "emia", "aemia", "algia", "opathy", "megaly", "penia", "plegia", "paresis", "rrhea", "rrhoea",
     "iasis", "ectasis", "oma",
 )  # fmt: skip
-_UNKNOWN_HEADS = ("syndrome", "disease", "disorder", "fracture", "infection", "insufficiency", "deficiency")
+# Head nouns of "<qualifier> <head>" findings ("Crohn's disease", "radicular symptoms"): data, conditions.json.
+_FINDING_HEADS = load_json("conditions.json")["finding_heads"]
+_UNKNOWN_HEADS = tuple(str(head).lower() for head in _FINDING_HEADS["heads"])
+_NOT_QUALIFIERS = frozenset(str(word).lower() for word in _FINDING_HEADS["not_qualifiers"])
 _UNKNOWN_CONDITION = re.compile(
     rf"\b[A-Za-z]{{2,}}(?:{'|'.join(_UNKNOWN_SUFFIXES)})\b"
     rf"|\b[A-Za-z][a-z'’]{{2,}}[ \t]+(?:{'|'.join(_UNKNOWN_HEADS)})\b",
@@ -407,7 +411,7 @@ class ClinicalEngine:
             words = match.group().split()
             if len(words) == 1 and words[0].lower() in _NOT_CONDITIONS:
                 continue
-            if len(words) == 2 and words[0].lower() in _UNKNOWN_STOP:
+            if len(words) == 2 and (words[0].lower() in _UNKNOWN_STOP or words[0].lower() in _NOT_QUALIFIERS):
                 continue
             if allergy_regions.covers(start):
                 continue

@@ -78,6 +78,40 @@ class VitalDefinition:
 
 
 def load_conditions() -> list[tuple[str, ConditionConcept]]:
+    """Curated names, ICD-10-CM derived names, and adjectives derived from one-word names."""
+    phrases = _base_conditions()
+    phrases.extend(_derived_adjectives(phrases, load_json("conditions.json").get("derived_adjectives", {})))
+    phrases.extend(_plural_names(phrases))
+    return phrases
+
+
+def _plural_names(phrases: list[tuple[str, ConditionConcept]]) -> list[tuple[str, ConditionConcept]]:
+    """Plurals of longer names and of abbreviations ("gastric ulcers", "myocardial infarctions",
+    "TIAs"), with the singular's concept: the lexicon names one of each. (Plurals of other one-word
+    names are read by the engine, which singularises the note's word.)"""
+    taken = {surface.lower() for surface, _ in phrases}
+    out: dict[str, ConditionConcept] = {}
+    for surface, concept in phrases:
+        exact = surface.startswith("=")
+        if " " not in surface and not exact and len(surface) > 4:
+            continue  # (short ones are mostly abbreviations: "tia" -> "tias", "uri" -> "uris")
+        last = surface.rsplit(" ", 1)[-1].lstrip("=")
+        if len(last) < 3 or not last.isalpha() or last[-1] in "sS":
+            continue
+        if exact:
+            plural = surface + "s"  # =TIA -> =TIAs
+        elif last.endswith("y") and last[-2] not in "aeiou":
+            plural = surface[:-1] + "ies"  # abnormality -> abnormalities
+        elif last.endswith(("x", "ch", "sh")):
+            plural = surface + "es"
+        else:
+            plural = surface + "s"
+        if plural.lower() not in taken and plural not in out:
+            out[plural] = concept
+    return list(out.items())
+
+
+def _base_conditions() -> list[tuple[str, ConditionConcept]]:
     data = load_json("conditions.json")
     phrases: list[tuple[str, ConditionConcept]] = []
     for index, entry in enumerate(data["entries"]):
@@ -91,6 +125,28 @@ def load_conditions() -> list[tuple[str, ConditionConcept]]:
         phrases.extend((surface, concept) for surface in surfaces)
     phrases.extend(_load_condition_lexicon({surface.lstrip("=").lower() for surface, _ in phrases}))
     return phrases
+
+
+def _derived_adjectives(
+    phrases: list[tuple[str, ConditionConcept]], rules: dict[str, Any]
+) -> list[tuple[str, ConditionConcept]]:
+    """Adjectives of one-word names ("somnolence" -> "somnolent", "edema" -> "edematous") with
+    the noun's concept: notes write many findings as adjectives. Rules in conditions.json."""
+    endings = [(str(noun), str(adjective)) for noun, adjective in rules.get("endings", [])]
+    never = {str(word).lower() for word in rules.get("never", [])}
+    taken = {surface.lstrip("=").lower() for surface, _ in phrases}
+    out: dict[str, ConditionConcept] = {}
+    for surface, concept in phrases:
+        if surface.startswith("=") or " " in surface or "-" in surface:
+            continue
+        word = surface.lower()
+        for noun, adjective in endings:
+            if word.endswith(noun) and len(word) - len(noun) >= 2:
+                derived = word[: len(word) - len(noun)] + adjective
+                if derived not in taken and derived not in never and derived not in out:
+                    out[derived] = concept
+                break
+    return sorted(out.items())
 
 
 def _load_condition_lexicon(taken: set[str]) -> list[tuple[str, ConditionConcept]]:
@@ -120,9 +176,16 @@ def _load_condition_lexicon(taken: set[str]) -> list[tuple[str, ConditionConcept
 
 
 def load_condition_guards() -> dict[str, tuple[frozenset[str], frozenset[str]]]:
-    """{one-word surface: (words before it, words after it) that make it no condition}."""
+    """{one-word surface: (words before it, words after it) that make it no condition}; a derived
+    adjective is none after its not_after words ("non-tender")."""
+    data = load_json("conditions.json")
+    rules = data.get("derived_adjectives", {})
+    not_after = frozenset(str(w).lower() for w in rules.get("not_after", []))
     out: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
-    for surface, entry in load_json("conditions.json").get("guards", {}).items():
+    if not_after:
+        for surface, _ in _derived_adjectives(_base_conditions(), rules):
+            out[surface] = (not_after, frozenset())
+    for surface, entry in data.get("guards", {}).items():
         try:
             out[str(surface).lower()] = (
                 frozenset(str(w).lower() for w in entry.get("before", [])),

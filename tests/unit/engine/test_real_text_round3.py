@@ -1,0 +1,46 @@
+"""Round-3 error classes on real dictated notes, each pinned with sentences written for this test.
+
+Condition recall: findings written as adjectives ("somnolent"), "<qualifier> <head>" findings
+("radicular symptoms"), plurals of longer names ("gastric ulcers"), generic exam findings
+("no deformity"); medications written as therapeutic classes ("antibiotics"); narrative past
+tense scoped to a past event ("had a stroke in 2009").
+"""
+
+from __future__ import annotations
+
+from healthai_server.engine import ClinicalEngine
+
+
+def _found(engine: ClinicalEngine, text: str) -> dict[str, str | None]:
+    return {c.span.text.lower(): (c.codings[0].code if c.codings else None) for c in engine.extract(text).conditions}
+
+
+def test_findings_written_as_adjectives_take_the_nouns_concept(engine: ClinicalEngine) -> None:
+    found = _found(engine, "On arrival she was somnolent, tachycardic and diaphoretic; both legs edematous.")
+    assert found["somnolent"] == "R40.0"
+    assert found["tachycardic"] == "R00.0"
+    assert "edematous" in found
+
+
+def test_a_derived_adjective_after_non_is_no_finding(engine: ClinicalEngine) -> None:
+    found = _found(engine, "Abdomen soft, non-tender. Calf tender to touch.")
+    assert list(found) == ["tender"]
+    assert "red" not in _found(engine, "Red blood cell count was normal.")
+
+
+def test_qualified_head_nouns_are_findings_and_pointing_words_are_not(engine: ClinicalEngine) -> None:
+    found = _found(engine, "He reports radicular symptoms and psychiatric problems; nasal turbinate hypertrophy.")
+    assert {"radicular symptoms", "psychiatric problems"} <= set(found)
+    assert any("hypertrophy" in surface for surface in found)
+    assert not _found(engine, "These symptoms began after discharge. Other medical problems are listed below.")
+
+
+def test_plurals_of_longer_names_and_abbreviations(engine: ClinicalEngine) -> None:
+    found = _found(engine, "Known gastric ulcers. Two myocardial infarctions. She has had TIAs before.")
+    assert found["myocardial infarctions"] == "I21.9"
+    assert "gastric ulcers" in found and "tias" in found
+
+
+def test_generic_exam_findings_are_reported_uncoded(engine: ClinicalEngine) -> None:
+    found = _found(engine, "Extremities: no deformity, no crepitus. Scattered abrasions over the knee.")
+    assert found == {"deformity": None, "crepitus": None, "abrasions": None}
