@@ -45,6 +45,7 @@ from healthai_server.engine.resources import (
     load_allergens,
     load_condition_guards,
     load_conditions,
+    load_drug_guards,
     load_drugs,
     load_json,
 )
@@ -157,6 +158,7 @@ class ClinicalEngine:
         }
         self._sections = SectionDetector(is_entity=self._is_entity)
         self._condition_guards = load_condition_guards()
+        self._drug_guards = load_drug_guards()
         self._context = ContextAnalyzer()
         self._vitals = VitalExtractor()
         self._med_attributes = MedicationAttributeParser()
@@ -238,17 +240,7 @@ class ClinicalEngine:
 
     def _guarded(self, tokens: Tokens, start: int, end: int) -> bool:
         """A generic one-word condition used as something else: "prn pain", "Pain: 3/10"."""
-        if end - start != 1:
-            return False
-        guard = self._condition_guards.get(tokens.lower[start])
-        if guard is None:
-            return False
-        before, after = guard
-        lower = tokens.lower
-        if start and lower[start - 1] in before:
-            return True
-        k = end + 1 if end < len(lower) and lower[end] == ":" else end
-        return k < len(lower) and lower[k] in after
+        return _guarded(self._condition_guards, tokens, start, end)
 
     # --- public ---------------------------------------------------------------------------------
 
@@ -271,6 +263,8 @@ class ClinicalEngine:
             m for m in self._condition_matcher.find_all(condition_tokens, condition_words) if m.start not in in_header
         ]
         drug_matches = [m for m in self._drug_matcher.find_all(tokens, drug_words) if m.start not in in_header]
+        if self._drug_guards:  # "oxygen saturation", "O2 94%"
+            drug_matches = [m for m in drug_matches if not _guarded(self._drug_guards, tokens, m.start, m.end)]
         condition_matches, drug_matches = _resolve_overlaps(header_free, drug_matches)
         if self._condition_guards:
             condition_matches = [m for m in condition_matches if not self._guarded(tokens, m.start, m.end)]
@@ -684,6 +678,24 @@ def _unknown_condition_matches(tokens: Tokens) -> list[re.Match[str]]:
             out.append(match)
             resume = match.end()
     return out
+
+
+def _guarded(guards: dict[str, tuple[frozenset[str], frozenset[str]]], tokens: Tokens, start: int, end: int) -> bool:
+    """Whether the one-word name at tokens [start, end) has a guard word just before or after it
+    (past a colon); "#" in the after-words stands for any number ("O2 94%")."""
+    if end - start != 1:
+        return False
+    guard = guards.get(tokens.lower[start])
+    if guard is None:
+        return False
+    before, after = guard
+    lower = tokens.lower
+    if start and lower[start - 1] in before:
+        return True
+    k = end + 1 if end < len(lower) and lower[end] == ":" else end
+    if k >= len(lower):
+        return False
+    return lower[k] in after or ("#" in after and lower[k][:1].isdigit())
 
 
 def _overlaps(matches: Sequence[PhraseMatch[Any]], first: int, last: int) -> bool:

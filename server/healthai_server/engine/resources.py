@@ -175,6 +175,25 @@ def _load_condition_lexicon(taken: set[str]) -> list[tuple[str, ConditionConcept
     return phrases
 
 
+def load_drug_guards() -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    """{one-word drug surface: (words before it, words after it) that make it no medication}
+    ("oxygen saturation", "O2 94%"; "#" stands for any number), from drugs.json."""
+    return _parse_guards("drugs.json", load_json("drugs.json").get("guards", {}))
+
+
+def _parse_guards(name: str, raw: dict[str, Any]) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    out: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+    for surface, entry in raw.items():
+        try:
+            out[str(surface).lower()] = (
+                frozenset(str(w).lower() for w in entry.get("before", [])),
+                frozenset(str(w).lower() for w in entry.get("after", [])),
+            )
+        except AttributeError as exc:
+            raise RuleDataError(f"{name} guards {surface!r}: {exc!r}") from exc
+    return out
+
+
 def load_condition_guards() -> dict[str, tuple[frozenset[str], frozenset[str]]]:
     """{one-word surface: (words before it, words after it) that make it no condition}; a derived
     adjective is none after its not_after words ("non-tender")."""
@@ -185,14 +204,7 @@ def load_condition_guards() -> dict[str, tuple[frozenset[str], frozenset[str]]]:
     if not_after:
         for surface, _ in _derived_adjectives(_base_conditions(), rules):
             out[surface] = (not_after, frozenset())
-    for surface, entry in data.get("guards", {}).items():
-        try:
-            out[str(surface).lower()] = (
-                frozenset(str(w).lower() for w in entry.get("before", [])),
-                frozenset(str(w).lower() for w in entry.get("after", [])),
-            )
-        except AttributeError as exc:
-            raise RuleDataError(f"conditions.json guards {surface!r}: {exc!r}") from exc
+    out.update(_parse_guards("conditions.json", data.get("guards", {})))
     return out
 
 

@@ -44,3 +44,38 @@ def test_plurals_of_longer_names_and_abbreviations(engine: ClinicalEngine) -> No
 def test_generic_exam_findings_are_reported_uncoded(engine: ClinicalEngine) -> None:
     found = _found(engine, "Extremities: no deformity, no crepitus. Scattered abrasions over the knee.")
     assert found == {"deformity": None, "crepitus": None, "abrasions": None}
+
+
+def _medications(engine: ClinicalEngine, text: str) -> dict[str, str]:
+    return {m.span.text.lower(): m.name for m in engine.extract(text).medications}
+
+
+def test_marked_therapeutic_classes_and_products_are_medications(engine: ClinicalEngine) -> None:
+    meds = _medications(
+        engine, "We started IV fluid and a stool softener. She takes oral contraceptives and uses home oxygen 2 L."
+    )
+    assert meds == {
+        "iv fluid": "intravenous fluid",
+        "stool softener": "stool softener",
+        "oral contraceptives": "oral contraceptive",
+        "home oxygen": "oxygen",
+    }
+
+
+def test_oxygen_as_a_measurement_is_no_medication(engine: ClinicalEngine) -> None:
+    assert not _medications(engine, "O2 saturation 97% on room air. O2 93%. Oxygen saturation was normal.")
+
+
+def test_a_class_under_an_allergy_header_is_an_allergen(engine: ClinicalEngine) -> None:
+    data = engine.extract("ALLERGIES: Narcotics.\n")
+    assert not data.medications
+    assert [a.substance for a in data.allergies] == ["opioid"]
+
+
+def test_a_combined_family_social_and_allergy_header_keeps_drugs_and_conditions(engine: ClinicalEngine) -> None:
+    data = engine.extract(
+        "FAMILY, SOCIAL\n\nAND ALLERGY HISTORY:\nShe has eczema. She is on Daypro. No known drug allergies.\n"
+    )
+    assert [m.name for m in data.medications] == ["oxaprozin"]
+    assert not data.allergies and data.no_known_allergies
+    assert [c.span.text for c in data.conditions] == ["eczema"]
