@@ -79,3 +79,39 @@ def test_a_combined_family_social_and_allergy_header_keeps_drugs_and_conditions(
     assert [m.name for m in data.medications] == ["oxaprozin"]
     assert not data.allergies and data.no_known_allergies
     assert [c.span.text for c in data.conditions] == ["eczema"]
+
+
+def _assertions(engine: ClinicalEngine, text: str) -> dict[str, tuple[str, str]]:
+    return {
+        c.span.text.lower(): (c.assertion.certainty.value, c.assertion.temporality.value)
+        for c in engine.extract(text).conditions
+    }
+
+
+def test_evaluation_of_a_complaint_is_present_and_evaluate_for_stays_possible(engine: ClinicalEngine) -> None:
+    found = _assertions(engine, "She comes in for evaluation of knee pain. We will evaluate for gout.")
+    assert found["knee pain"] == ("positive", "current")
+    assert found["gout"][0] == "neutral_possible"
+
+
+def test_possible_reaches_only_the_next_few_words_of_a_list(engine: ClinicalEngine) -> None:
+    found = _assertions(engine, "History notable for possible asthma, chronic sinusitis, hypertension and gout.")
+    assert found["asthma"][0] == "neutral_possible"
+    assert found["gout"][0] == "positive"
+
+
+def test_probable_cues_written_as_clinical_judgement(engine: ClinicalEngine) -> None:
+    found = _assertions(engine, "I think this is reflux. The rash appears to be tinea. Findings compatible with gout.")
+    assert found["reflux"][0] == found["tinea"][0] == found["gout"][0] == "possible_positive"
+
+
+def test_narrative_past_scoped_to_a_told_event(engine: ClinicalEngine) -> None:
+    found = _assertions(
+        engine,
+        "He had a stroke on 03/14/09. He was admitted on 03/14/09 with pneumonia. "
+        "She was hospitalized for pancreatitis. She was diagnosed with bursitis at age 30.",
+    )
+    assert found["stroke"][1] == "past"
+    assert found["pneumonia"][1] == "current"  # a day's date alone is this encounter's
+    assert found["pancreatitis"][1] == "past"
+    assert found["bursitis"][1] == "past"
