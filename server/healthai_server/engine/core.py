@@ -42,6 +42,7 @@ from healthai_server.engine.resources import (
     AllergenConcept,
     ConditionConcept,
     DrugConcept,
+    derived_adjectives,
     load_allergens,
     load_condition_guards,
     load_conditions,
@@ -139,11 +140,14 @@ class ClinicalEngine:
     def __init__(self) -> None:
         condition_phrases = load_conditions()
         drug_phrases, self._drugs = load_drugs()
-        self._condition_matcher: PhraseMatcher[ConditionConcept] = PhraseMatcher(condition_phrases)
-        self._typos = TypoCorrector(s.lstrip("=").lower() for s, _ in condition_phrases if " " not in s.strip())
+        self._condition_matcher: PhraseMatcher[ConditionConcept] = PhraseMatcher(condition_phrases, plurals=True)
+        adjectives = derived_adjectives(condition_phrases)
+        self._typos = TypoCorrector(
+            s.lstrip("=").lower() for s, _ in condition_phrases if " " not in s.strip() and s.lower() not in adjectives
+        )
         # one-word names whose plural the lexicon may lack ("strokes", "ulcers", "scars")
         self._singular_names = frozenset(
-            s.lower() for s, _ in condition_phrases if " " not in s.strip() and not s.startswith("=") and len(s) >= 4
+            s.lower() for s, _ in condition_phrases if " " not in s.strip() and not s.startswith("=") and len(s) >= 3
         )
         self._drug_matcher: PhraseMatcher[DrugConcept] = PhraseMatcher(drug_phrases)
         self._allergen_matcher: PhraseMatcher[AllergenConcept] = PhraseMatcher(load_allergens(drug_phrases))
@@ -157,7 +161,7 @@ class ClinicalEngine:
             for generic, concept in self._drugs.items()
         }
         self._sections = SectionDetector(is_entity=self._is_entity)
-        self._condition_guards = load_condition_guards()
+        self._condition_guards = load_condition_guards(adjectives)
         self._drug_guards = load_drug_guards()
         self._context = ContextAnalyzer()
         self._vitals = VitalExtractor()
@@ -227,6 +231,8 @@ class ClinicalEngine:
         for k, word in enumerate(tokens.lower):
             if len(word) >= 5 and word[-1] == "s" and word not in known and word[:-1] in singular:
                 fixes.append((k, word[:-1]))  # a plural of a one-word name is that name
+            elif len(word) == 4 and word[-1] == "s" and tokens.raw[k][:3].isupper() and word[:-1] in singular:
+                fixes.append((k, word[:-1]))  # a plural abbreviation: "TIAs", "URIs"
             elif len(word) >= _TYPO_MIN_LENGTH and word not in known:
                 fixed = correct(word)
                 if fixed is not None:

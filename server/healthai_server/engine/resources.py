@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Container
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -81,34 +81,7 @@ def load_conditions() -> list[tuple[str, ConditionConcept]]:
     """Curated names, ICD-10-CM derived names, and adjectives derived from one-word names."""
     phrases = _base_conditions()
     phrases.extend(_derived_adjectives(phrases, load_json("conditions.json").get("derived_adjectives", {})))
-    phrases.extend(_plural_names(phrases))
     return phrases
-
-
-def _plural_names(phrases: list[tuple[str, ConditionConcept]]) -> list[tuple[str, ConditionConcept]]:
-    """Plurals of longer names and of abbreviations ("gastric ulcers", "myocardial infarctions",
-    "TIAs"), with the singular's concept: the lexicon names one of each. (Plurals of other one-word
-    names are read by the engine, which singularises the note's word.)"""
-    taken = {surface.lower() for surface, _ in phrases}
-    out: dict[str, ConditionConcept] = {}
-    for surface, concept in phrases:
-        exact = surface.startswith("=")
-        if " " not in surface and not exact and len(surface) > 4:
-            continue  # (short ones are mostly abbreviations: "tia" -> "tias", "uri" -> "uris")
-        last = surface.rsplit(" ", 1)[-1].lstrip("=")
-        if len(last) < 3 or not last.isalpha() or last[-1] in "sS":
-            continue
-        if exact:
-            plural = surface + "s"  # =TIA -> =TIAs
-        elif last.endswith("y") and last[-2] not in "aeiou":
-            plural = surface[:-1] + "ies"  # abnormality -> abnormalities
-        elif last.endswith(("x", "ch", "sh")):
-            plural = surface + "es"
-        else:
-            plural = surface + "s"
-        if plural.lower() not in taken and plural not in out:
-            out[plural] = concept
-    return list(out.items())
 
 
 def _base_conditions() -> list[tuple[str, ConditionConcept]]:
@@ -147,6 +120,23 @@ def _derived_adjectives(
                     out[derived] = concept
                 break
     return sorted(out.items())
+
+
+def derived_adjectives(phrases: list[tuple[str, ConditionConcept]]) -> set[str]:
+    """The one-word surfaces of load_conditions() that are adjectives derived from another with the
+    same concept (guarded after "non-"; never typo targets: they are no names to correct to)."""
+    rules = load_json("conditions.json").get("derived_adjectives", {})
+    endings = [(str(noun), str(adjective)) for noun, adjective in rules.get("endings", [])]
+    concept_of = {surface.lower(): concept for surface, concept in phrases if " " not in surface}
+    found: set[str] = set()
+    for word, concept in concept_of.items():
+        for noun, adjective in endings:
+            if word.endswith(noun) and len(word) - len(noun) >= 2:
+                derived = word[: len(word) - len(noun)] + adjective
+                if concept_of.get(derived) is concept:
+                    found.add(derived)
+                break
+    return found
 
 
 def _load_condition_lexicon(taken: set[str]) -> list[tuple[str, ConditionConcept]]:
@@ -194,15 +184,16 @@ def _parse_guards(name: str, raw: dict[str, Any]) -> dict[str, tuple[frozenset[s
     return out
 
 
-def load_condition_guards() -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+def load_condition_guards(adjectives: Iterable[str] | None = None) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
     """{one-word surface: (words before it, words after it) that make it no condition}; a derived
-    adjective is none after its not_after words ("non-tender")."""
+    adjective is none after its not_after words ("non-tender"). `adjectives`:
+    derived_adjectives(load_conditions()), when the caller has it."""
     data = load_json("conditions.json")
     rules = data.get("derived_adjectives", {})
     not_after = frozenset(str(w).lower() for w in rules.get("not_after", []))
     out: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
     if not_after:
-        for surface, _ in _derived_adjectives(_base_conditions(), rules):
+        for surface in adjectives if adjectives is not None else derived_adjectives(load_conditions()):
             out[surface] = (not_after, frozenset())
     out.update(_parse_guards("conditions.json", data.get("guards", {})))
     return out
