@@ -115,3 +115,8 @@ def test_narrative_past_scoped_to_a_told_event(engine: ClinicalEngine) -> None:
     assert found["pneumonia"][1] == "current"  # a day's date alone is this encounter's
     assert found["pancreatitis"][1] == "past"
     assert found["bursitis"][1] == "past"
+
+
+def test_awareness_findings_and_the_indication_of_a_prn_drug(engine: ClinicalEngine) -> None:
+    found = _found(engine, "He was obtunded and briefly unresponsive, now with mild discomfort. Tylenol for pain.")
+    assert found == {"obtunded": "R40.0", "unresponsive": "R40.4", "discomfort": None, "pain": "R52"}
