@@ -18,7 +18,7 @@ from pathlib import Path
 _ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(_ROOT / "server"))
 
-from healthai_server.engine.resources import load_conditions  # noqa: E402
+from healthai_server.engine.resources import derived_adjectives, load_conditions  # noqa: E402
 from healthai_server.engine.typos import TypoCorrector, deletes  # noqa: E402
 
 _ENGLISH = _ROOT / "server" / "healthai_server" / "phi" / "data" / "english_words.txt"
@@ -26,7 +26,10 @@ _TARGET = _ROOT / "server" / "healthai_server" / "engine" / "data" / "typo_guard
 
 
 def condition_words() -> set[str]:
-    return {s.lstrip("=").lower() for s, _ in load_conditions() if " " not in s.strip()}
+    """The names the engine corrects to: one-word names, not the adjectives derived from them."""
+    phrases = load_conditions()
+    adjectives = derived_adjectives(phrases)
+    return {s.lstrip("=").lower() for s, _ in phrases if " " not in s.strip() and s.lower() not in adjectives}
 
 
 def build() -> list[str]:

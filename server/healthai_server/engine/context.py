@@ -317,8 +317,9 @@ class ContextAnalyzer:
 
 # A past date written as "in <year>", "in <month>/<year>" or "in <Month> (of) <year>" ("headaches
 # returned in 2004", "breast cancer in 1992") places the events near it in the past: a HISTORICAL
-# modifier both ways, over a few tokens. Not "on 10/24/08": a day's date is usually this
-# encounter's (admitted on, a scan done on), whose findings are current.
+# modifier both ways, over a few tokens. "on 10/24/08" only after "had" in its clause ("had a stroke on
+# 9/19/08"): a day's date is otherwise usually this encounter's (admitted on, a scan done on), whose
+# findings are current. Each scoped cue was kept only when no part of the real set nor the golden set lost.
 _DATED = ContextRule("<date>", Category.HISTORICAL, Direction.BIDIRECTIONAL, max_scope=8)
 _DATE_PREPOSITIONS = frozenset({"in"})
 _MONTHS = frozenset(
@@ -356,11 +357,26 @@ def _date_end(lower: Sequence[str], k: int) -> int:
 def _dated_events(tokens: Tokens, blocked: bytearray) -> list[tuple[int, int, ContextRule]]:
     lower = tokens.lower
     found: list[tuple[int, int, ContextRule]] = []
-    for k in [i for i, word in enumerate(lower) if word in _DATE_PREPOSITIONS]:
-        end = _date_end(lower, k + 1)
+    for k in [i for i, word in enumerate(lower) if word in _DATE_PREPOSITIONS or word == "on"]:
+        if lower[k] == "on":
+            end = _day_date_end(lower, k + 1)
+            # a day's date is this encounter's unless the clause tells an event as over: "had a stroke on 9/19/08"
+            first = max(tokens.clause_first(k), k - 8)
+            if end == k + 1 or "had" not in lower[first:k]:
+                continue
+        else:
+            end = _date_end(lower, k + 1)
         if end > k + 1 and blocked.find(1, k, end) < 0:
             found.append((k, end, _DATED))
     return found
+
+
+def _day_date_end(lower: Sequence[str], k: int) -> int:
+    """The end (exclusive) of a day's date m/d/y starting at token k, or k."""
+    shaped = k + 4 < len(lower) and lower[k + 1] == "/" and lower[k + 3] == "/"
+    if shaped and lower[k].isdigit() and lower[k + 2].isdigit() and lower[k + 4].isdigit():
+        return k + 5
+    return k
 
 
 # Built once and shared (Assertion is immutable): most targets get one of these.

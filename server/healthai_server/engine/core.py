@@ -42,10 +42,13 @@ from healthai_server.engine.resources import (
     AllergenConcept,
     ConditionConcept,
     DrugConcept,
+    derived_adjectives,
     load_allergens,
     load_condition_guards,
     load_conditions,
+    load_drug_guards,
     load_drugs,
+    load_json,
 )
 from healthai_server.engine.sections import SectionDetector, SectionIndex
 from healthai_server.engine.text import (
@@ -91,7 +94,10 @@ _UNKNOWN_SUFFIXES = (
     "itis", "osis", "emia", "aemia", "algia", "opathy", "megaly", "penia", "plegia", "paresis", "rrhea", "rrhoea",
     "iasis", "ectasis", "oma",
 )  # fmt: skip
-_UNKNOWN_HEADS = ("syndrome", "disease", "disorder", "fracture", "infection", "insufficiency", "deficiency")
+# Head nouns of "<qualifier> <head>" findings ("Crohn's disease", "radicular symptoms"): data, conditions.json.
+_FINDING_HEADS = load_json("conditions.json")["finding_heads"]
+_UNKNOWN_HEADS = tuple(str(head).lower() for head in _FINDING_HEADS["heads"])
+_NOT_QUALIFIERS = frozenset(str(word).lower() for word in _FINDING_HEADS["not_qualifiers"])
 _UNKNOWN_CONDITION = re.compile(
     rf"\b[A-Za-z]{{2,}}(?:{'|'.join(_UNKNOWN_SUFFIXES)})\b"
     rf"|\b[A-Za-z][a-z'’]{{2,}}[ \t]+(?:{'|'.join(_UNKNOWN_HEADS)})\b",
@@ -134,11 +140,14 @@ class ClinicalEngine:
     def __init__(self) -> None:
         condition_phrases = load_conditions()
         drug_phrases, self._drugs = load_drugs()
-        self._condition_matcher: PhraseMatcher[ConditionConcept] = PhraseMatcher(condition_phrases)
-        self._typos = TypoCorrector(s.lstrip("=").lower() for s, _ in condition_phrases if " " not in s.strip())
+        self._condition_matcher: PhraseMatcher[ConditionConcept] = PhraseMatcher(condition_phrases, plurals=True)
+        adjectives = derived_adjectives(condition_phrases)
+        self._typos = TypoCorrector(
+            s.lstrip("=").lower() for s, _ in condition_phrases if " " not in s.strip() and s.lower() not in adjectives
+        )
         # one-word names whose plural the lexicon may lack ("strokes", "ulcers", "scars")
         self._singular_names = frozenset(
-            s.lower() for s, _ in condition_phrases if " " not in s.strip() and not s.startswith("=") and len(s) >= 4
+            s.lower() for s, _ in condition_phrases if " " not in s.strip() and not s.startswith("=") and len(s) >= 3
         )
         self._drug_matcher: PhraseMatcher[DrugConcept] = PhraseMatcher(drug_phrases)
         self._allergen_matcher: PhraseMatcher[AllergenConcept] = PhraseMatcher(load_allergens(drug_phrases))
@@ -152,7 +161,8 @@ class ClinicalEngine:
             for generic, concept in self._drugs.items()
         }
         self._sections = SectionDetector(is_entity=self._is_entity)
-        self._condition_guards = load_condition_guards()
+        self._condition_guards = load_condition_guards(adjectives)
+        self._drug_guards = load_drug_guards()
         self._context = ContextAnalyzer()
         self._vitals = VitalExtractor()
         self._med_attributes = MedicationAttributeParser()
@@ -221,6 +231,8 @@ class ClinicalEngine:
         for k, word in enumerate(tokens.lower):
             if len(word) >= 5 and word[-1] == "s" and word not in known and word[:-1] in singular:
                 fixes.append((k, word[:-1]))  # a plural of a one-word name is that name
+            elif len(word) == 4 and word[-1] == "s" and tokens.raw[k][:3].isupper() and word[:-1] in singular:
+                fixes.append((k, word[:-1]))  # a plural abbreviation: "TIAs", "URIs"
             elif len(word) >= _TYPO_MIN_LENGTH and word not in known:
                 fixed = correct(word)
                 if fixed is not None:
@@ -234,17 +246,7 @@ class ClinicalEngine:
 
     def _guarded(self, tokens: Tokens, start: int, end: int) -> bool:
         """A generic one-word condition used as something else: "prn pain", "Pain: 3/10"."""
-        if end - start != 1:
-            return False
-        guard = self._condition_guards.get(tokens.lower[start])
-        if guard is None:
-            return False
-        before, after = guard
-        lower = tokens.lower
-        if start and lower[start - 1] in before:
-            return True
-        k = end + 1 if end < len(lower) and lower[end] == ":" else end
-        return k < len(lower) and lower[k] in after
+        return _guarded(self._condition_guards, tokens, start, end)
 
     # --- public ---------------------------------------------------------------------------------
 
@@ -267,6 +269,8 @@ class ClinicalEngine:
             m for m in self._condition_matcher.find_all(condition_tokens, condition_words) if m.start not in in_header
         ]
         drug_matches = [m for m in self._drug_matcher.find_all(tokens, drug_words) if m.start not in in_header]
+        if self._drug_guards:  # "oxygen saturation", "O2 94%"
+            drug_matches = [m for m in drug_matches if not _guarded(self._drug_guards, tokens, m.start, m.end)]
         condition_matches, drug_matches = _resolve_overlaps(header_free, drug_matches)
         if self._condition_guards:
             condition_matches = [m for m in condition_matches if not self._guarded(tokens, m.start, m.end)]
@@ -407,7 +411,7 @@ class ClinicalEngine:
             words = match.group().split()
             if len(words) == 1 and words[0].lower() in _NOT_CONDITIONS:
                 continue
-            if len(words) == 2 and words[0].lower() in _UNKNOWN_STOP:
+            if len(words) == 2 and (words[0].lower() in _UNKNOWN_STOP or words[0].lower() in _NOT_QUALIFIERS):
                 continue
             if allergy_regions.covers(start):
                 continue
@@ -680,6 +684,24 @@ def _unknown_condition_matches(tokens: Tokens) -> list[re.Match[str]]:
             out.append(match)
             resume = match.end()
     return out
+
+
+def _guarded(guards: dict[str, tuple[frozenset[str], frozenset[str]]], tokens: Tokens, start: int, end: int) -> bool:
+    """Whether the one-word name at tokens [start, end) has a guard word just before or after it
+    (past a colon); "#" in the after-words stands for any number ("O2 94%")."""
+    if end - start != 1:
+        return False
+    guard = guards.get(tokens.lower[start])
+    if guard is None:
+        return False
+    before, after = guard
+    lower = tokens.lower
+    if start and lower[start - 1] in before:
+        return True
+    k = end + 1 if end < len(lower) and lower[end] == ":" else end
+    if k >= len(lower):
+        return False
+    return lower[k] in after or ("#" in after and lower[k][:1].isdigit())
 
 
 def _overlaps(matches: Sequence[PhraseMatch[Any]], first: int, last: int) -> bool:

@@ -40,8 +40,12 @@ def phrase_tokens(phrase: str) -> list[str]:
 class PhraseMatcher(Generic[P]):
     """Phrases written with a leading '=' match only with exactly that letter case."""
 
-    def __init__(self, phrases: Iterable[tuple[str, P]]) -> None:
+    def __init__(self, phrases: Iterable[tuple[str, P]], *, plurals: bool = False) -> None:
+        """`plurals`: a word after a phrase's first may be the plural of the word the phrase has
+        ("gastric ulcers", "myocardial infarctions"), tried only where the written word has no
+        branch; read at match time, so the trie holds no plural copies (memory)."""
         self._root: _Node[P] = _Node()
+        self._plurals = plurals
         self.size = 0
         for phrase, payload in phrases:
             exact = phrase.startswith("=")
@@ -95,6 +99,8 @@ class PhraseMatcher(Generic[P]):
             if k >= n:
                 break
             child = node.children.get(lower[k])
+            if child is None and self._plurals:
+                child = _singular_child(node, lower[k])
             if child is None:
                 break
             node = child
@@ -130,7 +136,11 @@ class PhraseMatcher(Generic[P]):
                 continue
             node = children[lower[i]]
             following = lower[i + 1] if i + 1 < n else ""
-            if following not in node.children and following not in _SKIPPABLE:
+            if (
+                following not in node.children
+                and following not in _SKIPPABLE
+                and not (self._plurals and _singular_child(node, following) is not None)
+            ):
                 # No phrase goes on past this word (most candidates): the match, if any, is the
                 # word itself, as match_at would find.
                 if node.plain is not None:
@@ -144,3 +154,18 @@ class PhraseMatcher(Generic[P]):
                 found.append(match)
                 next_free = match.end
         return found
+
+
+def _singular_child(node: _Node[P], word: str) -> _Node[P] | None:
+    """The branch for the singular of a plural noun ("ulcers", "abscesses", "abnormalities")."""
+    if len(word) < 4 or word[-1] != "s":
+        return None
+    children = node.children
+    if word.endswith("ies"):
+        found = children.get(word[:-3] + "y")
+        if found is not None:
+            return found
+    found = children.get(word[:-1])
+    if found is None and word.endswith("es"):
+        found = children.get(word[:-2])
+    return found

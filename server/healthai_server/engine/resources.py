@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Container
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -78,6 +78,13 @@ class VitalDefinition:
 
 
 def load_conditions() -> list[tuple[str, ConditionConcept]]:
+    """Curated names, ICD-10-CM derived names, and adjectives derived from one-word names."""
+    phrases = _base_conditions()
+    phrases.extend(_derived_adjectives(phrases, load_json("conditions.json").get("derived_adjectives", {})))
+    return phrases
+
+
+def _base_conditions() -> list[tuple[str, ConditionConcept]]:
     data = load_json("conditions.json")
     phrases: list[tuple[str, ConditionConcept]] = []
     for index, entry in enumerate(data["entries"]):
@@ -91,6 +98,45 @@ def load_conditions() -> list[tuple[str, ConditionConcept]]:
         phrases.extend((surface, concept) for surface in surfaces)
     phrases.extend(_load_condition_lexicon({surface.lstrip("=").lower() for surface, _ in phrases}))
     return phrases
+
+
+def _derived_adjectives(
+    phrases: list[tuple[str, ConditionConcept]], rules: dict[str, Any]
+) -> list[tuple[str, ConditionConcept]]:
+    """Adjectives of one-word names ("somnolence" -> "somnolent", "edema" -> "edematous") with
+    the noun's concept: notes write many findings as adjectives. Rules in conditions.json."""
+    endings = [(str(noun), str(adjective)) for noun, adjective in rules.get("endings", [])]
+    never = {str(word).lower() for word in rules.get("never", [])}
+    taken = {surface.lstrip("=").lower() for surface, _ in phrases}
+    out: dict[str, ConditionConcept] = {}
+    for surface, concept in phrases:
+        if surface.startswith("=") or " " in surface or "-" in surface:
+            continue
+        word = surface.lower()
+        for noun, adjective in endings:
+            if word.endswith(noun) and len(word) - len(noun) >= 2:
+                derived = word[: len(word) - len(noun)] + adjective
+                if derived not in taken and derived not in never and derived not in out:
+                    out[derived] = concept
+                break
+    return sorted(out.items())
+
+
+def derived_adjectives(phrases: list[tuple[str, ConditionConcept]]) -> set[str]:
+    """The one-word surfaces of load_conditions() that are adjectives derived from another with the
+    same concept (guarded after "non-"; never typo targets: they are no names to correct to)."""
+    rules = load_json("conditions.json").get("derived_adjectives", {})
+    endings = [(str(noun), str(adjective)) for noun, adjective in rules.get("endings", [])]
+    concept_of = {surface.lower(): concept for surface, concept in phrases if " " not in surface}
+    found: set[str] = set()
+    for word, concept in concept_of.items():
+        for noun, adjective in endings:
+            if word.endswith(noun) and len(word) - len(noun) >= 2:
+                derived = word[: len(word) - len(noun)] + adjective
+                if concept_of.get(derived) is concept:
+                    found.add(derived)
+                break
+    return found
 
 
 def _load_condition_lexicon(taken: set[str]) -> list[tuple[str, ConditionConcept]]:
@@ -119,17 +165,37 @@ def _load_condition_lexicon(taken: set[str]) -> list[tuple[str, ConditionConcept
     return phrases
 
 
-def load_condition_guards() -> dict[str, tuple[frozenset[str], frozenset[str]]]:
-    """{one-word surface: (words before it, words after it) that make it no condition}."""
+def load_drug_guards() -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    """{one-word drug surface: (words before it, words after it) that make it no medication}
+    ("oxygen saturation", "O2 94%"; "#" stands for any number), from drugs.json."""
+    return _parse_guards("drugs.json", load_json("drugs.json").get("guards", {}))
+
+
+def _parse_guards(name: str, raw: dict[str, Any]) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
     out: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
-    for surface, entry in load_json("conditions.json").get("guards", {}).items():
+    for surface, entry in raw.items():
         try:
             out[str(surface).lower()] = (
                 frozenset(str(w).lower() for w in entry.get("before", [])),
                 frozenset(str(w).lower() for w in entry.get("after", [])),
             )
         except AttributeError as exc:
-            raise RuleDataError(f"conditions.json guards {surface!r}: {exc!r}") from exc
+            raise RuleDataError(f"{name} guards {surface!r}: {exc!r}") from exc
+    return out
+
+
+def load_condition_guards(adjectives: Iterable[str] | None = None) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    """{one-word surface: (words before it, words after it) that make it no condition}; a derived
+    adjective is none after its not_after words ("non-tender"). `adjectives`:
+    derived_adjectives(load_conditions()), when the caller has it."""
+    data = load_json("conditions.json")
+    rules = data.get("derived_adjectives", {})
+    not_after = frozenset(str(w).lower() for w in rules.get("not_after", []))
+    out: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+    if not_after:
+        for surface in adjectives if adjectives is not None else derived_adjectives(load_conditions()):
+            out[surface] = (not_after, frozenset())
+    out.update(_parse_guards("conditions.json", data.get("guards", {})))
     return out
 
 

@@ -40,8 +40,10 @@ def test_artefact_is_well_formed_and_names_its_source_and_licence() -> None:
 def test_english_words_and_clinical_words_are_not_drug_names() -> None:
     phrases, _ = load_drugs()
     single = {surface.lower() for surface, _ in phrases if " " not in surface}
-    for word in ("iron", "oxygen", "contrast", "saline", "valve", "water", "sodium", "calcium", "alcohol", "blood"):
+    for word in ("iron", "contrast", "valve", "water", "sodium", "calcium", "alcohol", "blood"):
         assert word not in single, word
+    # oxygen and saline are curated medications since round 3 (ANNOTATION.md), guarded against
+    # their measurement senses ("oxygen saturation"): test_real_text_round3.py
 
 
 def test_breadth_resolves_real_brands_and_combinations(engine: ClinicalEngine) -> None:
