@@ -20,6 +20,7 @@ from healthai_server.phi.recognizers.names import NameRecognizer
 from healthai_server.phi.recognizers.patterns import UsernameRecognizer, builtin_pattern_recognizers
 from healthai_server.phi.recognizers.places import CityRecognizer, OrganizationRecognizer
 from healthai_server.phi.recognizers.spoken import KnownWord, spoken_recognizers
+from healthai_server.phi.recognizers.street_forms import street_form_recognizers
 from healthai_server.phi.registry import RecognizerRegistry, load_pattern_recognizers
 from healthai_server.phi.safe import SafeListPass, SafeVocabulary
 from healthai_server.phi.surrogates import SurrogateGenerator, SurrogateScope
@@ -57,6 +58,8 @@ def default_registry(
     # Identifiers read out as words in speech-recognised dictations.
     for recognizer in spoken_recognizers(lexicon, include_organizations, known_word):
         registry.add(recognizer)
+    for street in street_form_recognizers():
+        registry.add(street)
     return registry
 
 
