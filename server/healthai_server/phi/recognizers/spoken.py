@@ -18,7 +18,7 @@ recall-first policy removes them.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from healthai_server.domain.phi import PhiType
@@ -36,6 +36,11 @@ _JOIN = re.compile(r"[ \t]{1,3}|[ \t]?[,-][ \t]{0,2}")
 # letter-spaced headings ("F A X   T R A N S M I T T A L").
 _LETTER_JOIN = re.compile(r"[ \t]|-")
 
+
+def _word_alternation(words: frozenset[str] | set[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=lambda w: (-len(w), w)))
+
+
 _DIGITS = {
     "zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
     "seven": "7", "eight": "8", "nine": "9",
@@ -49,6 +54,13 @@ _TENS = frozenset({"twenty", "thirty", "forty", "fifty", "sixty", "seventy", "ei
 _REPEATS = {"double": 2, "triple": 3}
 _DIRECTIONS = frozenset({"east", "west", "north", "south"})
 _NUMBER_WORDS = frozenset(_DIGITS) | _TEENS | _TENS | {"hundred", "thousand"}
+_RUN_WORD = rf"(?:{_word_alternation(set(_DIGITS) | _TEENS | _TENS | set(_REPEATS))})"
+# Two or more number words in a row: where a digit run may be.
+_NUMBER_RUN = re.compile(
+    rf"(?<![A-Za-z0-9]){_RUN_WORD}(?:(?:{_JOIN.pattern}){_RUN_WORD})+(?![A-Za-z0-9'’])", re.IGNORECASE
+)
+# Three or more single letters a blank or a hyphen apart.
+_LETTER_RUN = re.compile(r"(?<![\w'’])[A-Za-z](?:[ \t-][A-Za-z]){2,}(?![\w'’])")
 
 _FAX = word_section(_FILE, "spoken.FAX_CUES")
 _PHONE = word_section(_FILE, "spoken.PHONE_CUES")
@@ -66,6 +78,11 @@ _PLACE_WORDS = word_section(_FILE, "spoken.PLACE_WORDS")
 _SAINT_WORDS = word_section(_FILE, "spoken.SAINT_WORDS")
 _CARE_KINDS = word_section(_FILE, "spoken.CARE_KINDS")
 _NOT_COINED = word_section(_FILE, "spoken.NOT_COINED")
+_SUFFIX_ANCHOR = re.compile(rf"(?<![A-Za-z0-9])(?:{_word_alternation(_STREET_SUFFIXES)})(?![A-Za-z'’])", re.IGNORECASE)
+# Lower case only: capitalised names are the organisation recognizer's (places.py).
+_ORG_ANCHOR = re.compile(
+    rf"(?<![A-Za-z0-9])(?:{_word_alternation(_ORG_HEADS | {'care', 'saint', 'st'})})(?![A-Za-z'’])"
+)
 _TYPED_CUES: tuple[tuple[frozenset[str], PhiType], ...] = (
     (_FAX, PhiType.FAX),
     (_RECORD, PhiType.MEDICAL_RECORD_NUMBER),
@@ -75,12 +92,14 @@ _TYPED_CUES: tuple[tuple[frozenset[str], PhiType], ...] = (
     (_PHONE, PhiType.PHONE),
 )
 CUE_LOOKBACK = 8  # words
+WINDOW = 150  # characters before a candidate that its cues and name words may take
 MIN_DIGITS_UNCUED = 7  # a phone number without its area code
 MIN_SINGLES_UNCUED = 5  # "five five five oh one two three": most words single digits
 MIN_DIGITS_CUED = 3  # "area code nine seven oh"
 MAX_PREFIX_LETTERS = 3  # "c o eight eight four...", "l v six six zero..."
 MIN_SPELLED = 3
 MIN_SPELLED_UNCUED = 4
+MAX_SPELLED_WORDS = 16  # distinct spelled words per note whose other mentions are searched for
 SCORE_RUN = 0.85
 SCORE_SPELLED = 0.85
 SCORE_LETTERS = 0.4  # letters in a row without a cue: recall-first only
@@ -116,8 +135,23 @@ class _Run:
     singles: int
 
 
-def _tokens(text: str) -> list[_Token]:
-    return [_Token(m.start(), m.end(), m.group().lower()) for m in _WORD.finditer(text)]
+def _tokens(text: str, lo: int = 0, hi: int | None = None) -> list[_Token]:
+    """The words of text[lo:hi], widened to whole words."""
+    hi = len(text) if hi is None else min(len(text), hi)
+    while hi < len(text) and text[hi].isalpha():
+        hi += 1
+    return [_Token(m.start(), m.end(), m.group().lower()) for m in _WORD.finditer(text, max(0, lo), hi)]
+
+
+def _windows(text: str, anchor: re.Pattern[str], before: int, after: int) -> Iterator[tuple[list[_Token], int]]:
+    """The words around each match of `anchor` (`before`/`after` characters) and the index of the
+    match's first word. A recognizer reads the neighbourhood of a candidate, not every word of the
+    note: most notes hold no spoken identifier, and a word-by-word walk in Python cost ~20%."""
+    for m in anchor.finditer(text):
+        tokens = _tokens(text, m.start() - before, m.end() + after)
+        k = next((i for i, t in enumerate(tokens) if t.start >= m.start()), None)
+        if k is not None:
+            yield tokens, k
 
 
 def _joined(text: str, left: _Token, right: _Token) -> bool:
@@ -154,9 +188,14 @@ class SpokenNumberRecognizer(EntityRecognizer):
     )
 
     def analyze(self, text: str) -> list[RecognizerResult]:
-        tokens = _tokens(text)
         out: list[RecognizerResult] = []
-        i = 0
+        for tokens, first in _windows(text, _NUMBER_RUN, WINDOW, 0):
+            out.extend(self._runs(text, tokens, first))
+        return out
+
+    def _runs(self, text: str, tokens: Sequence[_Token], first: int) -> list[RecognizerResult]:
+        out: list[RecognizerResult] = []
+        i = first
         while i < len(tokens):
             taken, _, singles = _digit_count(tokens, i)
             if singles == 0:  # a run starts with a single digit ("twenty two gauge" never does)
@@ -228,25 +267,14 @@ class SpelledLettersRecognizer(EntityRecognizer):
         self._known = known_word or _lexicon_knows(lexicon)
 
     def analyze(self, text: str) -> list[RecognizerResult]:
-        tokens = _tokens(text)
         out: list[RecognizerResult] = []
-        i = 0
-        while i < len(tokens):
-            if len(tokens[i].word) != 1:
-                i += 1
-                continue
-            j = i + 1
-            while (
-                j < len(tokens)
-                and len(tokens[j].word) == 1
-                and _LETTER_JOIN.fullmatch(text, tokens[j - 1].end, tokens[j].start) is not None
-            ):
-                j += 1
+        searched: set[str] = set()  # each spelled word's mentions are searched for once
+        for tokens, i in _windows(text, _LETTER_RUN, WINDOW, 0):
+            j = len(tokens)  # the window ends with the run
             n = j - i
             letters = "".join(t.word for t in tokens[i:j])
             cued = any(t.word in _SPELL_CUES for t in tokens[max(0, i - 3) : i])
             # "n y h a", "c o p d": a clinical abbreviation read letter by letter is no name.
-            # Uncued, an English word letter-spaced for emphasis ("t r a n s f e r") is no name either.
             # Uncued, capitals are a letter-spaced heading ("T R A N S M I T T A L"), and an
             # English word spaced for emphasis is no name either.
             heading = not cued and (text[tokens[i].start].isupper() or self._known(letters))
@@ -254,9 +282,9 @@ class SpelledLettersRecognizer(EntityRecognizer):
             if not known and ((cued and n >= MIN_SPELLED) or (n >= MIN_SPELLED_UNCUED and letters.strip("ai"))):
                 score = SCORE_SPELLED if cued else SCORE_LETTERS
                 out.append(RecognizerResult(PhiType.NAME, tokens[i].start, tokens[j - 1].end, score, self.name))
-                if cued:
+                if cued and (letters not in searched and len(searched) < MAX_SPELLED_WORDS):
+                    searched.add(letters)  # bounded: a whole-text search per word stays linear
                     out.extend(self._mentions(text, tokens, i, letters, score))
-            i = j
         return out
 
     def _mentions(
@@ -264,7 +292,8 @@ class SpelledLettersRecognizer(EntityRecognizer):
     ) -> list[RecognizerResult]:
         """Every mention of the spelled word, and the words between its last mention before the
         letters and the cue ("nguyen van hung spelled n g u y e n": the rest of the name)."""
-        out = [RecognizerResult(PhiType.NAME, t.start, t.end, score, self.name) for t in tokens if t.word == letters]
+        mention = re.compile(rf"(?<![A-Za-z0-9]){re.escape(letters)}(?![A-Za-z0-9'’])", re.IGNORECASE)
+        out = [RecognizerResult(PhiType.NAME, m.start(), m.end(), score, self.name) for m in mention.finditer(text)]
         cue = at - 1
         while cue > 0 and tokens[cue].word not in _SPELL_CUES:
             cue -= 1
@@ -293,10 +322,9 @@ class SpokenStreetRecognizer(EntityRecognizer):
         self._known = known_word or _lexicon_knows(lexicon)
 
     def analyze(self, text: str) -> list[RecognizerResult]:
-        tokens = _tokens(text)
         out: list[RecognizerResult] = []
-        for k, token in enumerate(tokens):
-            if token.word not in _STREET_SUFFIXES or k < 2:
+        for tokens, k in _windows(text, _SUFFIX_ANCHOR, WINDOW, 60):
+            if k < 2:
                 continue
             start = self._start(text, tokens, k)
             if start is None:
@@ -376,9 +404,9 @@ class SpokenOrganizationRecognizer(EntityRecognizer):
         return word not in _NOT_NAME and word not in _NUMBER_WORDS
 
     def analyze(self, text: str) -> list[RecognizerResult]:
-        tokens = _tokens(text)
         out: list[RecognizerResult] = []
-        for k, token in enumerate(tokens):
+        for tokens, k in _windows(text, _ORG_ANCHOR, WINDOW, WINDOW):
+            token = tokens[k]
             care = token.word == "care" and k > 0 and tokens[k - 1].word in _CARE_KINDS
             if (token.word in _ORG_HEADS or care) and text[token.start].islower():
                 found = self._headed(text, tokens, k)
