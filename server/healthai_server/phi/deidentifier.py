@@ -19,6 +19,7 @@ from healthai_server.phi.recognizers.base import EntityRecognizer, RecognizerRes
 from healthai_server.phi.recognizers.names import NameRecognizer
 from healthai_server.phi.recognizers.patterns import UsernameRecognizer, builtin_pattern_recognizers
 from healthai_server.phi.recognizers.places import CityRecognizer, OrganizationRecognizer
+from healthai_server.phi.recognizers.plain_organizations import PlainOrganizationRecognizer
 from healthai_server.phi.recognizers.spoken import KnownWord, spoken_recognizers
 from healthai_server.phi.recognizers.street_forms import street_form_recognizers
 from healthai_server.phi.registry import RecognizerRegistry, load_pattern_recognizers
@@ -55,6 +56,7 @@ def default_registry(
     registry.add(CityRecognizer(lexicon))
     if include_organizations:
         registry.add(OrganizationRecognizer(lexicon))
+        registry.add(PlainOrganizationRecognizer())
     # Identifiers read out as words in speech-recognised dictations.
     for recognizer in spoken_recognizers(lexicon, include_organizations, known_word):
         registry.add(recognizer)
