@@ -11,6 +11,7 @@ from healthai_server.phi.recognizers.spoken import (
     SpelledLettersRecognizer,
     SpokenNumberRecognizer,
     SpokenOrganizationRecognizer,
+    SpokenPlaceRecognizer,
     SpokenStreetRecognizer,
 )
 
@@ -157,3 +158,22 @@ def test_a_dictation_end_to_end(deid_orgs: Deidentifier) -> None:
         for secret in ("ferreira", "f e r r e i r a", "four four one nine", "juniper hollow", "zero one seven seven"):
             assert secret not in kept, (policy, secret)
         assert "five milligrams of amlodipine" in kept
+
+
+@pytest.mark.parametrize(
+    ("text", "town"),
+    [
+        ("a seventy year old woman from kalamazoo with copd", "kalamazoo"),
+        ("she moved in with her son in tuscaloosa last spring", "tuscaloosa"),
+    ],
+)
+def test_lower_case_town_after_a_cue(lexicon: Lexicon, text: str, town: str) -> None:
+    found = _found(SpokenPlaceRecognizer(lexicon).analyze(text), text)
+    assert found == {town: PhiType.CITY}
+
+
+@pytest.mark.parametrize(
+    "text", ["transferred from home to rehab in mobile condition", "came in from texas", "pain in bed at night"]
+)
+def test_words_and_states_are_not_towns(lexicon: Lexicon, text: str) -> None:
+    assert SpokenPlaceRecognizer(lexicon).analyze(text) == []

@@ -16,7 +16,7 @@ def _values(text: str) -> list[str]:
     [
         ("Officers found him in the 2200 block of K Street near the bus stop.", ["2200 block of K Street"]),
         ("Scene: 300 block of W. Alder Ave, outside a bakery", ["300 block of W. Alder Ave"]),
-        ("Collision at Linden Blvd and Prospect Ave, driver side", ["Prospect Ave"]),
+        ("Collision at Linden Blvd and Prospect Ave, driver side", ["and Prospect Ave"]),
         ("Mailing address: Rural Route 3, Box 19", ["Rural Route 3"]),
         ("Home: Chinle Route 12, past the chapter house", ["Chinle Route 12"]),
     ],

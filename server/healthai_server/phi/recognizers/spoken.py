@@ -458,6 +458,35 @@ class SpokenOrganizationRecognizer(EntityRecognizer):
         return RecognizerResult(PhiType.ORGANIZATION, tokens[k].start, tokens[end].end, SCORE_ORG, self.name)
 
 
+# A lower-case word after these may be a town ("a ninety one year old man from sarasota").
+_PLACE_CUE = re.compile(r"(?<![A-Za-z])(?:from|in|near|to|of)[ \t]{1,2}(?P<place>[a-z]{3,}(?:[ \t][a-z]{3,})?)")
+
+
+class SpokenPlaceRecognizer(EntityRecognizer):
+    """Towns in lower case after "from", "in", "near", "to", "of": a gazetteer place that is no
+    English or clinical word ("from sarasota"; not "from texas", which is a state, nor "in mobile",
+    which is a word)."""
+
+    name = "spoken_place"
+    supported_types = (PhiType.CITY,)
+
+    def __init__(self, lexicon: Lexicon, known_word: KnownWord | None = None) -> None:
+        self._places = lexicon.places
+        self._known = known_word or _lexicon_knows(lexicon)
+
+    def analyze(self, text: str) -> list[RecognizerResult]:
+        out: list[RecognizerResult] = []
+        for m in _PLACE_CUE.finditer(text):
+            place = m.group("place")
+            first = place.split()[0]
+            if place in self._places and not any(self._known(w) for w in place.split()):
+                out.append(RecognizerResult(PhiType.CITY, m.start("place"), m.end("place"), SCORE_TOWN, self.name))
+            elif first in self._places and not self._known(first):
+                start = m.start("place")
+                out.append(RecognizerResult(PhiType.CITY, start, start + len(first), SCORE_TOWN, self.name))
+        return out
+
+
 def spoken_recognizers(
     lexicon: Lexicon, include_organizations: bool, known_word: KnownWord | None = None
 ) -> list[EntityRecognizer]:
@@ -466,6 +495,7 @@ def spoken_recognizers(
         SpokenNumberRecognizer(),
         SpelledLettersRecognizer(lexicon, known_word),
         SpokenStreetRecognizer(lexicon, known_word),
+        SpokenPlaceRecognizer(lexicon, known_word),
     ]
     if include_organizations:
         found.append(SpokenOrganizationRecognizer(lexicon, known_word))

@@ -22,10 +22,12 @@ _BLOCK = (
     rf"\d(?<![\w-]\d)\d{{0,4}}[ \t](?:block|Block|BLOCK)[ \t]of[ \t](?:{_DIRECTION}[ \t])?{_STREET_NAME}[ \t]"
     rf"{street_suffix_re()}(?![\w])\.?"
 )
-# The cross street after a named street; the first street is the house-number pattern's or ours.
+# The cross street after a named street, with its "at"/"and" (an intersection is one location);
+# the first street is the house-number pattern's or ours.
 _CROSS = (
-    rf"[A-Z][a-z'’-]+[ \t]{_PLAIN_SUFFIX}\.?[ \t](?:at|and|&)[ \t]"
-    rf"(?P<cross>(?:{_DIRECTION}[ \t])?[A-Z][a-z'’-]+(?:[ \t][A-Z][a-z'’-]+)?[ \t]{_PLAIN_SUFFIX}(?![\w])\.?)"
+    rf"[A-Z][a-z'’-]+[ \t]{_PLAIN_SUFFIX}\.?[ \t]"
+    rf"(?P<cross>(?:at|and|&)[ \t](?:{_DIRECTION}[ \t])?[A-Z][a-z'’-]+(?:[ \t][A-Z][a-z'’-]+)?[ \t]"
+    rf"{_PLAIN_SUFFIX}(?![\w])\.?)"
 )
 # A highway alone is where a crash happened ("on Hwy 29"), not where someone lives: only with a
 # name before it ("Navajo Route 7", "Rural Route 2") or as a county road; "Route 2 of 3" is a step.
