@@ -10,9 +10,12 @@ that clinical quantities said as words ("five milligrams", "one to two tablets",
 over eighty", "twenty two gauge") never match: a run needs several single digits in a row, or
 an identifier cue right before it, and a street needs a suffix after a name.
 
-Scores: findings with a cue or an unambiguous shape score >= 0.5 (both policies); weaker
-shapes score 0.4, below the PRECISION threshold but above RECALL_FIRST's (0.3), so only the
-recall-first policy removes them.
+Policies. Both (score >= 0.5): digit runs (an identifier cue within eight words and three digits,
+or seven digits of which five single), letters after "spelled" with every mention of the word
+they spell, spoken streets and the town after them, a lower-case gazetteer town after a place cue
+("from sarasota"), and lower-case organisation names (with HEALTHAI_PHI_ORGANIZATIONS, as the
+organisation recognizer). RECALL_FIRST only (0.4, below the PRECISION threshold, above
+RECALL_FIRST's 0.3): four or more lower-case single letters without a cue.
 """
 
 from __future__ import annotations
