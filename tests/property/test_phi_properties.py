@@ -143,3 +143,31 @@ def test_recall_first_removes_at_least_what_precision_removes(text: str) -> None
         covered[f.span.start : f.span.end] = [True] * (f.span.end - f.span.start)
     for f in precise:
         assert all(covered[f.span.start : f.span.end]), f.span.text
+
+
+# Clinical quantities said as words, as a speech recogniser writes them (recognizers/spoken.py).
+_SPOKEN_NUMBER = st.sampled_from(
+    ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "twelve", "fifteen", "twenty",
+     "twenty five", "thirty", "forty", "fifty", "sixty", "seventy two", "eighty", "ninety", "one hundred",
+     "one twenty", "one fifty", "two hundred", "zero point five", "one and a half", "a half"]
+)  # fmt: skip
+_SPOKEN_QUANTITY = st.one_of(
+    st.builds("{} {}".format, _SPOKEN_NUMBER, st.sampled_from(
+        ["milligrams", "mg", "micrograms", "units", "milliliters", "tablets", "capsules", "puffs", "drops", "days",
+         "weeks", "months", "hours", "times a day", "gauge", "french", "centimeters", "millimeters", "percent",
+         "beats per minute", "liters", "kilograms", "pounds", "minutes", "out of ten", "of six", "over eighty"])),
+    st.builds("{} to {} {}".format, _SPOKEN_NUMBER, _SPOKEN_NUMBER, st.sampled_from(["tablets", "hours", "days"])),
+    st.builds("blood pressure {} over {}".format, _SPOKEN_NUMBER, _SPOKEN_NUMBER),
+    st.builds("heart rate {} respiratory rate {}".format, _SPOKEN_NUMBER, _SPOKEN_NUMBER),
+    st.builds("a {} gauge iv and a {} french catheter".format, _SPOKEN_NUMBER, _SPOKEN_NUMBER),
+    st.builds("strength {} out of five pain {} out of ten".format, _SPOKEN_NUMBER, _SPOKEN_NUMBER),
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_SPOKEN_QUANTITY, min_size=1, max_size=4))
+def test_clinical_quantities_in_words_are_never_removed(quantities: list[str]) -> None:
+    text = "plan " + " then ".join(quantities) + " and recheck"
+    for policy in (DeidentificationPolicy.PRECISION, DeidentificationPolicy.RECALL_FIRST):
+        removed = DEID.analyze(text, policy)
+        assert removed == [], (policy, [text[r.start : r.end] for r in removed])

@@ -19,6 +19,9 @@ from healthai_server.phi.recognizers.base import EntityRecognizer, RecognizerRes
 from healthai_server.phi.recognizers.names import NameRecognizer
 from healthai_server.phi.recognizers.patterns import UsernameRecognizer, builtin_pattern_recognizers
 from healthai_server.phi.recognizers.places import CityRecognizer, OrganizationRecognizer
+from healthai_server.phi.recognizers.plain_organizations import PlainOrganizationRecognizer
+from healthai_server.phi.recognizers.spoken import KnownWord, spoken_recognizers
+from healthai_server.phi.recognizers.street_forms import street_form_recognizers
 from healthai_server.phi.registry import RecognizerRegistry, load_pattern_recognizers
 from healthai_server.phi.safe import SafeListPass, SafeVocabulary
 from healthai_server.phi.surrogates import SurrogateGenerator, SurrogateScope
@@ -44,13 +47,21 @@ _REPEATED_TYPES = frozenset(
 )
 
 
-def default_registry(lexicon: Lexicon, include_organizations: bool) -> RecognizerRegistry:
+def default_registry(
+    lexicon: Lexicon, include_organizations: bool, known_word: KnownWord | None = None
+) -> RecognizerRegistry:
     registry = RecognizerRegistry(builtin_pattern_recognizers())
     registry.add(NameRecognizer(lexicon))
     registry.add(UsernameRecognizer(lexicon.english))
     registry.add(CityRecognizer(lexicon))
     if include_organizations:
         registry.add(OrganizationRecognizer(lexicon))
+        registry.add(PlainOrganizationRecognizer())
+    # Identifiers read out as words in speech-recognised dictations.
+    for recognizer in spoken_recognizers(lexicon, include_organizations, known_word):
+        registry.add(recognizer)
+    for street in street_form_recognizers():
+        registry.add(street)
     return registry
 
 
@@ -167,14 +178,15 @@ class Deidentifier:
         if len(secret_key) < MIN_KEY_BYTES:
             raise ValueError(f"secret_key must be at least {MIN_KEY_BYTES} bytes")
         self.lexicon = Lexicon.load(extra_allow_terms)
-        self.registry = default_registry(self.lexicon, include_organizations)
+        vocabulary = SafeVocabulary.load(self.lexicon, extra_allow_terms)
+        self.registry = default_registry(self.lexicon, include_organizations, vocabulary.knows)
         for recognizer in extra_recognizers:
             self.registry.add(recognizer)
         if recognizers_config is not None:
             for pattern_recognizer in load_pattern_recognizers(recognizers_config):
                 self.registry.add(pattern_recognizer)
         self.min_score = min_score
-        self._safe_pass = SafeListPass(SafeVocabulary.load(self.lexicon, extra_allow_terms))
+        self._safe_pass = SafeListPass(vocabulary)
         self._surrogates = SurrogateGenerator(secret_key, self.lexicon)
 
     def analyze(
