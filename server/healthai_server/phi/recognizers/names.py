@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from healthai_server.domain.phi import PhiType
@@ -253,12 +254,57 @@ def _shape(word: str) -> str:
     return "mixed"
 
 
+def _label_of(text: str, cue: re.Match[str]) -> str:
+    """The label of a label cue, lower-case; in a table cell ("| Primary RN | Oksana ... |")
+    it counts as "name": the value must look like a name."""
+    if "|" in text[cue.end("label") : cue.end()]:
+        return "name"
+    return text[cue.start() : cue.end("label")].lower()
+
+
+class _Note:
+    """One note's tokens and the name evidence found so far (token index -> score)."""
+
+    __slots__ = ("ends", "index_of", "scored", "starts", "text", "tokens")
+
+    def __init__(self, text: str, tokens: list[_Token]) -> None:
+        self.text = text
+        self.tokens = tokens
+        self.starts = [t.start for t in tokens]
+        self.ends = [t.end for t in tokens]
+        self.index_of = {t.start: k for k, t in enumerate(tokens)}
+        self.scored: dict[int, float] = {}
+
+    def mark(self, indexes: list[int], score: float) -> None:
+        scored = self.scored
+        for k in indexes:
+            if scored.get(k, 0.0) < score:
+                scored[k] = score
+
+
 class NameRecognizer(EntityRecognizer):
     name = "person_name"
     supported_types = (PhiType.NAME,)
 
     def __init__(self, lexicon: Lexicon) -> None:
         self._lex = lexicon
+        # One method per cue family (after Presidio's registry of small recognizers), in the
+        # order they run.
+        self._families: tuple[Callable[[_Note], None], ...] = (
+            self._cues_before,
+            self._credentials_after,
+            self._lexicon_pairs,
+            self._subject_verb,
+            self._particles_between,
+            self._signature_lines,
+            self._initials_signing,
+            self._lower_signoffs,
+            self._initial_surname,
+            self._initials_cells,
+            self._generational_suffixes,
+            self._other_mentions,
+            self._lone_given_names,
+        )
 
     # -- tokens -------------------------------------------------------------------------
     def _tokens(self, text: str) -> list[_Token]:
@@ -524,20 +570,20 @@ class NameRecognizer(EntityRecognizer):
         tokens = self._tokens(text)
         if not tokens:
             return []
-        starts = [t.start for t in tokens]
-        ends = [t.end for t in tokens]
-        scored: dict[int, float] = {}  # token index -> score
+        note = _Note(text, tokens)
+        # Order matters: the later families read what the earlier ones found (particles and
+        # suffixes join a found name, every mention of a found name goes).
+        for family in self._families:
+            family(note)
+        return self._spans(text, tokens, note.scored)
 
-        def mark(indexes: list[int], score: float) -> None:
-            for k in indexes:
-                if scored.get(k, 0.0) < score:
-                    scored[k] = score
-
-        index_of = {t.start: k for k, t in enumerate(tokens)}
-
-        # 1-2. Cues before the name.
+    # -- cue families, strongest first ---------------------------------------------------
+    def _cues_before(self, note: _Note) -> None:
+        """1-2. A title, label or phrase before the name: "Dr. Okafor", "Attending: Ana Ruiz",
+        "his wife Bernadette", and the rest of a list after it ("sons Kenji, Renée and Chloé")."""
+        text, tokens = note.text, note.tokens
         for cue in _CUE.finditer(text):
-            k = bisect.bisect_left(starts, cue.end())
+            k = bisect.bisect_left(note.starts, cue.end())
             if k >= len(tokens):
                 continue
             if text[cue.end() : tokens[k].start].strip(" \t\r\n,:-(\"'“‘"):
@@ -547,100 +593,119 @@ class NameRecognizer(EntityRecognizer):
             if _CREDENTIAL_AT.match(text, tokens[k].start) and tokens[k].shape != "title":
                 continue  # "RN, CWOCN": a second credential
             if cue.group("title"):
-                head = tokens[k]
-                if not self._capitalised(head) and not (head.first or head.last) and head.low not in _PARTICLES:
-                    continue
-                title = text[cue.start() : cue.end("title")].lower()
-                has_period = text[cue.end("title") : cue.end("title") + 1] == "."
-                if title in _AMBIGUOUS_TITLES and not has_period and (head.clinical or not (head.first or head.last)):
-                    continue  # "MS Contin", "MR moderate", "SR 70s": abbreviations, not titles
-                if text[max(0, cue.start() - 2) : cue.start()].strip(" \t")[-1:].isdigit():
-                    continue  # "19 Fr Blake drain": a French gauge, not a title
-                if (
-                    title in _WORD_TITLES
-                    and (head.clinical or head.common or head.word or head.low in self._lex.english)
-                    and not (self._given_word(head) and title in ("sister", "nurse", "father"))
-                ):
-                    continue  # "father died", "nurse aware", "officer present": not titles
-                strength, score = "title", 0.95
+                strength = self._title_strength(note, cue, k)
+                score, label = 0.95, ""
             elif cue.group("label"):
-                strength, score = "label", 0.9
-                if not self._capitalised(tokens[k]):
-                    # "name: luis johnson" yes; "CC: ear pain" (chief complaint) no.
-                    if self._lower_name_pair(text, tokens, k):
-                        mark([k, k + 1], 0.8)
-                    continue
-                label = text[cue.start() : cue.end("label")].lower()
-                if "|" in text[cue.end("label") : cue.end()]:
-                    label = "name"  # a table cell ("| Primary RN | Oksana ... |"): the value must look like a name
-                if label in _AMBIGUOUS_LABELS and (cue.start() > 0 and text[cue.start() - 1] not in "\n\t "):
-                    continue
+                label = _label_of(text, cue)
+                strength, score = self._label_strength(note, cue, k, label), 0.9
             else:
-                phrase = text[cue.start() : cue.end("phrase")].lower()
-                strength, score = "phrase", 0.85
-                head = tokens[k]
-                if phrase in _SIGNOFF:
-                    # A sign-off: the name is on the next line (or right after the comma).
-                    strength = "label"
-                elif phrase in ("pt", "patient"):
-                    # Only lower-case notes ("pt luis johnson resting"); "Patient Education" is a heading.
-                    if not self._capitalised(head) and self._lower_name_pair(text, tokens, k):
-                        mark([k, k + 1], 0.8)
-                    continue
-                elif not self._capitalised(head):
-                    # "wife bernadette called", "daughter kayla frank at bedside": a given name.
-                    if not head.first or head.common or head.word or head.clinical or head.low in _NOT_LOWER_NAMES:
-                        # "son tom brady": a given name that is also a word, with a surname after it.
-                        if (
-                            head.first
-                            and head.low not in _NOT_LOWER_NAMES
-                            and self._lower_surname_after(text, tokens, k)
-                        ):
-                            mark([k, k + 1], 0.8)
-                        continue
-                    strength, score = "lower", 0.8
-                elif phrase in _ROLE_PHRASES and not (
-                    ((head.first or head.last) and not (head.common or head.word or head.clinical))
-                    or not (head.first or head.last or head.clinical or head.low in self._lex.english)
-                    or (phrase not in _SIGNOFF and phrase not in ("hi", "hello", "hey") and self._given_word(head))
-                ):
-                    continue  # "Resident Physician", "Tech Support", "Hi There"
-                elif phrase in ("per", "c/o") and not (
-                    (head.first or head.last) and not (head.common or head.word or head.clinical)
-                ):
-                    continue  # "per HIPAA", "per Protocol", "c/o Tension-type headaches"
-                elif text[cue.start()].isupper() and self._inside_proper_run(text, tokens, ends, cue.start()):
-                    continue  # "Pennington & Sons Funeral Home", "Smith Brothers Moving"
+                strength, label = self._phrase_strength(note, cue, k), ""
+                score = 0.8 if strength == "lower" else 0.85  # "wife bernadette": lower case is weaker
+            if strength is None:
+                continue
             found = self._collect(text, tokens, k, strength)
-            if found and cue.group("label") and label in _AMBIGUOUS_LABELS:
-                head = found[0]
-                name_like = (head.first or head.last) and not (head.word or head.common or head.clinical)
-                in_lexicon = bool(head.first or head.last)
-                if (len(found) == 1 and not name_like) or (
-                    not in_lexicon and (head.low in self._lex.english or head.clinical)
-                ):
-                    continue  # "RE: Prior authorization", "CC: Ear Pain", "To: Bayside ..."
-            # "sons Kenji, Renée and Chloé", "Attending: Ana Ruiz, Bo Li": the rest of a list.
-            while found and len(found) < 12:
-                nxt = bisect.bisect_right(starts, found[-1].start)
-                if nxt < len(tokens) and tokens[nxt].low == "and":
-                    nxt += 1
-                if nxt >= len(tokens) or _LIST_GAP.fullmatch(text[found[-1].end : tokens[nxt].start]) is None:
-                    break
-                if not self._capitalised(tokens[nxt]) or tokens[nxt].clinical or tokens[nxt].common:
-                    break
-                if _CREDENTIAL_AT.match(text, tokens[nxt].start) or tokens[nxt].low in _DEGREES:
-                    break
-                more = self._collect(text, tokens, nxt, strength)
-                if not more:
-                    break
-                found = found + more
+            if found and cue.group("label") and label in _AMBIGUOUS_LABELS and not self._plausible_value(found):
+                continue  # "RE: Prior authorization", "CC: Ear Pain", "To: Bayside ..."
+            found = self._list_after(note, found, strength)
             if found:
-                mark([index_of[t.start] for t in found], score)
+                note.mark([note.index_of[t.start] for t in found], score)
 
-        # 1. Credentials after the name: "Ana Ruiz, MD", "J. Okafor RN".
+    def _title_strength(self, note: _Note, cue: re.Match[str], k: int) -> str | None:
+        text, head = note.text, note.tokens[k]
+        if not self._capitalised(head) and not (head.first or head.last) and head.low not in _PARTICLES:
+            return None
+        title = text[cue.start() : cue.end("title")].lower()
+        has_period = text[cue.end("title") : cue.end("title") + 1] == "."
+        if title in _AMBIGUOUS_TITLES and not has_period and (head.clinical or not (head.first or head.last)):
+            return None  # "MS Contin", "MR moderate", "SR 70s": abbreviations, not titles
+        if text[max(0, cue.start() - 2) : cue.start()].strip(" \t")[-1:].isdigit():
+            return None  # "19 Fr Blake drain": a French gauge, not a title
+        if (
+            title in _WORD_TITLES
+            and (head.clinical or head.common or head.word or head.low in self._lex.english)
+            and not (self._given_word(head) and title in ("sister", "nurse", "father"))
+        ):
+            return None  # "father died", "nurse aware", "officer present": not titles
+        return "title"
+
+    def _label_strength(self, note: _Note, cue: re.Match[str], k: int, label: str) -> str | None:
+        text = note.text
+        if not self._capitalised(note.tokens[k]):
+            # "name: luis johnson" yes; "CC: ear pain" (chief complaint) no.
+            if self._lower_name_pair(text, note.tokens, k):
+                note.mark([k, k + 1], 0.8)
+            return None
+        if label in _AMBIGUOUS_LABELS and (cue.start() > 0 and text[cue.start() - 1] not in "\n\t "):
+            return None
+        return "label"
+
+    def _phrase_strength(self, note: _Note, cue: re.Match[str], k: int) -> str | None:
+        text, tokens = note.text, note.tokens
+        phrase = text[cue.start() : cue.end("phrase")].lower()
+        head = tokens[k]
+        if phrase in _SIGNOFF:
+            # A sign-off: the name is on the next line (or right after the comma).
+            return "label"
+        if phrase in ("pt", "patient"):
+            # Only lower-case notes ("pt luis johnson resting"); "Patient Education" is a heading.
+            if not self._capitalised(head) and self._lower_name_pair(text, tokens, k):
+                note.mark([k, k + 1], 0.8)
+            return None
+        if not self._capitalised(head):
+            # "wife bernadette called", "daughter kayla frank at bedside": a given name.
+            if not head.first or head.common or head.word or head.clinical or head.low in _NOT_LOWER_NAMES:
+                # "son tom brady": a given name that is also a word, with a surname after it.
+                if head.first and head.low not in _NOT_LOWER_NAMES and self._lower_surname_after(text, tokens, k):
+                    note.mark([k, k + 1], 0.8)
+                return None
+            return "lower"
+        if phrase in _ROLE_PHRASES and not (
+            ((head.first or head.last) and not (head.common or head.word or head.clinical))
+            or not (head.first or head.last or head.clinical or head.low in self._lex.english)
+            or (phrase not in _SIGNOFF and phrase not in ("hi", "hello", "hey") and self._given_word(head))
+        ):
+            return None  # "Resident Physician", "Tech Support", "Hi There"
+        if phrase in ("per", "c/o") and not (
+            (head.first or head.last) and not (head.common or head.word or head.clinical)
+        ):
+            return None  # "per HIPAA", "per Protocol", "c/o Tension-type headaches"
+        if text[cue.start()].isupper() and self._inside_proper_run(text, tokens, note.ends, cue.start()):
+            return None  # "Pennington & Sons Funeral Home", "Smith Brothers Moving"
+        return "phrase"
+
+    def _plausible_value(self, found: list[_Token]) -> bool:
+        """After an ambiguous label ("RE:", "CC:", "To:"), does the value look like a name?"""
+        head = found[0]
+        name_like = (head.first or head.last) and not (head.word or head.common or head.clinical)
+        in_lexicon = bool(head.first or head.last)
+        return not (
+            (len(found) == 1 and not name_like) or (not in_lexicon and (head.low in self._lex.english or head.clinical))
+        )
+
+    def _list_after(self, note: _Note, found: list[_Token], strength: str) -> list[_Token]:
+        """ "sons Kenji, Renée and Chloé", "Attending: Ana Ruiz, Bo Li": the rest of a list."""
+        text, tokens = note.text, note.tokens
+        while found and len(found) < 12:
+            nxt = bisect.bisect_right(note.starts, found[-1].start)
+            if nxt < len(tokens) and tokens[nxt].low == "and":
+                nxt += 1
+            if nxt >= len(tokens) or _LIST_GAP.fullmatch(text[found[-1].end : tokens[nxt].start]) is None:
+                break
+            if not self._capitalised(tokens[nxt]) or tokens[nxt].clinical or tokens[nxt].common:
+                break
+            if _CREDENTIAL_AT.match(text, tokens[nxt].start) or tokens[nxt].low in _DEGREES:
+                break
+            more = self._collect(text, tokens, nxt, strength)
+            if not more:
+                break
+            found = found + more
+        return found
+
+    def _credentials_after(self, note: _Note) -> None:
+        """1. Credentials after the name: "Ana Ruiz, MD", "J. Okafor RN"."""
+        text, tokens = note.text, note.tokens
         for cred in _CREDENTIAL.finditer(text):
-            k = bisect.bisect_right(ends, cred.start()) - 1
+            k = bisect.bisect_right(note.ends, cred.start()) - 1
             if k < 0 or tokens[k].end != cred.start():
                 continue
             run: list[int] = []
@@ -666,9 +731,11 @@ class NameRecognizer(EntityRecognizer):
                 k -= 1
             while run and tokens[run[-1]].low in _PARTICLES:
                 run.pop()
-            mark(run, 0.9)
+            note.mark(run, 0.9)
 
-        # 3. Lexicon: "First Last", "First M. Last", "LAST, FIRST".
+    def _lexicon_pairs(self, note: _Note) -> None:
+        """3. The census lexicon: "First Last", "First M. Last", "LAST, FIRST"."""
+        text, tokens = note.text, note.tokens
         for k in range(len(tokens) - 1):
             a = tokens[k]
             if not self._capitalised(a) or a.clinical or a.low in _STOP:
@@ -684,36 +751,12 @@ class NameRecognizer(EntityRecognizer):
                 continue
             if b.clinical or b.low in _STOP:
                 continue
-            if gap in (" ", ". ") and m == k + 1 and gap == ". ":
+            if gap == ". " and m == k + 1:
                 continue
             if gap in (" ", ". "):
-                a_amb, b_amb = a.common or a.word, b.common or b.word
-                if a.shape == "upper" and (a_amb or b_amb):
-                    continue  # ALL-CAPS text: "ALPHA BLOCKER", "HUNTER GREEN"
-                if a.first and b.last and not (a_amb and b_amb):
-                    mark(list(range(k, m + 1)), 0.8 if not (a_amb or b_amb) else 0.6)
-                elif (
-                    a.shape == "title"
-                    and a.first
-                    and not a_amb
-                    and a.first <= 2000
-                    and not b_amb
-                    and not b.first
-                    and not self._medical_looking(b)
-                ):
-                    mark(list(range(k, m + 1)), 0.65)
-                elif (
-                    a.shape == "title"
-                    and not a.first
-                    and not a.last
-                    and not a_amb
-                    and not self._medical_looking(a)
-                    and not self._sentence_initial(text, a.start)
-                    and b.last
-                    and not b_amb
-                    and b.last <= 5000
-                ):
-                    mark(list(range(k, m + 1)), 0.55)
+                score = self._pair_score(text, a, b)
+                if score:
+                    note.mark(list(range(k, m + 1)), score)
             elif (
                 gap == ", "
                 and m == k + 1
@@ -723,9 +766,42 @@ class NameRecognizer(EntityRecognizer):
                 and not (a.common or a.word or b.common or b.word)
                 and not _STATE_AFTER.match(text, b.end)
             ):
-                mark([k, m], 0.75)
+                note.mark([k, m], 0.75)
 
-        # 3b. A capitalised pair opening a line or sentence, followed by a verb of report.
+    def _pair_score(self, text: str, a: _Token, b: _Token) -> float:
+        """The score of "A B" (one space or an initial apart) as a name; 0 when it is none."""
+        a_amb, b_amb = a.common or a.word, b.common or b.word
+        if a.shape == "upper" and (a_amb or b_amb):
+            return 0.0  # ALL-CAPS text: "ALPHA BLOCKER", "HUNTER GREEN"
+        if a.first and b.last and not (a_amb and b_amb):
+            return 0.8 if not (a_amb or b_amb) else 0.6
+        if (
+            a.shape == "title"
+            and a.first
+            and not a_amb
+            and a.first <= 2000
+            and not b_amb
+            and not b.first
+            and not self._medical_looking(b)
+        ):
+            return 0.65
+        if (
+            a.shape == "title"
+            and not a.first
+            and not a.last
+            and not a_amb
+            and not self._medical_looking(a)
+            and not self._sentence_initial(text, a.start)
+            and b.last
+            and not b_amb
+            and b.last <= 5000
+        ):
+            return 0.55
+        return 0.0
+
+    def _subject_verb(self, note: _Note) -> None:
+        """3b. A capitalised pair opening a line or sentence, followed by a verb of report."""
+        text, tokens, scored = note.text, note.tokens, note.scored
         for k in range(len(tokens) - 1):
             a, b = tokens[k], tokens[k + 1]
             if scored.get(k, 0.0) >= 0.8 or text[a.end : b.start] != " ":
@@ -751,9 +827,11 @@ class NameRecognizer(EntityRecognizer):
             weak_verb = verb.group("verb").lower() in _WEAK_VERBS
             if weak_verb and not (0 < a.first <= 3000) and not _AGE_AFTER.match(text, verb.end()):
                 continue
-            mark(run, 0.8)
+            note.mark(run, 0.8)
 
-        # Particles between a found name and a surname: "MARIA DE LOS SANTOS", "Ana de la Cruz".
+    def _particles_between(self, note: _Note) -> None:
+        """Particles between a found name and a surname: "MARIA DE LOS SANTOS", "Ana de la Cruz"."""
+        tokens, ends, scored = note.tokens, note.ends, note.scored
         for k in sorted(scored):
             j = k + 1
             while (
@@ -764,35 +842,47 @@ class NameRecognizer(EntityRecognizer):
                 continue
             tail = tokens[j]
             if self._capitalised(tail) and tail.last and not (tail.clinical or tail.low in _STOP):
-                mark(list(range(k + 1, j + 1)), scored[k])
+                note.mark(list(range(k + 1, j + 1)), scored[k])
 
-        # 1b. Signature lines: "-kj mbeki rn", "— Bee Alvarado, RN".
-        if "\n" in text or text[:1] in "-–—":
-            for line in _SIGNATURE_LINE.finditer(text):
-                k = bisect.bisect_left(starts, line.start("name"))
-                run = []
-                while k < len(tokens) and tokens[k].end <= line.end("name"):
-                    run.append(k)
-                    k += 1
-                if run and all(self._signature_token(tokens[i]) for i in run):
-                    mark(run, 0.85)
+    def _signature_lines(self, note: _Note) -> None:
+        """1b. Signature lines: "-kj mbeki rn", "— Bee Alvarado, RN"."""
+        text, tokens = note.text, note.tokens
+        if "\n" not in text and text[:1] not in "-–—":
+            return
+        for line in _SIGNATURE_LINE.finditer(text):
+            k = bisect.bisect_left(note.starts, line.start("name"))
+            run = []
+            while k < len(tokens) and tokens[k].end <= line.end("name"):
+                run.append(k)
+                k += 1
+            if run and all(self._signature_token(tokens[i]) for i in run):
+                note.mark(run, 0.85)
 
-        # 1c. Initials signing a line ("-DP"), a lower-case name under a sign-off ("thanks,\ndede"),
-        # an initial and a surname ("Crew: D. Kowalczyk").
-        if "-" in text or "–" in text or "—" in text:
-            for sign in _INITIALS_SIGN.finditer(text):
-                ini = index_of.get(sign.start("ini"))
-                if ini is not None and tokens[ini].end == sign.end("ini") and not tokens[ini].clinical:
-                    mark([ini], 0.8)
-        for sign in _LOWER_SIGNOFF.finditer(text):
-            at = index_of.get(sign.start("name"))
+    def _initials_signing(self, note: _Note) -> None:
+        """1c. Initials signing a line ("... verbalized understanding. -DP")."""
+        text, tokens = note.text, note.tokens
+        if "-" not in text and "–" not in text and "—" not in text:
+            return
+        for sign in _INITIALS_SIGN.finditer(text):
+            ini = note.index_of.get(sign.start("ini"))
+            if ini is not None and tokens[ini].end == sign.end("ini") and not tokens[ini].clinical:
+                note.mark([ini], 0.8)
+
+    def _lower_signoffs(self, note: _Note) -> None:
+        """A lower-case name alone under a sign-off ("thanks,\\ndede")."""
+        for sign in _LOWER_SIGNOFF.finditer(note.text):
+            at = note.index_of.get(sign.start("name"))
             if at is None:
                 continue
-            tok = tokens[at]
+            tok = note.tokens[at]
             if tok.low in _STOP or tok.low in _NOT_LOWER_NAMES or tok.clinical:
                 continue
             if (tok.first or tok.last) or not (tok.word or tok.common or tok.low in self._lex.english):
-                mark([at], 0.8)
+                note.mark([at], 0.8)
+
+    def _initial_surname(self, note: _Note) -> None:
+        """An initial and a surname: "Crew: D. Kowalczyk", "I. Carvalho", "Y. Castellanos, AuD"."""
+        text, tokens = note.text, note.tokens
         for k in range(len(tokens) - 1):
             a, b = tokens[k], tokens[k + 1]
             if a.shape != "initial" or text[a.end : b.start] != ". " or b.shape != "title":
@@ -802,30 +892,35 @@ class NameRecognizer(EntityRecognizer):
                 and not (b.clinical or b.common or b.word or b.first)
                 and not self._sentence_initial(text, a.start)
             ) or (
-                # "I. Carvalho", "Y. Castellanos, AuD" opening a line or after a label: a coined
-                # word (no English, clinical or medical-looking word) after an initial.
+                # Opening a line or after a label: a coined word (no English, clinical or
+                # medical-looking word) after an initial.
                 len(b.low) >= 4
                 and not (b.clinical or b.common or b.word or b.low in self._lex.english)
                 and not self._medical_looking(b)
                 and not (b.first and not b.last)
                 and (text[b.end : b.end + 1] in ("", "\n", ",", " ", ".", ";", ")"))
             ):
-                mark([k, k + 1], 0.7)
+                note.mark([k, k + 1], 0.7)
 
-        # Dotted initials standing for a person in a table cell or after a signature cue:
-        # "| R.T.M. |", "/s/ SB", "Collected by: MK".
-        if "|" in text or "/s/" in text or ":" in text:
-            for cell in _INITIALS_CELL.finditer(text):
-                group = "cell" if cell.group("cell") else "sig"
-                k = bisect.bisect_left(starts, cell.start(group))
-                run = []
-                while k < len(tokens) and tokens[k].end <= cell.end(group):
-                    run.append(k)
-                    k += 1
-                if run and not any(tokens[i].clinical and len(tokens[i].low) > 1 for i in run):
-                    mark(run, 0.8)
+    def _initials_cells(self, note: _Note) -> None:
+        """Dotted initials standing for a person in a table cell or after a signature cue:
+        "| R.T.M. |", "/s/ SB", "Collected by: MK"."""
+        text, tokens = note.text, note.tokens
+        if "|" not in text and "/s/" not in text and ":" not in text:
+            return
+        for cell in _INITIALS_CELL.finditer(text):
+            group = "cell" if cell.group("cell") else "sig"
+            k = bisect.bisect_left(note.starts, cell.start(group))
+            run = []
+            while k < len(tokens) and tokens[k].end <= cell.end(group):
+                run.append(k)
+                k += 1
+            if run and not any(tokens[i].clinical and len(tokens[i].low) > 1 for i in run):
+                note.mark(run, 0.8)
 
-        # Generational suffixes after a name: "Earl Dupree Jr.", "WALKER III".
+    def _generational_suffixes(self, note: _Note) -> None:
+        """Generational suffixes after a name: "Earl Dupree Jr.", "WALKER III"."""
+        text, tokens, scored = note.text, note.tokens, note.scored
         for k in sorted(scored):
             j = k + 1
             if (
@@ -837,33 +932,38 @@ class NameRecognizer(EntityRecognizer):
             ):
                 scored[j] = scored[k]
 
-        # 4. Every other mention of a word found as a name with good evidence; lower-case
-        # mentions too when the name was found in lower case ("kayla frank" ... "frank's son").
+    def _other_mentions(self, note: _Note) -> None:
+        """4. Every other mention of a word found as a name with good evidence; lower-case
+        mentions too when the name was found in lower case ("kayla frank" ... "frank's son")."""
+        scored = note.scored
         confirmed: dict[str, bool] = {}
         for k, score_k in scored.items():
-            tok = tokens[k]
+            tok = note.tokens[k]
             base = tok.low.removesuffix("'s")
             if score_k >= 0.8 and len(base) > 1 and base not in self._lex.clinical and base not in _STOP:
                 confirmed[base] = confirmed.get(base, False) or tok.shape == "lower"
-        if confirmed:
-            for k, tok in enumerate(tokens):
-                base = tok.low
-                possessive = False
-                if base not in confirmed:
-                    if not base.endswith("'s"):
-                        continue
-                    base, possessive = base[:-2], True
-                    if base not in confirmed:
-                        continue
-                if k in scored:
+        if not confirmed:
+            return
+        for k, tok in enumerate(note.tokens):
+            base = tok.low
+            possessive = False
+            if base not in confirmed:
+                if not base.endswith("'s"):
                     continue
-                lower_ok = confirmed[base] and base not in _NOT_LOWER_NAMES
-                if self._capitalised(tok) or (lower_ok and (possessive or not (tok.common or tok.word))):
-                    scored[k] = 0.75
+                base, possessive = base[:-2], True
+                if base not in confirmed:
+                    continue
+            if k in scored:
+                continue
+            lower_ok = confirmed[base] and base not in _NOT_LOWER_NAMES
+            if self._capitalised(tok) or (lower_ok and (possessive or not (tok.common or tok.word))):
+                scored[k] = 0.75
 
-        # Lone given names mid-sentence ("spoke with Keisha about..."): weak, lexicon-only.
+    def _lone_given_names(self, note: _Note) -> None:
+        """Lone given names mid-sentence ("spoke with Keisha about..."): weak, lexicon-only."""
+        text, scored = note.text, note.scored
         places = self._lex.places
-        for k, tok in enumerate(tokens):
+        for k, tok in enumerate(note.tokens):
             if not (0 < tok.first <= _LONE_NAME_MAX_RANK) or tok.shape != "title":
                 continue
             if k in scored or tok.clinical or tok.common or tok.word or tok.low in _STOP or 0 < tok.last <= 300:
@@ -873,8 +973,6 @@ class NameRecognizer(EntityRecognizer):
             before = text[max(0, tok.start - 3) : tok.start].rstrip(" \t")
             if before and before[-1] not in ".!?:\n-*•>#" and tok.start > 0:
                 scored[k] = 0.5
-
-        return self._spans(text, tokens, scored)
 
     @staticmethod
     def _spans(text: str, tokens: list[_Token], scored: dict[int, float]) -> list[RecognizerResult]:
