@@ -74,6 +74,8 @@ _PHRASES = (
     r"counselor|social worker|case manager|caseworker|resident|intern|fellow|attending|surgeon|dietitian|"
     r"midwife|coworker|co-worker|boss|supervisor|landlord|pastor|priest|rabbi|imam|deputy|detective|"
     r"paramedic|medic|emt|np|rn|lpn|cna|sw|cm|nurse practitioner|physician assistant|"
+    r"sonographer|technologist|phlebotomist|radiographer|navigator|educator|coordinator|transporter|"
+    r"receptionist|volunteer|doula|nutritionist|dietician|"
     r"(?:his|her|their|pt's|patient's|the patient's|the)\s(?:wife|husband|spouse|partner|son|daughter|"
     r"mother|father|mom|dad|brother|sister|sibling|aunt|uncle|cousin|niece|nephew|grandmother|"
     r"grandfather|grandson|granddaughter|grandma|grandpa|friend|neighbor|neighbour|boyfriend|girlfriend|"
@@ -96,7 +98,9 @@ _ROLE_PHRASES = frozenset(
      "case manager", "caseworker", "resident", "intern", "fellow", "attending", "surgeon", "dietitian", "midwife",
      "coworker", "co-worker", "boss", "supervisor", "landlord", "pastor", "priest", "rabbi", "imam", "deputy",
      "detective", "paramedic", "medic", "emt", "np", "rn", "lpn", "cna", "sw", "cm", "nurse practitioner",
-     "physician assistant", "hha", "pct", "policyholder", "policy holder", "twin", "best", "its", "it's", "this is",
+     "physician assistant", "sonographer", "technologist", "phlebotomist", "radiographer", "navigator",
+     "educator", "coordinator", "transporter", "receptionist", "volunteer", "doula", "nutritionist", "dietician",
+     "hha", "pct", "policyholder", "policy holder", "twin", "best", "its", "it's", "this is",
      "my name is", "completed by", "prepared by"}
 )  # fmt: skip
 # Degrees that are also words or states, taken as such only after a name and a comma.
@@ -220,13 +224,41 @@ _INITIALS_SIGN = re.compile(r"(?m)(?:^|[.!?)][ \t]{1,3})[-–—][ \t]?(?P<ini>[
 # A lower-case signature alone on its line after a sign-off ("thanks,\ndede").
 _INITIALS_CELL = re.compile(
     r"(?:\|[ \t]{1,3}(?P<cell>[A-Z]\.(?:-?[A-Z]\.){1,3})(?=[ \t]{1,3}\|)"
-    r"|(?:/s/|(?i:collected by|initials|signed by|performed by|verified by)[ \t]{0,2}:)[ \t]{0,3}"
+    r"|(?:/s/|(?i:collected by|initials|signed by|performed by|verified by)"
+    r"(?:[ \t]{0,2}\((?i:initials|init\.?)\))?[ \t]{0,2}:)[ \t]{0,3}"
     r"(?P<sig>[A-Z]\.?[A-Z]\.?(?:[A-Z]\.?)?)(?![\w.]))"
 )
+# Dotted abbreviations that are not a person's initials ("U.S.", "P.O.", "b.i.d." in capitals).
+_DOTTED_NOT_INITIALS = word_section("recognizer_words.txt", "names.DOTTED_NOT_INITIALS")
 _LOWER_SIGNOFF = re.compile(
     r"(?im)^[ \t]*(?:thanks|thank you|thx|regards|best|sincerely|love)[ \t]*[,!.]?[ \t]*(?:\r?\n[ \t]*)?"
     r"(?P<name>[a-z][a-z'-]{1,20})[ \t]*$"
 )
+
+
+# Initials of the author and the typist under a dictation, before its dictated/transcribed
+# dates: "aw/tn  d 03/12/2025  t 03/13/2025", "JRK:mls D: 03/12".
+_TRANSCRIPTION_INITIALS = re.compile(
+    r"(?m)^[ \t]*(?P<a>[A-Za-z]{2,3})[/:](?P<b>[A-Za-z]{2,3})(?=[ \t]+(?i:dd?|dt|td?)[:.]?[ \t]*\d)"
+)
+# Dotted initials standing for a person: "(H.W.)", "CASE 1 - R.M., 67 M", "patient M.A. (MRN ...)".
+_DOTTED_INITIALS = re.compile(r"(?<![\w.])[A-Z]\.[ ]?[A-Z]\.(?:[ ]?[A-Z]\.)?(?![\w])")
+# ... in parentheses, after a word for a person or a case, or before an age or a record number.
+_DOTTED_BEFORE = re.compile(
+    r"(?:\(|(?i:\b(?:patient|pt|case[ \t]+\d{1,3}[ \t]*[-–—:]|subject|participant|resident|client|infant|"
+    r"baby|child|member|donor|recipient|initials)[ \t]*:?))[ \t]*$"
+)
+_DOTTED_AFTER = re.compile(r"\)|,?[ \t]{1,2}(?:\d{1,3}[ \t]?(?:[MF]\b|y|yo|-year)|\(?(?:MRN|DOB|age)\b)")
+# A quoted nickname: after a found name ("Eli Nakamura (\"Skip\")") or a nickname label
+# ("PREFERRED ... \"Dec\"", "goes by 'Bud'").
+_QUOTED_NAME = re.compile(r"[\"“'‘](?P<nick>[A-Z][\w'’-]{1,14}(?:[ \t][A-Z][\w'’-]{1,14})?)[\"”'’]")
+_NICKNAME_LABEL = re.compile(
+    r"(?i:preferred(?:[ \t]name)?|nick[ \t]?name|goes[ \t]by|aka|a\.k\.a\.|known[ \t]as|prefers[ \t]to[ \t]be[ \t]called)"
+    r"(?:[ \t]{0,3}(?::|\.{2,}))?[ \t]{0,3}\(?$"
+)
+# Column breaks around a "SURNAME, GIVEN" cell of a table or a face sheet.
+_CELL_BEFORE = re.compile(r"(?:^|\n|[ \t]{2}|\t|\|[ \t]*|(?i:name)[ \t]*:[ \t]*)$")
+_CELL_AFTER = re.compile(r"(?:[ \t][A-Za-z]\.?)?(?:[ \t]{2}|\t|[ \t]*\||[ \t]*$)", re.MULTILINE)
 
 
 @dataclass(slots=True)
@@ -265,7 +297,7 @@ def _label_of(text: str, cue: re.Match[str]) -> str:
 class _Note:
     """One note's tokens and the name evidence found so far (token index -> score)."""
 
-    __slots__ = ("ends", "index_of", "scored", "starts", "text", "tokens")
+    __slots__ = ("ends", "eponyms", "index_of", "scored", "starts", "text", "tokens")
 
     def __init__(self, text: str, tokens: list[_Token]) -> None:
         self.text = text
@@ -274,6 +306,8 @@ class _Note:
         self.ends = [t.end for t in tokens]
         self.index_of = {t.start: k for k, t in enumerate(tokens)}
         self.scored: dict[int, float] = {}
+        # Clinical words found as surnames in a "SURNAME, GIVEN" cell ("BELL, ODESSA").
+        self.eponyms: set[str] = set()
 
     def mark(self, indexes: list[int], score: float) -> None:
         scored = self.scored
@@ -301,6 +335,10 @@ class NameRecognizer(EntityRecognizer):
             self._lower_signoffs,
             self._initial_surname,
             self._initials_cells,
+            self._transcription_initials,
+            self._dotted_initials,
+            self._surname_given_cells,
+            self._quoted_nicknames,
             self._generational_suffixes,
             self._other_mentions,
             self._lone_given_names,
@@ -918,6 +956,83 @@ class NameRecognizer(EntityRecognizer):
             if run and not any(tokens[i].clinical and len(tokens[i].low) > 1 for i in run):
                 note.mark(run, 0.8)
 
+    def _transcription_initials(self, note: _Note) -> None:
+        """The author's and the typist's initials under a dictation: "aw/tn  d 03/12/2025"."""
+        if "/" not in note.text and ":" not in note.text:
+            return
+        for m in _TRANSCRIPTION_INITIALS.finditer(note.text):
+            run = [note.index_of.get(m.start(g)) for g in ("a", "b")]
+            if all(k is not None and not note.tokens[k].clinical for k in run):
+                note.mark([k for k in run if k is not None], 0.8)
+
+    def _dotted_initials(self, note: _Note) -> None:
+        """A person written as dotted initials in parentheses, after a word for a person or a
+        case, or before an age or a record number: "(H.W.)", "CASE 1 - R.M., 67 M"."""
+        text = note.text
+        if "." not in text:
+            return
+        for m in _DOTTED_INITIALS.finditer(text):
+            before = _DOTTED_BEFORE.search(text, max(0, m.start() - 24), m.start())
+            if before is None and _DOTTED_AFTER.match(text, m.end()) is None:
+                continue
+            letters = m.group().replace(".", "").replace(" ", "").lower()
+            # "(U.S.)", "P.O.", "M.D.": abbreviations, unless a word for a person comes first
+            # ("patient M.A.").
+            if letters in _DOTTED_NOT_INITIALS and (before is None or before.group().lstrip().startswith("(")):
+                continue
+            run = [k for k in (note.index_of.get(i) for i in range(m.start(), m.end())) if k is not None]
+            note.mark(run, 0.8)
+
+    def _surname_given_cells(self, note: _Note) -> None:
+        """ "SURNAME, GIVEN" alone in a table cell or after a name label, the given name a census
+        given name: the surname goes even when it is an English word ("BELL, ODESSA",
+        "whitehorse, leroy", "pt name: washington, jerome t")."""
+        text, tokens = note.text, note.tokens
+        if ", " not in text:
+            return
+        for k in range(len(tokens) - 1):
+            a, b = tokens[k], tokens[k + 1]
+            if text[a.end : b.start] != ", " or not b.first or b.clinical or b.low in _STOP:
+                continue
+            if a.shape != b.shape or a.shape not in ("upper", "lower", "title") or len(a.low) < 2:
+                continue
+            if a.low in _STOP or a.low in _DEGREES or (a.clinical and not a.last) or a.low in _NOT_LOWER_NAMES:
+                continue
+            if a.low in _SIGNOFF or _CELL_BEFORE.search(text, max(0, a.start - 12), a.start) is None:
+                continue  # "Thanks, Yusuf": a sign-off
+            after = _CELL_AFTER.match(text, b.end)
+            if after is None or (after.end() == len(text) or text[after.end() - 1 : after.end() + 1] in ("\n", "")):
+                # At a line's end only a surname that is no word ("Thanks, Darlene" is a sign-off).
+                if after is None or a.word or a.common or a.low in self._lex.english:
+                    continue
+            run = [k, k + 1]
+            if after.group().strip(" \t|") and k + 2 < len(tokens) and tokens[k + 2].start < after.end():
+                run.append(k + 2)  # the middle initial: "jerome t"
+            note.mark(run, 0.8)
+            if a.clinical:
+                note.eponyms.add(a.low)  # "BELL, ODESSA": later mentions of "Bell" are the person
+
+    def _quoted_nicknames(self, note: _Note) -> None:
+        """A quoted nickname after a found name ("Eli Nakamura (\"Skip\")") or after a nickname
+        label ("PREFERRED ... \"Dec\"")."""
+        text, scored = note.text, note.scored
+        if '"' not in text and "“" not in text and "'" not in text and "‘" not in text:
+            return
+        for m in _QUOTED_NAME.finditer(text):
+            k = note.index_of.get(m.start("nick"))
+            if k is None:
+                continue
+            before = text[max(0, m.start() - 40) : m.start()]
+            after_name = (
+                k > 0
+                and scored.get(k - 1, 0.0) >= 0.8
+                and re.fullmatch(r"[ \t]{1,2}\(?", text[note.tokens[k - 1].end : m.start()])
+            )
+            if not after_name and _NICKNAME_LABEL.search(before) is None:
+                continue
+            run = [j for j in range(k, len(note.tokens)) if note.tokens[j].end <= m.end("nick")]
+            note.mark(run, 0.8)
+
     def _generational_suffixes(self, note: _Note) -> None:
         """Generational suffixes after a name: "Earl Dupree Jr.", "WALKER III"."""
         text, tokens, scored = note.text, note.tokens, note.scored
@@ -942,6 +1057,8 @@ class NameRecognizer(EntityRecognizer):
             base = tok.low.removesuffix("'s")
             if score_k >= 0.8 and len(base) > 1 and base not in self._lex.clinical and base not in _STOP:
                 confirmed[base] = confirmed.get(base, False) or tok.shape == "lower"
+        if note.eponyms:
+            self._eponym_mentions(note, note.eponyms)
         if not confirmed:
             return
         for k, tok in enumerate(note.tokens):
@@ -958,6 +1075,18 @@ class NameRecognizer(EntityRecognizer):
             lower_ok = confirmed[base] and base not in _NOT_LOWER_NAMES
             if self._capitalised(tok) or (lower_ok and (possessive or not (tok.common or tok.word))):
                 scored[k] = 0.75
+
+    def _eponym_mentions(self, note: _Note, eponyms: set[str]) -> None:
+        """Other mentions of a clinical word found as a surname, capitalised, with no clinical
+        word after it ("Bell: transport", not "Bell palsy" or "Bell's palsy")."""
+        tokens, scored = note.tokens, note.scored
+        for k, tok in enumerate(tokens):
+            if tok.low not in eponyms or k in scored or tok.shape == "lower":
+                continue
+            nxt = tokens[k + 1] if k + 1 < len(tokens) else None
+            if nxt is not None and nxt.clinical and note.text[tok.end : nxt.start] in (" ", "'s "):
+                continue
+            scored[k] = 0.75
 
     def _lone_given_names(self, note: _Note) -> None:
         """Lone given names mid-sentence ("spoke with Keisha about..."): weak, lexicon-only."""

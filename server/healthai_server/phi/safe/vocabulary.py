@@ -77,6 +77,9 @@ class SafeVocabulary:
     never_names: frozenset[str] = frozenset()
     # Clinical vocabulary, units and labels: never a surname before ", Given" ("RN, CDCES").
     clinical: frozenset[str] = frozenset()
+    # Place names and surnames that are no English word: a compound of two known words that
+    # is one of them is a name written in lower case, not a coinage.
+    proper: frozenset[str] = frozenset()
     # Clinical word endings and prefixes (data/medical_affixes.txt).
     suffixes: tuple[str, ...] = ()
     prefixes: tuple[str, ...] = ()
@@ -118,6 +121,7 @@ class SafeVocabulary:
             name_like=frozenset(name_like),
             never_names=frozenset(never_names - eponyms),
             clinical=frozenset(clinical | units | labels),
+            proper=frozenset(w for w in (lexicon.places | lexicon.last.keys()) if " " not in w) - words,
             suffixes=affixes.get("suffix", ()),
             prefixes=affixes.get("prefix", ()),
         )
@@ -146,8 +150,9 @@ class SafeVocabulary:
 
     def compound(self, word: str) -> bool:
         """A lower-case word made of two known words ("wristband", "bedside"). Capitalised coinages
-        ("Harrowgate", "Brightwater") are how places and organisations are named: not for them."""
-        if not word.islower() or len(word) < 7:
+        ("Harrowgate", "Brightwater") are how places and organisations are named: not for them, nor
+        for a lower-case word the place lists or the census know ("northport", "whitehorse")."""
+        if not word.islower() or len(word) < 7 or word in self.proper:
             return False
         return any(self.knows(word[:i]) and self.knows(word[i:]) for i in range(3, len(word) - 2))
 
