@@ -253,7 +253,8 @@ _DOTTED_AFTER = re.compile(r"\)|,?[ \t]{1,2}(?:\d{1,3}[ \t]?(?:[MF]\b|y|yo|-year
 # ("PREFERRED ... \"Dec\"", "goes by 'Bud'").
 _QUOTED_NAME = re.compile(r"[\"“'‘](?P<nick>[A-Z][\w'’-]{1,14}(?:[ \t][A-Z][\w'’-]{1,14})?)[\"”'’]")
 _NICKNAME_LABEL = re.compile(
-    r"(?i:preferred(?:[ \t]name)?|nick[ \t]?name|goes[ \t]by|aka|a\.k\.a\.|known[ \t]as|prefers[ \t]to[ \t]be[ \t]called)"
+    r"(?i:preferred(?:[ \t]name)?|nick[ \t]?name|goes[ \t]by|aka|a\.k\.a\.|known[ \t]as|"
+    r"prefers[ \t]to[ \t]be[ \t]called)"
     r"(?:[ \t]{0,3}(?::|\.{2,}))?[ \t]{0,3}\(?$"
 )
 # Column breaks around a "SURNAME, GIVEN" cell of a table or a face sheet.
@@ -1001,10 +1002,11 @@ class NameRecognizer(EntityRecognizer):
             if a.low in _SIGNOFF or _CELL_BEFORE.search(text, max(0, a.start - 12), a.start) is None:
                 continue  # "Thanks, Yusuf": a sign-off
             after = _CELL_AFTER.match(text, b.end)
-            if after is None or (after.end() == len(text) or text[after.end() - 1 : after.end() + 1] in ("\n", "")):
-                # At a line's end only a surname that is no word ("Thanks, Darlene" is a sign-off).
-                if after is None or a.word or a.common or a.low in self._lex.english:
-                    continue
+            if after is None:
+                continue
+            line_end = after.end() == len(text) or text[after.end()] == "\n"
+            if line_end and (a.word or a.common or a.low in self._lex.english):
+                continue  # "Thanks, Darlene": at a line's end, only a surname that is no word
             run = [k, k + 1]
             if after.group().strip(" \t|") and k + 2 < len(tokens) and tokens[k + 2].start < after.end():
                 run.append(k + 2)  # the middle initial: "jerome t"

@@ -314,9 +314,8 @@ class CityRecognizer(EntityRecognizer):
         if _has_zip(text):
             for m in _TOWN_STATE_ZIP.finditer(text):
                 start, end = m.span("city")
-                words = re.finditer(r"\S+", text[start:end])
                 # Drop the words before the town that are note words ("in", "road 33 in").
-                for w in words:
+                for w in re.finditer(r"\S+", text[start:end]):
                     low = w.group().lower()
                     if low in _NOT_TOWN or (low in lex.english and low not in lex.places) or low in lex.clinical:
                         continue
