@@ -1057,7 +1057,13 @@ class NameRecognizer(EntityRecognizer):
         for k, score_k in scored.items():
             tok = note.tokens[k]
             base = tok.low.removesuffix("'s")
-            if score_k >= 0.8 and len(base) > 1 and base not in self._lex.clinical and base not in _STOP:
+            if (
+                score_k >= 0.8
+                and len(base) > 1
+                and base not in self._lex.clinical
+                and base not in _STOP
+                and base not in _PARTICLES  # "Treviño de la Garza" does not make every "de" a name
+            ):
                 confirmed[base] = confirmed.get(base, False) or tok.shape == "lower"
         if note.eponyms:
             self._eponym_mentions(note, note.eponyms)

@@ -263,6 +263,10 @@ _MD_MURMUR_AFTER = re.compile(r"\b(?:murmurs?|holosystolic|systolic|diastolic|ej
 _MONTH_DAY = re.compile(r"(?<![\w/.,:+-])(?P<m>0?[1-9]|1[0-2])/(?P<d>0?[1-9]|[12]\d|3[01])(?![\d/]|\.\d|[A-Za-z])")
 
 
+# A whole number before the fraction: a gestational age in weeks and sevenths.
+_MD_MIXED_NUMBER = re.compile(r"(?<![\d/.])\d{1,2}[ \t]$")
+
+
 class MonthDayRecognizer(EntityRecognizer):
     """Dates written month/day without a year ("INR 11/28 1.4", "started 11/27", "(5/4)"): a
     real day of that month, not a pressure, score, fraction or dose by its neighbours."""
@@ -285,6 +289,8 @@ class MonthDayRecognizer(EntityRecognizer):
                 r"\b(?:on|since|dated|from|until|by|of)[ \t]{1,2}$", text[max(0, start - 8) : start], re.IGNORECASE
             ):
                 continue
+            if _MD_MIXED_NUMBER.search(text, max(0, start - 5), start):
+                continue  # "GA 28 2/7 wk", "CGA 31 4/7": a whole number and a fraction
             results.append(RecognizerResult(PhiType.DATE, start, end, 0.6, self.name))
         return results
 
