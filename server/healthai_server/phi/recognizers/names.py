@@ -111,6 +111,8 @@ _AMBIGUOUS_LABELS = word_section("recognizer_words.txt", "names.AMBIGUOUS_LABELS
 # A frequent given name that is also a word ("Grace", "Faith", "Mercy", "Hope"): a name right
 # after a role word or a kinship title ("Chaplain Grace", "RN Faith", "Sister Belle").
 _GIVEN_WORD_MAX_RANK = 2000
+# A given name that is also a word, as the next item of a list of people ("and Kit").
+_LIST_GIVEN_MAX_RANK = 5000
 _AMBIGUOUS_TITLES = frozenset({"ms", "mr", "mrs", "sr", "fr", "rev", "prof"})
 _SIGNOFF = frozenset(
     {"sincerely", "regards", "thanks", "thank you", "respectfully", "best", "cordially", "yours truly"}
@@ -735,10 +737,18 @@ class NameRecognizer(EntityRecognizer):
             if _CREDENTIAL_AT.match(text, tokens[nxt].start) or tokens[nxt].low in _DEGREES:
                 break
             more = self._collect(text, tokens, nxt, strength)
-            if not more:
-                break
+            if not more or not any(self._name_evidence(t) for t in more):
+                break  # "Keisha Abernathy-Rowe, Prior Authorization Coordinator": a job title
             found = found + more
         return found
+
+    def _name_evidence(self, tok: _Token) -> bool:
+        """A census name that is no English word, an initial, or a word no list knows."""
+        if tok.shape == "initial" or (tok.shape == "title" and 0 < tok.first <= _LIST_GIVEN_MAX_RANK):
+            return True  # "and Kit": a frequent given name written as one, though also a word
+        if tok.first or tok.last:
+            return not (tok.word or tok.common or tok.clinical) or tok.low not in self._lex.english
+        return not (tok.clinical or tok.common or tok.low in self._lex.english)
 
     def _credentials_after(self, note: _Note) -> None:
         """1. Credentials after the name: "Ana Ruiz, MD", "J. Okafor RN"."""

@@ -711,8 +711,9 @@ def record_number_recognizers() -> list[EntityRecognizer]:
                     "device_part_label",
                     _labelled(
                         r"transmitter|monitor|generator|lead|leads|sensor|receiver|controller|valve|stent|prosthesis|"
-                        r"CGM|hearing aid|cochlear implant|neurostimulator|LVAD|VAD|battery|catalog|cat|REF|model",
-                        r"[A-Z0-9][A-Z0-9:-]{3,29}",
+                        r"CGM|hearing aid|cochlear implant|neurostimulator|LVAD|VAD|battery|catalog|cat|REF",
+                        # "lead 5076-52 cm": a model and its length describe a product, not this device.
+                        r"[A-Z0-9][A-Z0-9:-]{3,29}(?![A-Za-z0-9:-]|[ \t]?(?:cm|mm|Fr|F|in)\b)",
                     ),
                     0.8,
                     "id",
