@@ -277,6 +277,10 @@ class _Token:
     word: bool  # also a lower-case English word ("hunter", "frost")
 
 
+_NO_FACTS = (0, 0, False, False, False)
+_WORD_CACHE_SIZE = 100_000
+
+
 def _shape(word: str) -> str:
     if len(word) == 1:
         return "initial" if word.isupper() else "lower"
@@ -325,6 +329,7 @@ class NameRecognizer(EntityRecognizer):
 
     def __init__(self, lexicon: Lexicon) -> None:
         self._lex = lexicon
+        self._word_cache: dict[str, tuple[str, str, int, int, bool, bool, bool]] = {}
         # One method per cue family (after Presidio's registry of small recognizers), in the
         # order they run.
         self._families: tuple[Callable[[_Note], None], ...] = (
@@ -349,47 +354,61 @@ class NameRecognizer(EntityRecognizer):
 
     # -- tokens -------------------------------------------------------------------------
     def _tokens(self, text: str) -> list[_Token]:
-        lex = self._lex
-        facts_of = lex.facts
-        none = (0, 0, False, False, False)
+        # A word's facts depend on the word alone, and notes repeat their words: one lookup per
+        # distinct word (bounded cache, cleared when full) instead of a few set and dict probes
+        # per token.
+        cache = self._word_cache
         tokens: list[_Token] = []
+        append = tokens.append
         for match in _TOKEN.finditer(text):
             word = match.group()
-            low = word.lower()
-            facts = facts_of.get(low)
-            if facts is not None and not (facts[0] or facts[1]) and low.endswith(("'s", "’s")):
-                base_facts = facts_of.get(low[:-2])
-                if base_facts is not None and (base_facts[0] or base_facts[1]):
-                    facts = base_facts  # "Dr. Bell's": the name, though "bell's" (palsy) is clinical
-            if low in lex.nations and not (facts is not None and 0 < facts[1] <= 3000):
-                facts = (0, 0, True, False, True)  # "Vietnamese", "Nigeria": never a name
-            if facts is None:
-                if low.endswith(("'s", "’s")) and low[:-2] in facts_of:
-                    # "Frank's", "Núñez's": the name's facts; the span leaves the "'s" out.
-                    low = low[:-2] + "'s"
-                    facts = facts_of[low[:-2]]
-                elif "'" in low or "’" in low or "-" in low:
-                    low = low.replace("’", "'")
-                    base = low.split("'")[-1] if low.startswith(("o'", "d'")) else low
-                    parts = low.split("-")
-                    joined = max((lex.last.get(p, 0) for p in parts), default=0) if "-" in low else 0
-                    if joined and not all(p in lex.last for p in parts):
-                        joined = 0
-                    facts = (
-                        lex.first.get(low, 0),
-                        lex.last.get(low, 0) or lex.last.get(base.replace("-", ""), 0) or joined,
-                        low in lex.clinical or low.removesuffix("'s") in lex.clinical,
-                        low in lex.common,
-                        low in lex.words,
-                    )
-                elif not low.isascii():
-                    # "Núñez", "Müller": the census spells them without accents.
-                    folded = unicodedata.normalize("NFKD", low).encode("ascii", "ignore").decode()
-                    facts = facts_of.get(folded, none)
-                else:
-                    facts = none
-            tokens.append(_Token(match.start(), match.end(), low, _shape(word), *facts))
+            known = cache.get(word)
+            if known is None:
+                if len(cache) >= _WORD_CACHE_SIZE:
+                    cache.clear()
+                known = cache[word] = self._word_facts(word)
+            low, shape, first, last, clinical, common, is_word = known
+            append(_Token(match.start(), match.end(), low, shape, first, last, clinical, common, is_word))
         return tokens
+
+    def _word_facts(self, word: str) -> tuple[str, str, int, int, bool, bool, bool]:
+        """(lower-case form, shape, given-name rank, surname rank, clinical, common, word) of a word."""
+        lex = self._lex
+        facts_of = lex.facts
+        low = word.lower()
+        facts = facts_of.get(low)
+        if facts is not None and not (facts[0] or facts[1]) and low.endswith(("'s", "’s")):
+            base_facts = facts_of.get(low[:-2])
+            if base_facts is not None and (base_facts[0] or base_facts[1]):
+                facts = base_facts  # "Dr. Bell's": the name, though "bell's" (palsy) is clinical
+        if low in lex.nations and not (facts is not None and 0 < facts[1] <= 3000):
+            facts = (0, 0, True, False, True)  # "Vietnamese", "Nigeria": never a name
+        if facts is None:
+            if low.endswith(("'s", "’s")) and low[:-2] in facts_of:
+                # "Frank's", "Núñez's": the name's facts; the span leaves the "'s" out.
+                low = low[:-2] + "'s"
+                facts = facts_of[low[:-2]]
+            elif "'" in low or "’" in low or "-" in low:
+                low = low.replace("’", "'")
+                base = low.split("'")[-1] if low.startswith(("o'", "d'")) else low
+                parts = low.split("-")
+                joined = max((lex.last.get(p, 0) for p in parts), default=0) if "-" in low else 0
+                if joined and not all(p in lex.last for p in parts):
+                    joined = 0
+                facts = (
+                    lex.first.get(low, 0),
+                    lex.last.get(low, 0) or lex.last.get(base.replace("-", ""), 0) or joined,
+                    low in lex.clinical or low.removesuffix("'s") in lex.clinical,
+                    low in lex.common,
+                    low in lex.words,
+                )
+            elif not low.isascii():
+                # "Núñez", "Müller": the census spells them without accents.
+                folded = unicodedata.normalize("NFKD", low).encode("ascii", "ignore").decode()
+                facts = facts_of.get(folded, _NO_FACTS)
+            else:
+                facts = _NO_FACTS
+        return (low, _shape(word), *facts)
 
     @staticmethod
     def _given_word(tok: _Token) -> bool:
