@@ -12,7 +12,7 @@ import re
 from healthai_server.domain.phi import PhiType
 from healthai_server.phi import checksums
 from healthai_server.phi.recognizers.base import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
-from healthai_server.phi.recognizers.spelled import spelled_date_ok, spelled_date_regex
+from healthai_server.phi.recognizers.spelled import may_hold_spelled_date, spelled_date_ok, spelled_date_regex
 from healthai_server.phi.wordlists import foreign_month_re, street_suffix_re, unit_designator_re
 from healthai_server.textmatch import word_alternation
 
@@ -969,7 +969,13 @@ def date_and_age_recognizers() -> list[EntityRecognizer]:
                 ),
                 Pattern("month_slash_year", r"(?<![\d/.-])(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}(?![\d/])", 0.6),
                 # Dictated dates: "june eleventh nineteen fifty two", "march twelfth twenty twenty five".
-                Pattern("spelled_date", spelled_date_regex(), 0.9, validator=spelled_date_ok),
+                Pattern(
+                    "spelled_date",
+                    spelled_date_regex(),
+                    0.9,
+                    validator=spelled_date_ok,
+                    precheck=may_hold_spelled_date,
+                ),
                 Pattern(
                     "ordinal_day",
                     word_alternation(

@@ -56,3 +56,19 @@ def spelled_date_ok(value: str) -> bool | None:
     if value[:3].lower() == "may" and _YEAR_AT_END.search(value) is None:
         return False
     return None
+
+
+# Parts of the words a spelled day or year must contain: a day is an ordinal word or a cardinal
+# followed by a year, and a year holds "teen", "twent" or "thousand".
+_DAY_OR_YEAR_PARTS = (
+    "teen", "twent", "thirt", "thousand", "first", "second", "third", "fourth", "fifth", "sixth", "seventh",
+    "eighth", "ninth", "tenth", "eleventh", "twelfth",
+)  # fmt: skip
+_MONTH_NAMES = tuple(_MONTHS.split("|"))
+
+
+def may_hold_spelled_date(text: str) -> bool:
+    """Substring checks (fast, in C) before the spelled-date regex scans the note: a month name
+    and a part of a spelled day or year. Most notes have neither in words."""
+    low = text.lower()
+    return any(part in low for part in _DAY_OR_YEAR_PARTS) and any(month in low for month in _MONTH_NAMES)
