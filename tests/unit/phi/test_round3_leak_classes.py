@@ -43,6 +43,8 @@ def removed_tokens(deid: Deidentifier, text: str, policy: DeidentificationPolicy
         ('Brother Tobias Wrenfield ("Bucky") visits daily.', {"Bucky"}),
         ('PATIENT ........ HALVERSEN, OTTO\nPREFERRED ... "Oz"\n', {"Oz"}),
         ("| Radiology | technologist Hope | Spanish |", {"Hope"}),
+        # Initials as an item of a list of people.
+        ("Present: Dr. Oyelaran, K., Lena Ruiz; Tomasz Wierzbicki, JT, Bo Lindqvist\n", {"K", "JT"}),
         # Particles joining a name.
         ("b) Samira Abd al-Rahman Qasim, F, arrived 02/02/2025", {"Abd", "al"}),
         # Places: "Isle of", a county label with dot leaders, a town before a state and ZIP in a
@@ -70,6 +72,7 @@ def test_round3_leak_class_is_removed(deid_orgs: Deidentifier, text: str, identi
         ("Foley catheter in place; Bell's palsy resolved.", {"Foley", "Bell"}),
         ("Thanks, Darlene\n", {"Thanks"}),
         ("RA lead 5076-52 cm placed.", {"5076", "52"}),
+        ("b) Noor Haddad-Salim, F, DOB on file; Ana Ruiz, RN, present.", {"F", "RN"}),
         ("From: Ines Calloway-Reyes, Prior Authorization Coordinator\n", {"Prior", "Authorization", "Coordinator"}),
     ],
 )

@@ -146,6 +146,8 @@ _SIGNATURE_LINE = re.compile(
 )
 # Lower-case words that follow a title or a relation word without being names.
 _NOT_LOWER_NAMES = word_section("recognizer_words.txt", "names.NOT_LOWER_NAMES")
+# The separator between two people of a list of attendees: a comma or a semicolon.
+_LIST_SEP = re.compile(r"[ \t]?[,;][ \t]{1,2}")
 _LIST_GAP = re.compile(r",[ \t]|,?[ \t]and[ \t]|[ \t]&[ \t]|[ \t]?/[ \t]?")
 # "Ñusta Lindqvist returns for...": a capitalised pair at the start of a line, then a verb.
 _SUBJECT_VERB = re.compile(
@@ -347,6 +349,7 @@ class NameRecognizer(EntityRecognizer):
             self._dotted_initials,
             self._surname_given_cells,
             self._quoted_nicknames,
+            self._initials_in_lists,
             self._generational_suffixes,
             self._other_mentions,
             self._lone_given_names,
@@ -1063,6 +1066,42 @@ class NameRecognizer(EntityRecognizer):
                 continue
             run = [j for j in range(k, len(note.tokens)) if note.tokens[j].end <= m.end("nick")]
             note.mark(run, 0.8)
+
+    def _initials_in_lists(self, note: _Note) -> None:
+        """Initials as an item of a list of people: "Present: Dr. Okafor, K., Lena Ruiz; M." or
+        "Ana Ruiz, JT, Bo Li". A single letter beside a found name, or two or three capitals
+        (no credential or clinical abbreviation) between two found names."""
+        text, tokens, scored = note.text, note.tokens, note.scored
+        if not scored:
+            return
+        for k, tok in enumerate(tokens):
+            if k in scored or tok.shape not in ("initial", "upper") or len(tok.low) > 3:
+                continue
+            end = tok.end + 1 if text[tok.end : tok.end + 1] == "." else tok.end
+            left = k > 0 and scored.get(k - 1, 0.0) >= 0.8 and _LIST_SEP.fullmatch(text[tokens[k - 1].end : tok.start])
+            right = (
+                k + 1 < len(tokens)
+                and scored.get(k + 1, 0.0) >= 0.8
+                and _LIST_SEP.fullmatch(text[end : tokens[k + 1].start]) is not None
+            )
+            if tok.shape == "initial":
+                if tok.low in ("m", "f") and end == tok.end:
+                    continue  # "Noor al-Hamwi, F, DOB ...": the sex, not an initial
+                if (left and text[end : end + 1] in ("", ",", ";", "\n")) or (
+                    right and (k == 0 or text[tokens[k - 1].end : tok.start].endswith(("\n", ": ", ", ", "; ")))
+                ):
+                    scored[k] = 0.75
+            elif (
+                left
+                and right
+                and not (
+                    tok.clinical
+                    or tok.low in _DEGREES
+                    or tok.low in _ROLE_ABBR
+                    or _CREDENTIAL_AT.fullmatch(text, tok.start, tok.end)
+                )
+            ):
+                scored[k] = 0.75
 
     def _generational_suffixes(self, note: _Note) -> None:
         """Generational suffixes after a name: "Earl Dupree Jr.", "WALKER III"."""
