@@ -64,6 +64,9 @@ class Pattern:
     group: int | str = 0
     flags: int = 0
     validator: Validator | None = None
+    # A cheap test of the whole text (substring checks) that must pass before the regex runs:
+    # for patterns that rarely match and cost a full scan ("june eleventh nineteen fifty two").
+    precheck: Callable[[str], bool] | None = None
 
 
 class PatternRecognizer(EntityRecognizer):
@@ -114,6 +117,8 @@ class PatternRecognizer(EntityRecognizer):
     def analyze(self, text: str) -> list[RecognizerResult]:
         results: list[RecognizerResult] = []
         for pattern, compiled in self._compiled:
+            if pattern.precheck is not None and not pattern.precheck(text):
+                continue
             for match in compiled.finditer(text):
                 start, end = match.span(pattern.group)
                 if start < 0 or end <= start:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from healthai_server.domain.phi import PhiType
@@ -73,6 +74,8 @@ _PHRASES = (
     r"counselor|social worker|case manager|caseworker|resident|intern|fellow|attending|surgeon|dietitian|"
     r"midwife|coworker|co-worker|boss|supervisor|landlord|pastor|priest|rabbi|imam|deputy|detective|"
     r"paramedic|medic|emt|np|rn|lpn|cna|sw|cm|nurse practitioner|physician assistant|"
+    r"sonographer|technologist|phlebotomist|radiographer|navigator|educator|coordinator|transporter|"
+    r"receptionist|volunteer|doula|nutritionist|dietician|"
     r"(?:his|her|their|pt's|patient's|the patient's|the)\s(?:wife|husband|spouse|partner|son|daughter|"
     r"mother|father|mom|dad|brother|sister|sibling|aunt|uncle|cousin|niece|nephew|grandmother|"
     r"grandfather|grandson|granddaughter|grandma|grandpa|friend|neighbor|neighbour|boyfriend|girlfriend|"
@@ -95,7 +98,9 @@ _ROLE_PHRASES = frozenset(
      "case manager", "caseworker", "resident", "intern", "fellow", "attending", "surgeon", "dietitian", "midwife",
      "coworker", "co-worker", "boss", "supervisor", "landlord", "pastor", "priest", "rabbi", "imam", "deputy",
      "detective", "paramedic", "medic", "emt", "np", "rn", "lpn", "cna", "sw", "cm", "nurse practitioner",
-     "physician assistant", "hha", "pct", "policyholder", "policy holder", "twin", "best", "its", "it's", "this is",
+     "physician assistant", "sonographer", "technologist", "phlebotomist", "radiographer", "navigator",
+     "educator", "coordinator", "transporter", "receptionist", "volunteer", "doula", "nutritionist", "dietician",
+     "hha", "pct", "policyholder", "policy holder", "twin", "best", "its", "it's", "this is",
      "my name is", "completed by", "prepared by"}
 )  # fmt: skip
 # Degrees that are also words or states, taken as such only after a name and a comma.
@@ -106,6 +111,8 @@ _AMBIGUOUS_LABELS = word_section("recognizer_words.txt", "names.AMBIGUOUS_LABELS
 # A frequent given name that is also a word ("Grace", "Faith", "Mercy", "Hope"): a name right
 # after a role word or a kinship title ("Chaplain Grace", "RN Faith", "Sister Belle").
 _GIVEN_WORD_MAX_RANK = 2000
+# A given name that is also a word, as the next item of a list of people ("and Kit").
+_LIST_GIVEN_MAX_RANK = 5000
 _AMBIGUOUS_TITLES = frozenset({"ms", "mr", "mrs", "sr", "fr", "rev", "prof"})
 _SIGNOFF = frozenset(
     {"sincerely", "regards", "thanks", "thank you", "respectfully", "best", "cordially", "yours truly"}
@@ -139,6 +146,8 @@ _SIGNATURE_LINE = re.compile(
 )
 # Lower-case words that follow a title or a relation word without being names.
 _NOT_LOWER_NAMES = word_section("recognizer_words.txt", "names.NOT_LOWER_NAMES")
+# The separator between two people of a list of attendees: a comma or a semicolon.
+_LIST_SEP = re.compile(r"[ \t]?[,;][ \t]{1,2}")
 _LIST_GAP = re.compile(r",[ \t]|,?[ \t]and[ \t]|[ \t]&[ \t]|[ \t]?/[ \t]?")
 # "Ñusta Lindqvist returns for...": a capitalised pair at the start of a line, then a verb.
 _SUBJECT_VERB = re.compile(
@@ -219,13 +228,42 @@ _INITIALS_SIGN = re.compile(r"(?m)(?:^|[.!?)][ \t]{1,3})[-–—][ \t]?(?P<ini>[
 # A lower-case signature alone on its line after a sign-off ("thanks,\ndede").
 _INITIALS_CELL = re.compile(
     r"(?:\|[ \t]{1,3}(?P<cell>[A-Z]\.(?:-?[A-Z]\.){1,3})(?=[ \t]{1,3}\|)"
-    r"|(?:/s/|(?i:collected by|initials|signed by|performed by|verified by)[ \t]{0,2}:)[ \t]{0,3}"
+    r"|(?:/s/|(?i:collected by|initials|signed by|performed by|verified by)"
+    r"(?:[ \t]{0,2}\((?i:initials|init\.?)\))?[ \t]{0,2}:)[ \t]{0,3}"
     r"(?P<sig>[A-Z]\.?[A-Z]\.?(?:[A-Z]\.?)?)(?![\w.]))"
 )
+# Dotted abbreviations that are not a person's initials ("U.S.", "P.O.", "b.i.d." in capitals).
+_DOTTED_NOT_INITIALS = word_section("recognizer_words.txt", "names.DOTTED_NOT_INITIALS")
 _LOWER_SIGNOFF = re.compile(
     r"(?im)^[ \t]*(?:thanks|thank you|thx|regards|best|sincerely|love)[ \t]*[,!.]?[ \t]*(?:\r?\n[ \t]*)?"
     r"(?P<name>[a-z][a-z'-]{1,20})[ \t]*$"
 )
+
+
+# Initials of the author and the typist under a dictation, before its dictated/transcribed
+# dates: "aw/tn  d 03/12/2025  t 03/13/2025", "JRK:mls D: 03/12".
+_TRANSCRIPTION_INITIALS = re.compile(
+    r"(?m)^[ \t]*(?P<a>[A-Za-z]{2,3})[/:](?P<b>[A-Za-z]{2,3})(?=[ \t]+(?i:dd?|dt|td?)[:.]?[ \t]*\d)"
+)
+# Dotted initials standing for a person: "(H.W.)", "CASE 1 - R.M., 67 M", "patient M.A. (MRN ...)".
+_DOTTED_INITIALS = re.compile(r"(?<![\w.])[A-Z]\.[ ]?[A-Z]\.(?:[ ]?[A-Z]\.)?(?![\w])")
+# ... in parentheses, after a word for a person or a case, or before an age or a record number.
+_DOTTED_BEFORE = re.compile(
+    r"(?:\(|(?i:\b(?:patient|pt|case[ \t]+\d{1,3}[ \t]*[-–—:]|subject|participant|resident|client|infant|"
+    r"baby|child|member|donor|recipient|initials)[ \t]*:?))[ \t]*$"
+)
+_DOTTED_AFTER = re.compile(r"\)|,?[ \t]{1,2}(?:\d{1,3}[ \t]?(?:[MF]\b|y|yo|-year)|\(?(?:MRN|DOB|age)\b)")
+# A quoted nickname: after a found name ("Eli Nakamura (\"Skip\")") or a nickname label
+# ("PREFERRED ... \"Dec\"", "goes by 'Bud'").
+_QUOTED_NAME = re.compile(r"[\"“'‘](?P<nick>[A-Z][\w'’-]{1,14}(?:[ \t][A-Z][\w'’-]{1,14})?)[\"”'’]")
+_NICKNAME_LABEL = re.compile(
+    r"(?i:preferred(?:[ \t]name)?|nick[ \t]?name|goes[ \t]by|aka|a\.k\.a\.|known[ \t]as|"
+    r"prefers[ \t]to[ \t]be[ \t]called)"
+    r"(?:[ \t]{0,3}(?::|\.{2,}))?[ \t]{0,3}\(?$"
+)
+# Column breaks around a "SURNAME, GIVEN" cell of a table or a face sheet.
+_CELL_BEFORE = re.compile(r"(?:^|\n|[ \t]{2}|\t|\|[ \t]*|(?i:name)[ \t]*:[ \t]*)$")
+_CELL_AFTER = re.compile(r"(?:[ \t][A-Za-z]\.?)?(?:[ \t]{2}|\t|[ \t]*\||[ \t]*$)", re.MULTILINE)
 
 
 @dataclass(slots=True)
@@ -241,6 +279,10 @@ class _Token:
     word: bool  # also a lower-case English word ("hunter", "frost")
 
 
+_NO_FACTS = (0, 0, False, False, False)
+_WORD_CACHE_SIZE = 100_000
+
+
 def _shape(word: str) -> str:
     if len(word) == 1:
         return "initial" if word.isupper() else "lower"
@@ -253,56 +295,123 @@ def _shape(word: str) -> str:
     return "mixed"
 
 
+def _label_of(text: str, cue: re.Match[str]) -> str:
+    """The label of a label cue, lower-case; in a table cell ("| Primary RN | Oksana ... |")
+    it counts as "name": the value must look like a name."""
+    if "|" in text[cue.end("label") : cue.end()]:
+        return "name"
+    return text[cue.start() : cue.end("label")].lower()
+
+
+class _Note:
+    """One note's tokens and the name evidence found so far (token index -> score)."""
+
+    __slots__ = ("ends", "eponyms", "index_of", "scored", "starts", "text", "tokens")
+
+    def __init__(self, text: str, tokens: list[_Token]) -> None:
+        self.text = text
+        self.tokens = tokens
+        self.starts = [t.start for t in tokens]
+        self.ends = [t.end for t in tokens]
+        self.index_of = {t.start: k for k, t in enumerate(tokens)}
+        self.scored: dict[int, float] = {}
+        # Clinical words found as surnames in a "SURNAME, GIVEN" cell ("BELL, ODESSA").
+        self.eponyms: set[str] = set()
+
+    def mark(self, indexes: list[int], score: float) -> None:
+        scored = self.scored
+        for k in indexes:
+            if scored.get(k, 0.0) < score:
+                scored[k] = score
+
+
 class NameRecognizer(EntityRecognizer):
     name = "person_name"
     supported_types = (PhiType.NAME,)
 
     def __init__(self, lexicon: Lexicon) -> None:
         self._lex = lexicon
+        self._word_cache: dict[str, tuple[str, str, int, int, bool, bool, bool]] = {}
+        # One method per cue family (after Presidio's registry of small recognizers), in the
+        # order they run.
+        self._families: tuple[Callable[[_Note], None], ...] = (
+            self._cues_before,
+            self._credentials_after,
+            self._lexicon_pairs,
+            self._subject_verb,
+            self._particles_between,
+            self._signature_lines,
+            self._initials_signing,
+            self._lower_signoffs,
+            self._initial_surname,
+            self._initials_cells,
+            self._transcription_initials,
+            self._dotted_initials,
+            self._surname_given_cells,
+            self._quoted_nicknames,
+            self._initials_in_lists,
+            self._generational_suffixes,
+            self._other_mentions,
+            self._lone_given_names,
+        )
 
     # -- tokens -------------------------------------------------------------------------
     def _tokens(self, text: str) -> list[_Token]:
-        lex = self._lex
-        facts_of = lex.facts
-        none = (0, 0, False, False, False)
+        # A word's facts depend on the word alone, and notes repeat their words: one lookup per
+        # distinct word (bounded cache, cleared when full) instead of a few set and dict probes
+        # per token.
+        cache = self._word_cache
         tokens: list[_Token] = []
+        append = tokens.append
         for match in _TOKEN.finditer(text):
             word = match.group()
-            low = word.lower()
-            facts = facts_of.get(low)
-            if facts is not None and not (facts[0] or facts[1]) and low.endswith(("'s", "’s")):
-                base_facts = facts_of.get(low[:-2])
-                if base_facts is not None and (base_facts[0] or base_facts[1]):
-                    facts = base_facts  # "Dr. Bell's": the name, though "bell's" (palsy) is clinical
-            if low in lex.nations and not (facts is not None and 0 < facts[1] <= 3000):
-                facts = (0, 0, True, False, True)  # "Vietnamese", "Nigeria": never a name
-            if facts is None:
-                if low.endswith(("'s", "’s")) and low[:-2] in facts_of:
-                    # "Frank's", "Núñez's": the name's facts; the span leaves the "'s" out.
-                    low = low[:-2] + "'s"
-                    facts = facts_of[low[:-2]]
-                elif "'" in low or "’" in low or "-" in low:
-                    low = low.replace("’", "'")
-                    base = low.split("'")[-1] if low.startswith(("o'", "d'")) else low
-                    parts = low.split("-")
-                    joined = max((lex.last.get(p, 0) for p in parts), default=0) if "-" in low else 0
-                    if joined and not all(p in lex.last for p in parts):
-                        joined = 0
-                    facts = (
-                        lex.first.get(low, 0),
-                        lex.last.get(low, 0) or lex.last.get(base.replace("-", ""), 0) or joined,
-                        low in lex.clinical or low.removesuffix("'s") in lex.clinical,
-                        low in lex.common,
-                        low in lex.words,
-                    )
-                elif not low.isascii():
-                    # "Núñez", "Müller": the census spells them without accents.
-                    folded = unicodedata.normalize("NFKD", low).encode("ascii", "ignore").decode()
-                    facts = facts_of.get(folded, none)
-                else:
-                    facts = none
-            tokens.append(_Token(match.start(), match.end(), low, _shape(word), *facts))
+            known = cache.get(word)
+            if known is None:
+                if len(cache) >= _WORD_CACHE_SIZE:
+                    cache.clear()
+                known = cache[word] = self._word_facts(word)
+            low, shape, first, last, clinical, common, is_word = known
+            append(_Token(match.start(), match.end(), low, shape, first, last, clinical, common, is_word))
         return tokens
+
+    def _word_facts(self, word: str) -> tuple[str, str, int, int, bool, bool, bool]:
+        """(lower-case form, shape, given-name rank, surname rank, clinical, common, word) of a word."""
+        lex = self._lex
+        facts_of = lex.facts
+        low = word.lower()
+        facts = facts_of.get(low)
+        if facts is not None and not (facts[0] or facts[1]) and low.endswith(("'s", "’s")):
+            base_facts = facts_of.get(low[:-2])
+            if base_facts is not None and (base_facts[0] or base_facts[1]):
+                facts = base_facts  # "Dr. Bell's": the name, though "bell's" (palsy) is clinical
+        if low in lex.nations and not (facts is not None and 0 < facts[1] <= 3000):
+            facts = (0, 0, True, False, True)  # "Vietnamese", "Nigeria": never a name
+        if facts is None:
+            if low.endswith(("'s", "’s")) and low[:-2] in facts_of:
+                # "Frank's", "Núñez's": the name's facts; the span leaves the "'s" out.
+                low = low[:-2] + "'s"
+                facts = facts_of[low[:-2]]
+            elif "'" in low or "’" in low or "-" in low:
+                low = low.replace("’", "'")
+                base = low.split("'")[-1] if low.startswith(("o'", "d'")) else low
+                parts = low.split("-")
+                joined = max((lex.last.get(p, 0) for p in parts), default=0) if "-" in low else 0
+                if joined and not all(p in lex.last for p in parts):
+                    joined = 0
+                facts = (
+                    lex.first.get(low, 0),
+                    lex.last.get(low, 0) or lex.last.get(base.replace("-", ""), 0) or joined,
+                    low in lex.clinical or low.removesuffix("'s") in lex.clinical,
+                    low in lex.common,
+                    low in lex.words,
+                )
+            elif not low.isascii():
+                # "Núñez", "Müller": the census spells them without accents.
+                folded = unicodedata.normalize("NFKD", low).encode("ascii", "ignore").decode()
+                facts = facts_of.get(folded, _NO_FACTS)
+            else:
+                facts = _NO_FACTS
+        return (low, _shape(word), *facts)
 
     @staticmethod
     def _given_word(tok: _Token) -> bool:
@@ -524,20 +633,20 @@ class NameRecognizer(EntityRecognizer):
         tokens = self._tokens(text)
         if not tokens:
             return []
-        starts = [t.start for t in tokens]
-        ends = [t.end for t in tokens]
-        scored: dict[int, float] = {}  # token index -> score
+        note = _Note(text, tokens)
+        # Order matters: the later families read what the earlier ones found (particles and
+        # suffixes join a found name, every mention of a found name goes).
+        for family in self._families:
+            family(note)
+        return self._spans(text, tokens, note.scored)
 
-        def mark(indexes: list[int], score: float) -> None:
-            for k in indexes:
-                if scored.get(k, 0.0) < score:
-                    scored[k] = score
-
-        index_of = {t.start: k for k, t in enumerate(tokens)}
-
-        # 1-2. Cues before the name.
+    # -- cue families, strongest first ---------------------------------------------------
+    def _cues_before(self, note: _Note) -> None:
+        """1-2. A title, label or phrase before the name: "Dr. Okafor", "Attending: Ana Ruiz",
+        "his wife Bernadette", and the rest of a list after it ("sons Kenji, Renée and Chloé")."""
+        text, tokens = note.text, note.tokens
         for cue in _CUE.finditer(text):
-            k = bisect.bisect_left(starts, cue.end())
+            k = bisect.bisect_left(note.starts, cue.end())
             if k >= len(tokens):
                 continue
             if text[cue.end() : tokens[k].start].strip(" \t\r\n,:-(\"'“‘"):
@@ -547,100 +656,127 @@ class NameRecognizer(EntityRecognizer):
             if _CREDENTIAL_AT.match(text, tokens[k].start) and tokens[k].shape != "title":
                 continue  # "RN, CWOCN": a second credential
             if cue.group("title"):
-                head = tokens[k]
-                if not self._capitalised(head) and not (head.first or head.last) and head.low not in _PARTICLES:
-                    continue
-                title = text[cue.start() : cue.end("title")].lower()
-                has_period = text[cue.end("title") : cue.end("title") + 1] == "."
-                if title in _AMBIGUOUS_TITLES and not has_period and (head.clinical or not (head.first or head.last)):
-                    continue  # "MS Contin", "MR moderate", "SR 70s": abbreviations, not titles
-                if text[max(0, cue.start() - 2) : cue.start()].strip(" \t")[-1:].isdigit():
-                    continue  # "19 Fr Blake drain": a French gauge, not a title
-                if (
-                    title in _WORD_TITLES
-                    and (head.clinical or head.common or head.word or head.low in self._lex.english)
-                    and not (self._given_word(head) and title in ("sister", "nurse", "father"))
-                ):
-                    continue  # "father died", "nurse aware", "officer present": not titles
-                strength, score = "title", 0.95
+                strength = self._title_strength(note, cue, k)
+                score, label = 0.95, ""
             elif cue.group("label"):
-                strength, score = "label", 0.9
-                if not self._capitalised(tokens[k]):
-                    # "name: luis johnson" yes; "CC: ear pain" (chief complaint) no.
-                    if self._lower_name_pair(text, tokens, k):
-                        mark([k, k + 1], 0.8)
-                    continue
-                label = text[cue.start() : cue.end("label")].lower()
-                if "|" in text[cue.end("label") : cue.end()]:
-                    label = "name"  # a table cell ("| Primary RN | Oksana ... |"): the value must look like a name
-                if label in _AMBIGUOUS_LABELS and (cue.start() > 0 and text[cue.start() - 1] not in "\n\t "):
-                    continue
+                label = _label_of(text, cue)
+                strength, score = self._label_strength(note, cue, k, label), 0.9
             else:
-                phrase = text[cue.start() : cue.end("phrase")].lower()
-                strength, score = "phrase", 0.85
-                head = tokens[k]
-                if phrase in _SIGNOFF:
-                    # A sign-off: the name is on the next line (or right after the comma).
-                    strength = "label"
-                elif phrase in ("pt", "patient"):
-                    # Only lower-case notes ("pt luis johnson resting"); "Patient Education" is a heading.
-                    if not self._capitalised(head) and self._lower_name_pair(text, tokens, k):
-                        mark([k, k + 1], 0.8)
-                    continue
-                elif not self._capitalised(head):
-                    # "wife bernadette called", "daughter kayla frank at bedside": a given name.
-                    if not head.first or head.common or head.word or head.clinical or head.low in _NOT_LOWER_NAMES:
-                        # "son tom brady": a given name that is also a word, with a surname after it.
-                        if (
-                            head.first
-                            and head.low not in _NOT_LOWER_NAMES
-                            and self._lower_surname_after(text, tokens, k)
-                        ):
-                            mark([k, k + 1], 0.8)
-                        continue
-                    strength, score = "lower", 0.8
-                elif phrase in _ROLE_PHRASES and not (
-                    ((head.first or head.last) and not (head.common or head.word or head.clinical))
-                    or not (head.first or head.last or head.clinical or head.low in self._lex.english)
-                    or (phrase not in _SIGNOFF and phrase not in ("hi", "hello", "hey") and self._given_word(head))
-                ):
-                    continue  # "Resident Physician", "Tech Support", "Hi There"
-                elif phrase in ("per", "c/o") and not (
-                    (head.first or head.last) and not (head.common or head.word or head.clinical)
-                ):
-                    continue  # "per HIPAA", "per Protocol", "c/o Tension-type headaches"
-                elif text[cue.start()].isupper() and self._inside_proper_run(text, tokens, ends, cue.start()):
-                    continue  # "Pennington & Sons Funeral Home", "Smith Brothers Moving"
+                strength, label = self._phrase_strength(note, cue, k), ""
+                score = 0.8 if strength == "lower" else 0.85  # "wife bernadette": lower case is weaker
+            if strength is None:
+                continue
             found = self._collect(text, tokens, k, strength)
-            if found and cue.group("label") and label in _AMBIGUOUS_LABELS:
-                head = found[0]
-                name_like = (head.first or head.last) and not (head.word or head.common or head.clinical)
-                in_lexicon = bool(head.first or head.last)
-                if (len(found) == 1 and not name_like) or (
-                    not in_lexicon and (head.low in self._lex.english or head.clinical)
-                ):
-                    continue  # "RE: Prior authorization", "CC: Ear Pain", "To: Bayside ..."
-            # "sons Kenji, Renée and Chloé", "Attending: Ana Ruiz, Bo Li": the rest of a list.
-            while found and len(found) < 12:
-                nxt = bisect.bisect_right(starts, found[-1].start)
-                if nxt < len(tokens) and tokens[nxt].low == "and":
-                    nxt += 1
-                if nxt >= len(tokens) or _LIST_GAP.fullmatch(text[found[-1].end : tokens[nxt].start]) is None:
-                    break
-                if not self._capitalised(tokens[nxt]) or tokens[nxt].clinical or tokens[nxt].common:
-                    break
-                if _CREDENTIAL_AT.match(text, tokens[nxt].start) or tokens[nxt].low in _DEGREES:
-                    break
-                more = self._collect(text, tokens, nxt, strength)
-                if not more:
-                    break
-                found = found + more
+            if found and cue.group("label") and label in _AMBIGUOUS_LABELS and not self._plausible_value(found):
+                continue  # "RE: Prior authorization", "CC: Ear Pain", "To: Bayside ..."
+            found = self._list_after(note, found, strength)
             if found:
-                mark([index_of[t.start] for t in found], score)
+                note.mark([note.index_of[t.start] for t in found], score)
 
-        # 1. Credentials after the name: "Ana Ruiz, MD", "J. Okafor RN".
+    def _title_strength(self, note: _Note, cue: re.Match[str], k: int) -> str | None:
+        text, head = note.text, note.tokens[k]
+        if not self._capitalised(head) and not (head.first or head.last) and head.low not in _PARTICLES:
+            return None
+        title = text[cue.start() : cue.end("title")].lower()
+        has_period = text[cue.end("title") : cue.end("title") + 1] == "."
+        if title in _AMBIGUOUS_TITLES and not has_period and (head.clinical or not (head.first or head.last)):
+            return None  # "MS Contin", "MR moderate", "SR 70s": abbreviations, not titles
+        if text[max(0, cue.start() - 2) : cue.start()].strip(" \t")[-1:].isdigit():
+            return None  # "19 Fr Blake drain": a French gauge, not a title
+        if (
+            title in _WORD_TITLES
+            and (head.clinical or head.common or head.word or head.low in self._lex.english)
+            and not (self._given_word(head) and title in ("sister", "nurse", "father"))
+        ):
+            return None  # "father died", "nurse aware", "officer present": not titles
+        return "title"
+
+    def _label_strength(self, note: _Note, cue: re.Match[str], k: int, label: str) -> str | None:
+        text = note.text
+        if not self._capitalised(note.tokens[k]):
+            # "name: luis johnson" yes; "CC: ear pain" (chief complaint) no.
+            if self._lower_name_pair(text, note.tokens, k):
+                note.mark([k, k + 1], 0.8)
+            return None
+        if label in _AMBIGUOUS_LABELS and (cue.start() > 0 and text[cue.start() - 1] not in "\n\t "):
+            return None
+        return "label"
+
+    def _phrase_strength(self, note: _Note, cue: re.Match[str], k: int) -> str | None:
+        text, tokens = note.text, note.tokens
+        phrase = text[cue.start() : cue.end("phrase")].lower()
+        head = tokens[k]
+        if phrase in _SIGNOFF:
+            # A sign-off: the name is on the next line (or right after the comma).
+            return "label"
+        if phrase in ("pt", "patient"):
+            # Only lower-case notes ("pt luis johnson resting"); "Patient Education" is a heading.
+            if not self._capitalised(head) and self._lower_name_pair(text, tokens, k):
+                note.mark([k, k + 1], 0.8)
+            return None
+        if not self._capitalised(head):
+            # "wife bernadette called", "daughter kayla frank at bedside": a given name.
+            if not head.first or head.common or head.word or head.clinical or head.low in _NOT_LOWER_NAMES:
+                # "son tom brady": a given name that is also a word, with a surname after it.
+                if head.first and head.low not in _NOT_LOWER_NAMES and self._lower_surname_after(text, tokens, k):
+                    note.mark([k, k + 1], 0.8)
+                return None
+            return "lower"
+        if phrase in _ROLE_PHRASES and not (
+            ((head.first or head.last) and not (head.common or head.word or head.clinical))
+            or not (head.first or head.last or head.clinical or head.low in self._lex.english)
+            or (phrase not in _SIGNOFF and phrase not in ("hi", "hello", "hey") and self._given_word(head))
+        ):
+            return None  # "Resident Physician", "Tech Support", "Hi There"
+        if phrase in ("per", "c/o") and not (
+            (head.first or head.last) and not (head.common or head.word or head.clinical)
+        ):
+            return None  # "per HIPAA", "per Protocol", "c/o Tension-type headaches"
+        if text[cue.start()].isupper() and self._inside_proper_run(text, tokens, note.ends, cue.start()):
+            return None  # "Pennington & Sons Funeral Home", "Smith Brothers Moving"
+        return "phrase"
+
+    def _plausible_value(self, found: list[_Token]) -> bool:
+        """After an ambiguous label ("RE:", "CC:", "To:"), does the value look like a name?"""
+        head = found[0]
+        name_like = (head.first or head.last) and not (head.word or head.common or head.clinical)
+        in_lexicon = bool(head.first or head.last)
+        return not (
+            (len(found) == 1 and not name_like) or (not in_lexicon and (head.low in self._lex.english or head.clinical))
+        )
+
+    def _list_after(self, note: _Note, found: list[_Token], strength: str) -> list[_Token]:
+        """ "sons Kenji, Renée and Chloé", "Attending: Ana Ruiz, Bo Li": the rest of a list."""
+        text, tokens = note.text, note.tokens
+        while found and len(found) < 12:
+            nxt = bisect.bisect_right(note.starts, found[-1].start)
+            if nxt < len(tokens) and tokens[nxt].low == "and":
+                nxt += 1
+            if nxt >= len(tokens) or _LIST_GAP.fullmatch(text[found[-1].end : tokens[nxt].start]) is None:
+                break
+            if not self._capitalised(tokens[nxt]) or tokens[nxt].clinical or tokens[nxt].common:
+                break
+            if _CREDENTIAL_AT.match(text, tokens[nxt].start) or tokens[nxt].low in _DEGREES:
+                break
+            more = self._collect(text, tokens, nxt, strength)
+            if not more or not any(self._name_evidence(t) for t in more):
+                break  # "Keisha Abernathy-Rowe, Prior Authorization Coordinator": a job title
+            found = found + more
+        return found
+
+    def _name_evidence(self, tok: _Token) -> bool:
+        """A census name that is no English word, an initial, or a word no list knows."""
+        if tok.shape == "initial" or (tok.shape == "title" and 0 < tok.first <= _LIST_GIVEN_MAX_RANK):
+            return True  # "and Kit": a frequent given name written as one, though also a word
+        if tok.first or tok.last:
+            return not (tok.word or tok.common or tok.clinical) or tok.low not in self._lex.english
+        return not (tok.clinical or tok.common or tok.low in self._lex.english)
+
+    def _credentials_after(self, note: _Note) -> None:
+        """1. Credentials after the name: "Ana Ruiz, MD", "J. Okafor RN"."""
+        text, tokens = note.text, note.tokens
         for cred in _CREDENTIAL.finditer(text):
-            k = bisect.bisect_right(ends, cred.start()) - 1
+            k = bisect.bisect_right(note.ends, cred.start()) - 1
             if k < 0 or tokens[k].end != cred.start():
                 continue
             run: list[int] = []
@@ -666,9 +802,11 @@ class NameRecognizer(EntityRecognizer):
                 k -= 1
             while run and tokens[run[-1]].low in _PARTICLES:
                 run.pop()
-            mark(run, 0.9)
+            note.mark(run, 0.9)
 
-        # 3. Lexicon: "First Last", "First M. Last", "LAST, FIRST".
+    def _lexicon_pairs(self, note: _Note) -> None:
+        """3. The census lexicon: "First Last", "First M. Last", "LAST, FIRST"."""
+        text, tokens = note.text, note.tokens
         for k in range(len(tokens) - 1):
             a = tokens[k]
             if not self._capitalised(a) or a.clinical or a.low in _STOP:
@@ -684,36 +822,12 @@ class NameRecognizer(EntityRecognizer):
                 continue
             if b.clinical or b.low in _STOP:
                 continue
-            if gap in (" ", ". ") and m == k + 1 and gap == ". ":
+            if gap == ". " and m == k + 1:
                 continue
             if gap in (" ", ". "):
-                a_amb, b_amb = a.common or a.word, b.common or b.word
-                if a.shape == "upper" and (a_amb or b_amb):
-                    continue  # ALL-CAPS text: "ALPHA BLOCKER", "HUNTER GREEN"
-                if a.first and b.last and not (a_amb and b_amb):
-                    mark(list(range(k, m + 1)), 0.8 if not (a_amb or b_amb) else 0.6)
-                elif (
-                    a.shape == "title"
-                    and a.first
-                    and not a_amb
-                    and a.first <= 2000
-                    and not b_amb
-                    and not b.first
-                    and not self._medical_looking(b)
-                ):
-                    mark(list(range(k, m + 1)), 0.65)
-                elif (
-                    a.shape == "title"
-                    and not a.first
-                    and not a.last
-                    and not a_amb
-                    and not self._medical_looking(a)
-                    and not self._sentence_initial(text, a.start)
-                    and b.last
-                    and not b_amb
-                    and b.last <= 5000
-                ):
-                    mark(list(range(k, m + 1)), 0.55)
+                score = self._pair_score(text, a, b)
+                if score:
+                    note.mark(list(range(k, m + 1)), score)
             elif (
                 gap == ", "
                 and m == k + 1
@@ -723,9 +837,42 @@ class NameRecognizer(EntityRecognizer):
                 and not (a.common or a.word or b.common or b.word)
                 and not _STATE_AFTER.match(text, b.end)
             ):
-                mark([k, m], 0.75)
+                note.mark([k, m], 0.75)
 
-        # 3b. A capitalised pair opening a line or sentence, followed by a verb of report.
+    def _pair_score(self, text: str, a: _Token, b: _Token) -> float:
+        """The score of "A B" (one space or an initial apart) as a name; 0 when it is none."""
+        a_amb, b_amb = a.common or a.word, b.common or b.word
+        if a.shape == "upper" and (a_amb or b_amb):
+            return 0.0  # ALL-CAPS text: "ALPHA BLOCKER", "HUNTER GREEN"
+        if a.first and b.last and not (a_amb and b_amb):
+            return 0.8 if not (a_amb or b_amb) else 0.6
+        if (
+            a.shape == "title"
+            and a.first
+            and not a_amb
+            and a.first <= 2000
+            and not b_amb
+            and not b.first
+            and not self._medical_looking(b)
+        ):
+            return 0.65
+        if (
+            a.shape == "title"
+            and not a.first
+            and not a.last
+            and not a_amb
+            and not self._medical_looking(a)
+            and not self._sentence_initial(text, a.start)
+            and b.last
+            and not b_amb
+            and b.last <= 5000
+        ):
+            return 0.55
+        return 0.0
+
+    def _subject_verb(self, note: _Note) -> None:
+        """3b. A capitalised pair opening a line or sentence, followed by a verb of report."""
+        text, tokens, scored = note.text, note.tokens, note.scored
         for k in range(len(tokens) - 1):
             a, b = tokens[k], tokens[k + 1]
             if scored.get(k, 0.0) >= 0.8 or text[a.end : b.start] != " ":
@@ -751,9 +898,11 @@ class NameRecognizer(EntityRecognizer):
             weak_verb = verb.group("verb").lower() in _WEAK_VERBS
             if weak_verb and not (0 < a.first <= 3000) and not _AGE_AFTER.match(text, verb.end()):
                 continue
-            mark(run, 0.8)
+            note.mark(run, 0.8)
 
-        # Particles between a found name and a surname: "MARIA DE LOS SANTOS", "Ana de la Cruz".
+    def _particles_between(self, note: _Note) -> None:
+        """Particles between a found name and a surname: "MARIA DE LOS SANTOS", "Ana de la Cruz"."""
+        tokens, ends, scored = note.tokens, note.ends, note.scored
         for k in sorted(scored):
             j = k + 1
             while (
@@ -764,35 +913,47 @@ class NameRecognizer(EntityRecognizer):
                 continue
             tail = tokens[j]
             if self._capitalised(tail) and tail.last and not (tail.clinical or tail.low in _STOP):
-                mark(list(range(k + 1, j + 1)), scored[k])
+                note.mark(list(range(k + 1, j + 1)), scored[k])
 
-        # 1b. Signature lines: "-kj mbeki rn", "— Bee Alvarado, RN".
-        if "\n" in text or text[:1] in "-–—":
-            for line in _SIGNATURE_LINE.finditer(text):
-                k = bisect.bisect_left(starts, line.start("name"))
-                run = []
-                while k < len(tokens) and tokens[k].end <= line.end("name"):
-                    run.append(k)
-                    k += 1
-                if run and all(self._signature_token(tokens[i]) for i in run):
-                    mark(run, 0.85)
+    def _signature_lines(self, note: _Note) -> None:
+        """1b. Signature lines: "-kj mbeki rn", "— Bee Alvarado, RN"."""
+        text, tokens = note.text, note.tokens
+        if "\n" not in text and text[:1] not in "-–—":
+            return
+        for line in _SIGNATURE_LINE.finditer(text):
+            k = bisect.bisect_left(note.starts, line.start("name"))
+            run = []
+            while k < len(tokens) and tokens[k].end <= line.end("name"):
+                run.append(k)
+                k += 1
+            if run and all(self._signature_token(tokens[i]) for i in run):
+                note.mark(run, 0.85)
 
-        # 1c. Initials signing a line ("-DP"), a lower-case name under a sign-off ("thanks,\ndede"),
-        # an initial and a surname ("Crew: D. Kowalczyk").
-        if "-" in text or "–" in text or "—" in text:
-            for sign in _INITIALS_SIGN.finditer(text):
-                ini = index_of.get(sign.start("ini"))
-                if ini is not None and tokens[ini].end == sign.end("ini") and not tokens[ini].clinical:
-                    mark([ini], 0.8)
-        for sign in _LOWER_SIGNOFF.finditer(text):
-            at = index_of.get(sign.start("name"))
+    def _initials_signing(self, note: _Note) -> None:
+        """1c. Initials signing a line ("... verbalized understanding. -DP")."""
+        text, tokens = note.text, note.tokens
+        if "-" not in text and "–" not in text and "—" not in text:
+            return
+        for sign in _INITIALS_SIGN.finditer(text):
+            ini = note.index_of.get(sign.start("ini"))
+            if ini is not None and tokens[ini].end == sign.end("ini") and not tokens[ini].clinical:
+                note.mark([ini], 0.8)
+
+    def _lower_signoffs(self, note: _Note) -> None:
+        """A lower-case name alone under a sign-off ("thanks,\\ndede")."""
+        for sign in _LOWER_SIGNOFF.finditer(note.text):
+            at = note.index_of.get(sign.start("name"))
             if at is None:
                 continue
-            tok = tokens[at]
+            tok = note.tokens[at]
             if tok.low in _STOP or tok.low in _NOT_LOWER_NAMES or tok.clinical:
                 continue
             if (tok.first or tok.last) or not (tok.word or tok.common or tok.low in self._lex.english):
-                mark([at], 0.8)
+                note.mark([at], 0.8)
+
+    def _initial_surname(self, note: _Note) -> None:
+        """An initial and a surname: "Crew: D. Kowalczyk", "I. Carvalho", "Y. Castellanos, AuD"."""
+        text, tokens = note.text, note.tokens
         for k in range(len(tokens) - 1):
             a, b = tokens[k], tokens[k + 1]
             if a.shape != "initial" or text[a.end : b.start] != ". " or b.shape != "title":
@@ -802,30 +963,149 @@ class NameRecognizer(EntityRecognizer):
                 and not (b.clinical or b.common or b.word or b.first)
                 and not self._sentence_initial(text, a.start)
             ) or (
-                # "I. Carvalho", "Y. Castellanos, AuD" opening a line or after a label: a coined
-                # word (no English, clinical or medical-looking word) after an initial.
+                # Opening a line or after a label: a coined word (no English, clinical or
+                # medical-looking word) after an initial.
                 len(b.low) >= 4
                 and not (b.clinical or b.common or b.word or b.low in self._lex.english)
                 and not self._medical_looking(b)
                 and not (b.first and not b.last)
                 and (text[b.end : b.end + 1] in ("", "\n", ",", " ", ".", ";", ")"))
             ):
-                mark([k, k + 1], 0.7)
+                note.mark([k, k + 1], 0.7)
 
-        # Dotted initials standing for a person in a table cell or after a signature cue:
-        # "| R.T.M. |", "/s/ SB", "Collected by: MK".
-        if "|" in text or "/s/" in text or ":" in text:
-            for cell in _INITIALS_CELL.finditer(text):
-                group = "cell" if cell.group("cell") else "sig"
-                k = bisect.bisect_left(starts, cell.start(group))
-                run = []
-                while k < len(tokens) and tokens[k].end <= cell.end(group):
-                    run.append(k)
-                    k += 1
-                if run and not any(tokens[i].clinical and len(tokens[i].low) > 1 for i in run):
-                    mark(run, 0.8)
+    def _initials_cells(self, note: _Note) -> None:
+        """Dotted initials standing for a person in a table cell or after a signature cue:
+        "| R.T.M. |", "/s/ SB", "Collected by: MK"."""
+        text, tokens = note.text, note.tokens
+        if "|" not in text and "/s/" not in text and ":" not in text:
+            return
+        for cell in _INITIALS_CELL.finditer(text):
+            group = "cell" if cell.group("cell") else "sig"
+            k = bisect.bisect_left(note.starts, cell.start(group))
+            run = []
+            while k < len(tokens) and tokens[k].end <= cell.end(group):
+                run.append(k)
+                k += 1
+            if run and not any(tokens[i].clinical and len(tokens[i].low) > 1 for i in run):
+                note.mark(run, 0.8)
 
-        # Generational suffixes after a name: "Earl Dupree Jr.", "WALKER III".
+    def _transcription_initials(self, note: _Note) -> None:
+        """The author's and the typist's initials under a dictation: "aw/tn  d 03/12/2025"."""
+        if "/" not in note.text and ":" not in note.text:
+            return
+        for m in _TRANSCRIPTION_INITIALS.finditer(note.text):
+            run = [note.index_of.get(m.start(g)) for g in ("a", "b")]
+            if all(k is not None and not note.tokens[k].clinical for k in run):
+                note.mark([k for k in run if k is not None], 0.8)
+
+    def _dotted_initials(self, note: _Note) -> None:
+        """A person written as dotted initials in parentheses, after a word for a person or a
+        case, or before an age or a record number: "(H.W.)", "CASE 1 - R.M., 67 M"."""
+        text = note.text
+        if "." not in text:
+            return
+        for m in _DOTTED_INITIALS.finditer(text):
+            before = _DOTTED_BEFORE.search(text, max(0, m.start() - 24), m.start())
+            if before is None and _DOTTED_AFTER.match(text, m.end()) is None:
+                continue
+            letters = m.group().replace(".", "").replace(" ", "").lower()
+            # "(U.S.)", "P.O.", "M.D.": abbreviations, unless a word for a person comes first
+            # ("patient M.A.").
+            if letters in _DOTTED_NOT_INITIALS and (before is None or before.group().lstrip().startswith("(")):
+                continue
+            run = [k for k in (note.index_of.get(i) for i in range(m.start(), m.end())) if k is not None]
+            note.mark(run, 0.8)
+
+    def _surname_given_cells(self, note: _Note) -> None:
+        """ "SURNAME, GIVEN" alone in a table cell or after a name label, the given name a census
+        given name: the surname goes even when it is an English word ("BELL, ODESSA",
+        "whitehorse, leroy", "pt name: washington, jerome t")."""
+        text, tokens = note.text, note.tokens
+        if ", " not in text:
+            return
+        for k in range(len(tokens) - 1):
+            a, b = tokens[k], tokens[k + 1]
+            if text[a.end : b.start] != ", " or not b.first or b.clinical or b.low in _STOP:
+                continue
+            if a.shape != b.shape or a.shape not in ("upper", "lower", "title") or len(a.low) < 2:
+                continue
+            if a.low in _STOP or a.low in _DEGREES or (a.clinical and not a.last) or a.low in _NOT_LOWER_NAMES:
+                continue
+            if a.low in _SIGNOFF or _CELL_BEFORE.search(text, max(0, a.start - 12), a.start) is None:
+                continue  # "Thanks, Yusuf": a sign-off
+            after = _CELL_AFTER.match(text, b.end)
+            if after is None:
+                continue
+            line_end = after.end() == len(text) or text[after.end()] == "\n"
+            if line_end and (a.word or a.common or a.low in self._lex.english):
+                continue  # "Thanks, Darlene": at a line's end, only a surname that is no word
+            run = [k, k + 1]
+            if after.group().strip(" \t|") and k + 2 < len(tokens) and tokens[k + 2].start < after.end():
+                run.append(k + 2)  # the middle initial: "jerome t"
+            note.mark(run, 0.8)
+            if a.clinical:
+                note.eponyms.add(a.low)  # "BELL, ODESSA": later mentions of "Bell" are the person
+
+    def _quoted_nicknames(self, note: _Note) -> None:
+        """A quoted nickname after a found name ("Eli Nakamura (\"Skip\")") or after a nickname
+        label ("PREFERRED ... \"Dec\"")."""
+        text, scored = note.text, note.scored
+        if '"' not in text and "“" not in text and "'" not in text and "‘" not in text:
+            return
+        for m in _QUOTED_NAME.finditer(text):
+            k = note.index_of.get(m.start("nick"))
+            if k is None:
+                continue
+            before = text[max(0, m.start() - 40) : m.start()]
+            after_name = (
+                k > 0
+                and scored.get(k - 1, 0.0) >= 0.8
+                and re.fullmatch(r"[ \t]{1,2}\(?", text[note.tokens[k - 1].end : m.start()])
+            )
+            if not after_name and _NICKNAME_LABEL.search(before) is None:
+                continue
+            run = [j for j in range(k, len(note.tokens)) if note.tokens[j].end <= m.end("nick")]
+            note.mark(run, 0.8)
+
+    def _initials_in_lists(self, note: _Note) -> None:
+        """Initials as an item of a list of people: "Present: Dr. Okafor, K., Lena Ruiz; M." or
+        "Ana Ruiz, JT, Bo Li". A single letter beside a found name, or two or three capitals
+        (no credential or clinical abbreviation) between two found names."""
+        text, tokens, scored = note.text, note.tokens, note.scored
+        if not scored:
+            return
+        for k, tok in enumerate(tokens):
+            if k in scored or tok.shape not in ("initial", "upper") or len(tok.low) > 3:
+                continue
+            end = tok.end + 1 if text[tok.end : tok.end + 1] == "." else tok.end
+            left = k > 0 and scored.get(k - 1, 0.0) >= 0.8 and _LIST_SEP.fullmatch(text[tokens[k - 1].end : tok.start])
+            right = (
+                k + 1 < len(tokens)
+                and scored.get(k + 1, 0.0) >= 0.8
+                and _LIST_SEP.fullmatch(text[end : tokens[k + 1].start]) is not None
+            )
+            if tok.shape == "initial":
+                if tok.low in ("m", "f") and end == tok.end:
+                    continue  # "Noor al-Hamwi, F, DOB ...": the sex, not an initial
+                if (left and text[end : end + 1] in ("", ",", ";", "\n")) or (
+                    right and (k == 0 or text[tokens[k - 1].end : tok.start].endswith(("\n", ": ", ", ", "; ")))
+                ):
+                    scored[k] = 0.75
+            elif (
+                left
+                and right
+                and not (
+                    tok.clinical
+                    or tok.low in _DEGREES
+                    or tok.low in _ROLE_ABBR
+                    or _CREDENTIAL_AT.fullmatch(text, tok.start, tok.end)
+                )
+            ):
+                scored[k] = 0.75
+
+    def _generational_suffixes(self, note: _Note) -> None:
+        """Generational suffixes after a name: "Earl Dupree Jr.", "WALKER III"."""
+        text, tokens, scored = note.text, note.tokens, note.scored
         for k in sorted(scored):
             j = k + 1
             if (
@@ -837,33 +1117,58 @@ class NameRecognizer(EntityRecognizer):
             ):
                 scored[j] = scored[k]
 
-        # 4. Every other mention of a word found as a name with good evidence; lower-case
-        # mentions too when the name was found in lower case ("kayla frank" ... "frank's son").
+    def _other_mentions(self, note: _Note) -> None:
+        """4. Every other mention of a word found as a name with good evidence; lower-case
+        mentions too when the name was found in lower case ("kayla frank" ... "frank's son")."""
+        scored = note.scored
         confirmed: dict[str, bool] = {}
         for k, score_k in scored.items():
-            tok = tokens[k]
+            tok = note.tokens[k]
             base = tok.low.removesuffix("'s")
-            if score_k >= 0.8 and len(base) > 1 and base not in self._lex.clinical and base not in _STOP:
+            if (
+                score_k >= 0.8
+                and len(base) > 1
+                and base not in self._lex.clinical
+                and base not in _STOP
+                and base not in _PARTICLES  # "Treviño de la Garza" does not make every "de" a name
+            ):
                 confirmed[base] = confirmed.get(base, False) or tok.shape == "lower"
-        if confirmed:
-            for k, tok in enumerate(tokens):
-                base = tok.low
-                possessive = False
-                if base not in confirmed:
-                    if not base.endswith("'s"):
-                        continue
-                    base, possessive = base[:-2], True
-                    if base not in confirmed:
-                        continue
-                if k in scored:
+        if note.eponyms:
+            self._eponym_mentions(note, note.eponyms)
+        if not confirmed:
+            return
+        for k, tok in enumerate(note.tokens):
+            base = tok.low
+            possessive = False
+            if base not in confirmed:
+                if not base.endswith("'s"):
                     continue
-                lower_ok = confirmed[base] and base not in _NOT_LOWER_NAMES
-                if self._capitalised(tok) or (lower_ok and (possessive or not (tok.common or tok.word))):
-                    scored[k] = 0.75
+                base, possessive = base[:-2], True
+                if base not in confirmed:
+                    continue
+            if k in scored:
+                continue
+            lower_ok = confirmed[base] and base not in _NOT_LOWER_NAMES
+            if self._capitalised(tok) or (lower_ok and (possessive or not (tok.common or tok.word))):
+                scored[k] = 0.75
 
-        # Lone given names mid-sentence ("spoke with Keisha about..."): weak, lexicon-only.
-        places = self._lex.places
+    def _eponym_mentions(self, note: _Note, eponyms: set[str]) -> None:
+        """Other mentions of a clinical word found as a surname, capitalised, with no clinical
+        word after it ("Bell: transport", not "Bell palsy" or "Bell's palsy")."""
+        tokens, scored = note.tokens, note.scored
         for k, tok in enumerate(tokens):
+            if tok.low not in eponyms or k in scored or tok.shape == "lower":
+                continue
+            nxt = tokens[k + 1] if k + 1 < len(tokens) else None
+            if nxt is not None and nxt.clinical and note.text[tok.end : nxt.start] in (" ", "'s "):
+                continue
+            scored[k] = 0.75
+
+    def _lone_given_names(self, note: _Note) -> None:
+        """Lone given names mid-sentence ("spoke with Keisha about..."): weak, lexicon-only."""
+        text, scored = note.text, note.scored
+        places = self._lex.places
+        for k, tok in enumerate(note.tokens):
             if not (0 < tok.first <= _LONE_NAME_MAX_RANK) or tok.shape != "title":
                 continue
             if k in scored or tok.clinical or tok.common or tok.word or tok.low in _STOP or 0 < tok.last <= 300:
@@ -873,8 +1178,6 @@ class NameRecognizer(EntityRecognizer):
             before = text[max(0, tok.start - 3) : tok.start].rstrip(" \t")
             if before and before[-1] not in ".!?:\n-*•>#" and tok.start > 0:
                 scored[k] = 0.5
-
-        return self._spans(text, tokens, scored)
 
     @staticmethod
     def _spans(text: str, tokens: list[_Token], scored: dict[int, float]) -> list[RecognizerResult]:

@@ -12,6 +12,7 @@ import re
 from healthai_server.domain.phi import PhiType
 from healthai_server.phi import checksums
 from healthai_server.phi.recognizers.base import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
+from healthai_server.phi.recognizers.spelled import may_hold_spelled_date, spelled_date_ok, spelled_date_regex
 from healthai_server.phi.wordlists import foreign_month_re, street_suffix_re, unit_designator_re
 from healthai_server.textmatch import word_alternation
 
@@ -262,6 +263,10 @@ _MD_MURMUR_AFTER = re.compile(r"\b(?:murmurs?|holosystolic|systolic|diastolic|ej
 _MONTH_DAY = re.compile(r"(?<![\w/.,:+-])(?P<m>0?[1-9]|1[0-2])/(?P<d>0?[1-9]|[12]\d|3[01])(?![\d/]|\.\d|[A-Za-z])")
 
 
+# A whole number before the fraction: a gestational age in weeks and sevenths.
+_MD_MIXED_NUMBER = re.compile(r"(?<![\d/.])\d{1,2}[ \t]$")
+
+
 class MonthDayRecognizer(EntityRecognizer):
     """Dates written month/day without a year ("INR 11/28 1.4", "started 11/27", "(5/4)"): a
     real day of that month, not a pressure, score, fraction or dose by its neighbours."""
@@ -284,6 +289,8 @@ class MonthDayRecognizer(EntityRecognizer):
                 r"\b(?:on|since|dated|from|until|by|of)[ \t]{1,2}$", text[max(0, start - 8) : start], re.IGNORECASE
             ):
                 continue
+            if _MD_MIXED_NUMBER.search(text, max(0, start - 5), start):
+                continue  # "GA 28 2/7 wk", "CGA 31 4/7": a whole number and a fraction
             results.append(RecognizerResult(PhiType.DATE, start, end, 0.6, self.name))
         return results
 
@@ -704,8 +711,9 @@ def record_number_recognizers() -> list[EntityRecognizer]:
                     "device_part_label",
                     _labelled(
                         r"transmitter|monitor|generator|lead|leads|sensor|receiver|controller|valve|stent|prosthesis|"
-                        r"CGM|hearing aid|cochlear implant|neurostimulator|LVAD|VAD|battery|catalog|cat|REF|model",
-                        r"[A-Z0-9][A-Z0-9:-]{3,29}",
+                        r"CGM|hearing aid|cochlear implant|neurostimulator|LVAD|VAD|battery|catalog|cat|REF",
+                        # "lead 5076-52 cm": a model and its length describe a product, not this device.
+                        r"[A-Z0-9][A-Z0-9:-]{3,29}(?![A-Za-z0-9:-]|[ \t]?(?:cm|mm|Fr|F|in)\b)",
                     ),
                     0.8,
                     "id",
@@ -960,6 +968,14 @@ def date_and_age_recognizers() -> list[EntityRecognizer]:
                     0.85,
                 ),
                 Pattern("month_slash_year", r"(?<![\d/.-])(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}(?![\d/])", 0.6),
+                # Dictated dates: "june eleventh nineteen fifty two", "march twelfth twenty twenty five".
+                Pattern(
+                    "spelled_date",
+                    spelled_date_regex(),
+                    0.9,
+                    validator=spelled_date_ok,
+                    precheck=may_hold_spelled_date,
+                ),
                 Pattern(
                     "ordinal_day",
                     word_alternation(

@@ -34,10 +34,23 @@ _CAPS_CITY_STATE = re.compile(
 _TOWN_LEADS = word_section("recognizer_words.txt", "places.TOWN_LEADS")
 # A city of another country named with its country: "Enugu and Lagos, Nigeria".
 _COUNTRY_AFTER = re.compile(r",[ \t]{1,2}(?P<country>[A-Z][a-z]+(?:[ \t][A-Z][a-z]+){0,2})")
-_COUNTY = re.compile(rf"{_PLACE_WORD_START}(?:[ \t]{_PLACE_WORD}){{0,2}}[ \t](?:County|Parish|Borough)\b")
+# A town in a dictation, any case, before a state's name and a ZIP code ("in cottondale alabama
+# 35453"): the ZIP makes it an address whatever the case.
+_TOWN_STATE_ZIP = re.compile(
+    rf"(?<![A-Za-z'’.-])(?P<city>[A-Za-z][A-Za-z'’.-]{{1,25}}(?:[ \t][A-Za-z][A-Za-z'’.-]{{1,25}})?),?[ \t]{{1,2}}"
+    rf"(?i:{STATE_NAMES}),?[ \t]{{1,2}}\d{{5}}(?:-\d{{4}})?(?!\d)"
+)
+# The ZIP code the pattern ends with: the pattern runs only in a short window before each one.
+_TOWN_STATE_ANCHOR = re.compile(r"(?<=[ \t,])\d{5}(?!\d)")
+# "Isle of Wight", "Isle of Palms": "Isle of" begins a county or town name.
+_COUNTY = re.compile(
+    rf"{_PLACE_WORD_START}(?:[ \t]{_PLACE_WORD}){{0,2}}[ \t](?:County|Parish|Borough)\b"
+    rf"|Isle[ \t]of[ \t]{_PLACE_WORD}(?:[ \t](?:County|Parish))?"
+)
 _CITY_LABEL = re.compile(
-    r"(?<![A-Za-z])(?:city|town|county|hometown|birthplace|place of birth|city of residence)[ \t]{0,2}:[ \t]{0,3}"
-    r"(?P<city>[A-Z][A-Za-z'’.-]{1,30}(?:[ \t][A-Z][A-Za-z'’.-]{1,30}){0,3})",
+    r"(?<![A-Za-z])(?:city|town|county|hometown|birthplace|place of birth|city of residence)"
+    r"(?:[ \t]{0,2}:|[ \t]{1,2}\.{3,})[ \t]{0,3}"  # "County:" or a face sheet's dot leader
+    r"(?P<city>[A-Z][A-Za-z'’.-]{1,30}(?:[ \t](?:(?-i:of|de|la|du|the)[ \t])?[A-Z][A-Za-z'’.-]{1,30}){0,3})",
     re.IGNORECASE,
 )
 _PLACE_CUE = re.compile(
@@ -164,7 +177,8 @@ _ORG_CUE = re.compile(
 # "Pennington & Sons Funeral Home, Asheville".
 _KIND_LEAD, _KIND_BRANCHES = word_branches(_ORG_KIND, ignore_case=False)
 _TOWN_AFTER = re.compile(
-    rf"(?:{STREET_RE}(?:,[ \t]{{1,2}}|[ \t]+in[ \t]+)|[{_KIND_LEAD}](?<=[\w.][ \t].){_KIND_BRANCHES},[ \t]{{1,2}})"
+    rf"(?:{STREET_RE}(?:,[ \t]{{1,2}}|[ \t]+in[ \t]+)|[{_KIND_LEAD}](?<=[\w.][ \t].){_KIND_BRANCHES}"
+    rf"(?:,[ \t]{{1,2}}|(?P<kind_in>[ \t]in[ \t])))"
     rf"(?P<city>{_PLACE_WORD}(?:[ \t]{_PLACE_WORD}){{0,2}})(?![\w'’-])"
 )
 _NOT_TOWN = word_section("recognizer_words.txt", "places.NOT_TOWN")
@@ -184,6 +198,17 @@ _GENERIC_SUFFIXES = (
     "nib", "vir", "pam", "lam", "done", "codone", "morphone", "triptan", "sone", "lone", "hctz", "xaban",
 )  # fmt: skip
 _GENERIC_WORDS = word_section("recognizer_words.txt", "places.GENERIC_WORDS")
+
+
+def _towns_before_zip(text: str) -> list[re.Match[str]]:
+    """Matches of _TOWN_STATE_ZIP, each searched for only in the 70 characters before a ZIP code
+    (one fast scan for five digits instead of a case-insensitive state alternation everywhere)."""
+    out = []
+    for z in _TOWN_STATE_ANCHOR.finditer(text):
+        m = _TOWN_STATE_ZIP.search(text, max(0, z.start() - 70), z.end())
+        if m is not None and m.end() >= z.end():
+            out.append(m)
+    return out
 
 
 class CityRecognizer(EntityRecognizer):
@@ -280,12 +305,28 @@ class CityRecognizer(EntityRecognizer):
             if first in _NOT_TOWN or low in lex.common or low in lex.clinical:
                 continue
             street = m.group().startswith(tuple("0123456789"))
-            if low in lex.places or (street and not any(w in lex.english or w in lex.clinical for w in low.split())):
+            # "Church in Travelers Rest": where an organisation is, capitalised mid-sentence, is a
+            # town though its words are English words; a month, a day or a clinical word is not.
+            kind_in = m.group("kind_in") is not None and not any(w in lex.clinical for w in low.split())
+            if (
+                low in lex.places
+                or kind_in
+                or (street and not any(w in lex.english or w in lex.clinical for w in low.split()))
+            ):
                 results.append(RecognizerResult(PhiType.CITY, *m.span("city"), 0.8, self.name))
         for m in _CAPS_CITY_STATE.finditer(text):
             low = m.group().lower()
             if low in lex.places or not (low in lex.english or low in lex.clinical or low in lex.common):
                 results.append(RecognizerResult(PhiType.CITY, m.start(), m.end(), 0.9, self.name))
+        for m in _towns_before_zip(text):
+            start, end = m.span("city")
+            # Drop the words before the town that are note words ("in", "road 33 in").
+            for w in re.finditer(r"\S+", text[start:end]):
+                low = w.group().lower()
+                if low in _NOT_TOWN or (low in lex.english and low not in lex.places) or low in lex.clinical:
+                    continue
+                results.append(RecognizerResult(PhiType.CITY, start + w.start(), end, 0.9, self.name))
+                break
         for m in _COUNTY.finditer(text):
             results.append(RecognizerResult(PhiType.CITY, m.start(), m.end(), 0.9, self.name))
         for m in _CITY_LABEL.finditer(text):

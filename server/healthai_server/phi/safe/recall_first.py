@@ -13,7 +13,14 @@ from collections.abc import Sequence
 
 from healthai_server.domain.phi import PhiType
 from healthai_server.phi.recognizers.base import RecognizerResult
-from healthai_server.phi.safe.numbers import MAX_PLAIN_INT, NUMBER, is_clinical_code, is_clinical_number
+from healthai_server.phi.safe.numbers import (
+    MAX_PLAIN_INT,
+    NUMBER,
+    is_clinical_code,
+    is_clinical_number,
+    label_before,
+    unit_after,
+)
 from healthai_server.phi.safe.spans import Shape, shaped_spans, street_tail
 from healthai_server.phi.safe.vocabulary import SafeVocabulary
 
@@ -42,7 +49,7 @@ _COMPOUND = re.compile(r"[^\W_]+(?:[-.][^\W_]+)+")
 # between two removed name words, or after one, they are part of the name.
 _PARTICLES = frozenset(
     {"de", "del", "della", "la", "las", "los", "le", "da", "das", "do", "dos", "di", "du", "van", "von", "der",
-     "den", "ter", "ten", "bin", "ibn", "al", "el", "y", "e", "st", "mac", "mc"}
+     "den", "ter", "ten", "bin", "bint", "ibn", "abu", "abd", "al", "el", "y", "e", "st", "mac", "mc"}
 )  # fmt: skip
 _LAST_WORD = re.compile(r"[^\W_]+$")
 _QUOTED = re.compile(r'"[A-Z][^"\n]{0,28}"')
@@ -63,9 +70,10 @@ def _covered(starts: Sequence[int], ends: Sequence[int], start: int, end: int) -
 
 def _particle_then_capital(text: str, end: int) -> bool:
     """Whether the particle ending at `end` is followed, one space apart, by more particles and
-    then a capitalised word ("de los Ángeles")."""
+    then a capitalised word ("de los Ángeles", "Abd al-Karim")."""
     for _ in range(3):
-        m = _TOKEN.match(text, end + 1) if text[end : end + 1] == " " else None
+        # A space, or a hyphen after a particle ("Abd al-Karim", "bin al-Hamwi").
+        m = _TOKEN.match(text, end + 1) if text[end : end + 1] in (" ", "-") else None
         if m is None:
             return False
         if m.group()[0].isupper():
@@ -113,6 +121,7 @@ class SafeListPass:
             reach.append(max(reach[-1], (s_end, s_score)) if reach else (s_end, s_score))
         out: list[RecognizerResult] = []
         kept: list[re.Match[str]] = []  # words judged safe: the candidates for widening
+        small: list[re.Match[str]] = []  # small numbers judged safe: maybe a group of an id
         j, n = 0, len(starts)
         for m in _TOKEN.finditer(text):
             start, end = m.span()
@@ -132,6 +141,10 @@ class SafeListPass:
                 out.append(RecognizerResult(PhiType.OTHER, start, end, score, NAME))
             elif word.isalpha():
                 kept.append(m)
+            elif word.isdecimal() and len(word) <= 3:
+                small.append(m)
+        if small and out:
+            out = self._widen_number_groups(text, out, small)
         widened = self._widen_codes(text, typed, out)
         if len(widened) != len(out):
             code_parts = {r.start for r in widened}
@@ -153,6 +166,40 @@ class SafeListPass:
             kind = near.type if near.type in (PhiType.NAME, PhiType.CITY) else PhiType.NAME
             out.append(RecognizerResult(kind, r.start, r.end, r.score, NAME))
         return out
+
+    def _widen_number_groups(
+        self, text: str, found: list[RecognizerResult], small: Sequence[re.Match[str]]
+    ) -> list[RecognizerResult]:
+        """ "member AMH 5520 9184 03", "case no. 24 WC 031877": an identifier printed in groups
+        one space apart. A small number with no unit or label, one space from a group this pass
+        removed (digits, or capitals like "WC"), is a group of the same identifier."""
+        by_end = {r.end: r for r in found}
+        by_start = {r.start: r for r in found}
+        extra: list[RecognizerResult] = []
+        for m in small:
+            start, end = m.span()
+            if text[start - 1 : start] not in (" ", "") or text[end : end + 1] not in (" ", ";", ",", "\n", ""):
+                continue  # "81.5", "13:02", "-4": part of a number, not a group
+            before = by_end.get(start - 1) if start else None
+            after = by_start.get(end + 1) if text[end : end + 1] == " " else None
+            if before is not None and text[before.start : before.end].isdecimal() and before.end - before.start >= 4:
+                pass  # "5520 9184 03"
+            elif (
+                after is not None
+                and text[after.start : after.end].isalpha()
+                and text[after.start : after.end].isupper()
+            ):
+                # "24 WC 031877": the capitals are followed by a removed group of digits.
+                nxt = by_start.get(after.end + 1)
+                if nxt is None or not text[nxt.start : nxt.end].isdecimal() or text[after.end] != " ":
+                    continue
+            else:
+                continue
+            vocab = self.vocabulary
+            if unit_after(text, end, vocab) is not None or label_before(text, start, vocab):
+                continue
+            extra.append(RecognizerResult(PhiType.OTHER, start, end, SCORE_NUMBER, NAME))
+        return sorted([*found, *extra], key=lambda r: r.start) if extra else found
 
     def _widen_codes(
         self, text: str, typed: Sequence[RecognizerResult], found: list[RecognizerResult]
@@ -234,7 +281,8 @@ class SafeListPass:
                 join = True
             elif word[0].isupper() and not word.isupper():
                 allowed = (any_capitalised and lower not in never) or lower in _PLACE_ENDS
-                join = allowed and after_edge(start, (" ",), edges)
+                # "Okamura-Reyes": the second half of a double-barrelled name, too.
+                join = allowed and after_edge(start, (" ", "-"), edges)
             if join:
                 joined.add((start, end))
                 edges.add(end)

@@ -98,7 +98,14 @@ _ROUTE = re.compile(
 # Ages over 89 in words: "ninety-five good years", "she is ninety", "turned one hundred".
 _AGE_WORDS = re.compile(
     r"(?i:\b(?:ninety|one[ \t]hundred(?:[ \t]and)?)(?:[- \t](?:one|two|three|four|five|six|seven|eight|nine))?\b)"
-    r"(?=(?:[ \t]+[a-z]+){0,2}[ \t]+years?\b|[ \t]*[.,;!?\n]|$)",
+    r"(?![\w-])",
+)
+_YEARS_OR_END = re.compile(r"(?:[ \t]+[a-z]+){0,2}[ \t]+years?\b|[ \t]*(?:[.,;!?\n]|$)")
+# After "is"/"turned", a number word is an age unless a measurement follows ("is ninety over
+# sixty", "was ninety percent", "ninety milligrams").
+_MEASURE_AFTER = re.compile(
+    r"[ \t]+(?i:over|percent|per|degrees?|point|milligrams?|mg|beats|bpm|kilos?|kg|pounds?|lbs?|minutes?|"
+    r"seconds?|days?|hours?|weeks?|months?|times|mmhg|millimeters?|mm|cc|ml|units?|%)\b|[ \t]*(?:%|/)"
 )
 _AGE_WORD_CUE = re.compile(
     r"(?i:(?:\b(?:is|was|turned|turns|aged?|had)|['\u2019]s)[ \t]+)$",
@@ -166,8 +173,11 @@ def shaped_spans(
     for m in _around(text, _ROUTE_ANCHOR, _ROUTE, 14, 90):
         out.append((m.start(), street_tail(text, m.end()), SCORE_STREET, PhiType.STREET_ADDRESS))
     for m in _around(text, _AGE_ANCHOR, _AGE_WORDS, 6, 40):
-        followed_by_years = re.match(r"(?:[ \t]+[a-z]+){0,2}[ \t]+years?\b", text[m.end() : m.end() + 40])
-        if followed_by_years or _AGE_WORD_CUE.search(text, max(0, m.start() - 12), m.start()):
+        after = _YEARS_OR_END.match(text, m.end(), min(len(text), m.end() + 40))
+        followed_by_years = after is not None and "year" in after.group()
+        cue = _AGE_WORD_CUE.search(text, max(0, m.start() - 12), m.start()) is not None
+        # "her mother is ninety three and lives ...": a dictation runs on without punctuation.
+        if followed_by_years or (cue and (after is not None or _MEASURE_AFTER.match(text, m.end()) is None)):
             out.append((m.start(), m.end(), SCORE_DATE, PhiType.AGE))
     for m in _around(text, months, _MONTH_RANGE, 4, 50):
         unit = m.group("unit")

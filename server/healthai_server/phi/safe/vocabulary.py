@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from healthai_server.engine import resources as engine_resources
@@ -77,6 +77,10 @@ class SafeVocabulary:
     never_names: frozenset[str] = frozenset()
     # Clinical vocabulary, units and labels: never a surname before ", Given" ("RN, CDCES").
     clinical: frozenset[str] = frozenset()
+    # Place names and census surnames (the lexicon's own tables, not copies): a compound of two
+    # known words that is one of them is a name written in lower case, not a coinage.
+    places: frozenset[str] = frozenset()
+    surnames: Mapping[str, int] = field(default_factory=dict)
     # Clinical word endings and prefixes (data/medical_affixes.txt).
     suffixes: tuple[str, ...] = ()
     prefixes: tuple[str, ...] = ()
@@ -118,6 +122,8 @@ class SafeVocabulary:
             name_like=frozenset(name_like),
             never_names=frozenset(never_names - eponyms),
             clinical=frozenset(clinical | units | labels),
+            places=lexicon.places,
+            surnames=lexicon.last,
             suffixes=affixes.get("suffix", ()),
             prefixes=affixes.get("prefix", ()),
         )
@@ -146,8 +152,10 @@ class SafeVocabulary:
 
     def compound(self, word: str) -> bool:
         """A lower-case word made of two known words ("wristband", "bedside"). Capitalised coinages
-        ("Harrowgate", "Brightwater") are how places and organisations are named: not for them."""
-        if not word.islower() or len(word) < 7:
+        ("Harrowgate", "Brightwater") are how places and organisations are named: not for them, nor
+        for a lower-case word the place lists or the census know ("northport", "whitehorse")."""
+        # (Called only for a word `knows` rejected, so never for an English word.)
+        if not word.islower() or len(word) < 7 or word in self.places or word in self.surnames:
             return False
         return any(self.knows(word[:i]) and self.knows(word[i:]) for i in range(3, len(word) - 2))
 
