@@ -213,15 +213,17 @@ def drop_database(url: str) -> None:
     admin.dispose()
 
 
-def run_setup(label: str, notes: list[tuple[str, str]], processes: int, database_url: str = "") -> None:
+def run_setup(
+    label: str, notes: list[tuple[str, str]], processes: int, database_url: str = "", env: dict[str, str] | None = None
+) -> None:
     root = Path(tempfile.mkdtemp(prefix="bench-batch-"))
     servers: list[ServerProcess] = []
     try:
         settings = {"database_url": database_url} if database_url else {}
-        servers.append(ServerProcess(root / "s0", server_env(root / "s0", None, **settings)).start())
+        servers.append(ServerProcess(root / "s0", server_env(root / "s0", env, **settings)).start())
         for index in range(1, processes):
             shutil.copytree(root / "s0" / "dev", root / f"s{index}" / "dev")
-            servers.append(ServerProcess(root / f"s{index}", server_env(root / f"s{index}", None, **settings)).start())
+            servers.append(ServerProcess(root / f"s{index}", server_env(root / f"s{index}", env, **settings)).start())
         first = servers[0]
         pids = [s.process.pid for s in servers if s.process is not None]
         unary_notes = notes[: max(len(notes) // 4, 200)]
@@ -255,16 +257,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notes", type=int, default=2000, help="notes in the job (default 2,000; the issue: 20,000)")
     parser.add_argument("--postgres", action="store_true", help="also PostgreSQL with one and two server processes")
+    parser.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE", help="server setting")
+    parser.add_argument("--no-sqlite", action="store_true", help="skip the embedded (SQLite) row")
     args = parser.parse_args()
+    env = dict(item.split("=", 1) for item in args.server_env)
     notes = load_notes(args.notes)
     chars = sum(len(t) for _n, t in notes) / len(notes)
     print(f"{len(notes):,} notes, {chars:,.0f} characters on average; machine: {os.cpu_count()} cores", flush=True)
-    run_setup("embedded (SQLite, 1 process)", notes, 1)
+    if not args.no_sqlite:
+        run_setup("embedded (SQLite, 1 process)", notes, 1, env=env)
     if args.postgres:
         for processes in (1, 2):
             url = postgres_database()
             try:
-                run_setup(f"PostgreSQL, {processes} process(es)", notes, processes, url)
+                run_setup(f"PostgreSQL, {processes} process(es)", notes, processes, url, env)
             finally:
                 drop_database(url)
     return 0

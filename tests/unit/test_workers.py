@@ -28,7 +28,7 @@ def workers() -> Iterator[CpuWorkers]:
 
 
 def test_busy_workers_with_a_short_queue_still_admit(workers: CpuWorkers) -> None:
-    workers.pending = 10  # 2 running, 8 waiting: 9 ahead of a new job over 2 workers = 45 ms
+    workers.pending = workers.calls = 10  # 2 running, 8 waiting: 9 ahead of a new job over 2 workers = 45 ms
     assert workers.expected_wait_s() == pytest.approx(0.045)
     workers._admit(deadline=None)
 
@@ -36,30 +36,30 @@ def test_busy_workers_with_a_short_queue_still_admit(workers: CpuWorkers) -> Non
 def test_a_queue_longer_than_the_wait_cap_sheds_with_the_backlog_as_retry_delay(workers: CpuWorkers) -> None:
     shed: list[str] = []
     workers._on_shed = shed.append
-    workers.pending = 12  # 11 ahead -> 55 ms > 50 ms
+    workers.pending = workers.calls = 12  # 11 ahead -> 55 ms > 50 ms
     with pytest.raises(Overloaded) as caught:
         workers._admit(deadline=None)
     assert caught.value.retry_after_s == pytest.approx(0.1)  # never less than 100 ms
     assert shed == ["server"]
-    workers.pending = 30  # 29 ahead -> 145 ms: come back when it has drained
+    workers.pending = workers.calls = 30  # 29 ahead -> 145 ms: come back when it has drained
     with pytest.raises(Overloaded) as caught:
         workers._admit(deadline=None)
     assert caught.value.retry_after_s == pytest.approx(0.145)
 
 
 def test_work_that_cannot_finish_before_the_deadline_is_shed_at_once(workers: CpuWorkers) -> None:
-    workers.pending = 6  # 25 ms ahead + 10 ms of its own
+    workers.pending = workers.calls = 6  # 25 ms ahead + 10 ms of its own
     workers._admit(Deadline.after(1.0))
     with pytest.raises(Overloaded, match="longer than the deadline"):
         workers._admit(Deadline.after(0.02))
-    workers.pending = 0  # no backlog, but the job alone takes longer than the caller allows
+    workers.pending = workers.calls = 0  # no backlog, but the job alone takes longer than the caller allows
     with pytest.raises(DeadlineExceeded):
         workers._admit(Deadline.after(0.005))
 
 
 def test_the_hard_cap_holds_even_when_jobs_are_cheap(workers: CpuWorkers) -> None:
     workers._job_s = 0.0001
-    workers.pending = 100
+    workers.pending = workers.calls = 100
     with pytest.raises(Overloaded, match="queue is full"):
         workers._admit(deadline=None)
 
