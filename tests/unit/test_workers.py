@@ -152,3 +152,30 @@ def test_workers_do_not_outlive_a_killed_server() -> None:
         assert not _alive(worker)
     finally:
         server.kill()
+
+
+async def test_a_group_of_notes_is_one_call_and_a_bad_note_fails_alone() -> None:
+    """Batch chunks: one worker round trip for several notes; admission and the cost average
+    count notes, and a note the engine cannot take is its own error, not the group's."""
+    pool = CpuWorkers(1, b"k" * 32, max_queue_wait_s=0.05)
+    try:
+        notes = [
+            ("BP 120/80. Metformin 500 mg PO BID.", ExtractionOptions()),
+            (None, ExtractionOptions()),  # not text: the engine raises for this note only
+            ("Assessment: hypertension.", ExtractionOptions()),
+        ]
+        results = await pool.extract_many(notes, Deadline.after(30))  # type: ignore[arg-type]
+        assert [isinstance(r, Exception) for r in results] == [False, True, False]
+        assert pool.pending == 0
+        assert pool.calls == 0
+        assert 0 < pool._job_s < 5.0
+        assert await pool.extract_many([], None) == []
+    finally:
+        pool.close()
+
+
+def test_a_worker_holding_a_group_is_busy_and_a_free_worker_admits_at_once(workers: CpuWorkers) -> None:
+    workers.pending, workers.calls = 16, 1  # one batch call of 16 notes: the other worker is free
+    assert workers.expected_wait_s() == 0.0
+    workers.calls = 2  # both workers hold a group: a new call waits behind them
+    assert workers.expected_wait_s() == pytest.approx(15 * 0.010 / 2)
