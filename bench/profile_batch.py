@@ -33,17 +33,19 @@ from tests.e2e.server import ServerProcess, engine_worker_pids, server_env  # no
 # threads blocked in C calls as busy), not working: selectors, condition waits, an idle thread
 # pool's queue.get, the parent watch's sleep.
 IDLE_LEAVES = ("select", "wait", "_worker", "Thread.run", "watch", "_wait_for_tstate_lock", "poll", "get")
-# Serving process: first match wins, searched from the innermost frame outwards.
+# Serving process: a sample belongs to the first stage in this list that any of its frames names
+# (so a claim's SQL counts as the claim, and the engine call under the pipeline as the engine call).
 SERVER_STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("upload: stream, encode, encrypt, insert", ("CreateBatchJob", "JobBuilder", "stage_notes", "finalize")),
-    ("claim + note decrypt", ("BatchStore.claim", "_work_item")),
-    ("result encrypt + write transaction", ("BatchStore.write", "_max_attempts")),
+    ("claim + note decrypt (one transaction)", ("BatchStore.claim", "_work_item")),
+    ("result encrypt + write (one transaction)", ("BatchStore.write", "_max_attempts")),
     ("audit event per chunk", ("_audit_chunk", "AuditRepository")),
+    ("job bookkeeping (stats, lease, completion)", ("BatchStore.", "_stats_loop", "_heartbeat")),
     ("note fingerprint (HMAC)", ("fingerprint",)),
     ("protobuf in/out, result encode", ("BatchExtractor._encode", "BatchExtractor._request", "convert.py")),
+    ("engine calls (submit, pickle, results)", ("futures/process.py", "multiprocessing", "workers.py")),
     ("pipeline stages (guard, validation, FHIR)", ("ExtractionPipeline",)),
-    ("engine calls (submit, pickle, results)", ("concurrent/futures", "multiprocessing", "workers.py")),
-    ("database driver, pool (other)", ("sqlalchemy", "sqlite3", "psycopg", "storage/db.py")),
+    ("database (other)", ("sqlalchemy", "sqlite3", "psycopg", "storage/db.py")),
 ]
 WORKER_STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("engine", ("ClinicalEngine.extract",)),
@@ -53,10 +55,9 @@ WORKER_STAGES: list[tuple[str, tuple[str, ...]]] = [
 
 
 def stage_of(frames: list[str], stages: list[tuple[str, tuple[str, ...]]]) -> str:
-    for frame in reversed(frames):
-        for stage, needles in stages:
-            if any(needle in frame for needle in needles):
-                return stage
+    for stage, needles in stages:
+        if any(needle in frame for frame in frames for needle in needles):
+            return stage
     return "other (event loop, gRPC, threads, IPC)"
 
 
