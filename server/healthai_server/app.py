@@ -553,9 +553,10 @@ def _build_batch(
         RunnerSettings(
             consumers=settings.batch_consumers,
             claim_size=settings.batch_claim_size,
-            # One call per engine worker: a worker with a call of several notes is busy, and
-            # calls queued behind it would be shed by the engine's admission (wait > limit).
-            concurrency=settings.batch_concurrency or max(engine_processes, 1),
+            # Two calls per engine worker: one running, one queued, so a worker never waits for
+            # the serving process between groups; more would be shed by the engine's admission
+            # (their wait would pass HEALTHAI_ENGINE_MAX_QUEUE_WAIT_MS).
+            concurrency=settings.batch_concurrency or 2 * max(engine_processes, 1),
             notes_per_call=settings.batch_notes_per_call,
             lease_s=settings.batch_lease_s,
             poll_interval_s=settings.batch_poll_interval_s,

@@ -152,8 +152,8 @@ class Settings:
     batch_retry_max_delay_s: float = 60.0
     batch_lease_s: float = 60.0  # a claimed note is claimable again this long after its consumer died
     batch_claim_size: int = 32  # notes claimed per round trip
-    batch_concurrency: int = 0  # engine calls in flight per server; 0: one per engine worker
-    batch_notes_per_call: int = 8  # notes sent to an engine worker in one call (one round trip per group)
+    batch_concurrency: int = 0  # engine calls in flight per server; 0: 2 per engine worker
+    batch_notes_per_call: int = 4  # notes sent to an engine worker in one call (one round trip per group)
     # Idle consumers look for work this often (a new or replayed job wakes them at once; the
     # poll finds notes whose retry delay has passed, and each poll is a write transaction).
     batch_poll_interval_s: float = 1.0

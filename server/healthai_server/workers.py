@@ -238,14 +238,19 @@ class CpuWorkers:
         if self._executor is not None:
             await asyncio.gather(*(self._submit(_ready, deadline=None) for _ in range(self.processes * 2)))
 
-    async def _submit(self, fn: Any, *args: Any, deadline: Deadline | None, notes: int = 1) -> Any:
+    async def _submit(
+        self, fn: Any, *args: Any, deadline: Deadline | None, notes: int = 1, background: bool = False
+    ) -> Any:
         """`notes`: how many notes the call carries; admission and the cost average count notes,
-        so a batch chunk weighs what its notes weigh and unary admission is not skewed by it."""
+        so a batch group weighs what its notes weigh and unary admission is not skewed by it.
+        `background`: work whose caller bounds its own concurrency and waits for no one (the batch
+        queue); only the hard cap and the deadline apply, not the queue-wait limit that protects
+        interactive callers' latency (the batch's own queued group would otherwise shed it)."""
         if deadline is not None and deadline.expired():
             raise DeadlineExceeded("the deadline expired before the work could start")
         if self._executor is None:
             return fn(*args)
-        self._admit(deadline, notes)
+        self._admit(deadline, notes, background=background)
         self.pending += notes
         self.calls += 1
         try:
@@ -265,14 +270,14 @@ class CpuWorkers:
         queued_ahead = max(0, self.pending - self.processes + 1)
         return queued_ahead * self._job_s / self.processes
 
-    def _admit(self, deadline: Deadline | None, notes: int = 1) -> None:
+    def _admit(self, deadline: Deadline | None, notes: int = 1, *, background: bool = False) -> None:
         if deadline is not None and self._job_s * notes > deadline.remaining():
             # Not overload: the work alone outlasts the deadline, and a retry would too.
             raise DeadlineExceeded("the deadline is shorter than the work; allow more time")
         wait = self.expected_wait_s()
         if self.max_pending and self.pending >= self.max_pending:
             reason = "the clinical engine's queue is full"
-        elif self.max_queue_wait_s and wait > self.max_queue_wait_s:
+        elif self.max_queue_wait_s and wait > self.max_queue_wait_s and not background:
             reason = "the clinical engine is at capacity"
         elif deadline is not None and wait > 0 and wait + self._job_s * notes > deadline.remaining():
             reason = "the clinical engine's backlog is longer than the deadline"
@@ -325,7 +330,7 @@ class CpuWorkers:
         if not notes:
             return []
         result: list[EncodedClinicalData | Exception] = await self._submit(
-            _extract_many, notes, deadline=deadline, notes=len(notes)
+            _extract_many, notes, deadline=deadline, notes=len(notes), background=True
         )
         return result
 

@@ -179,3 +179,14 @@ def test_a_worker_holding_a_group_is_busy_and_a_free_worker_admits_at_once(worke
     assert workers.expected_wait_s() == 0.0
     workers.calls = 2  # both workers hold a group: a new call waits behind them
     assert workers.expected_wait_s() == pytest.approx(15 * 0.010 / 2)
+
+
+def test_background_work_is_bounded_by_the_hard_cap_not_the_queue_wait(workers: CpuWorkers) -> None:
+    """The batch queue bounds its own calls; its queued group must not be shed by its own backlog."""
+    workers.pending, workers.calls = 16, 4  # 75 ms of work ahead: an interactive call is shed
+    with pytest.raises(Overloaded):
+        workers._admit(deadline=None)
+    workers._admit(deadline=None, notes=4, background=True)
+    workers.pending = workers.calls = 100
+    with pytest.raises(Overloaded, match="queue is full"):
+        workers._admit(deadline=None, background=True)

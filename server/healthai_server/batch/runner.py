@@ -53,8 +53,9 @@ class RunnerSettings:
     # Engine calls in flight per server (each carries up to notes_per_call notes).
     concurrency: int = 4
     # Notes sent to the engine in one call: one worker round trip (pickling, pool hand-offs,
-    # event-loop wake-ups) per group instead of per note; see README, bench-batch.
-    notes_per_call: int = 8
+    # event-loop wake-ups) per group instead of per note; see README, bench-batch. With two calls
+    # per worker in flight, 4 keeps a worker's queue under the engine's admission wait limit.
+    notes_per_call: int = 4
     lease_s: float = 60.0
     poll_interval_s: float = 1.0
     stats_interval_s: float = 5.0
