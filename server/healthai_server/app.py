@@ -553,7 +553,11 @@ def _build_batch(
         RunnerSettings(
             consumers=settings.batch_consumers,
             claim_size=settings.batch_claim_size,
+            # Two calls per engine worker: one running, one queued, so a worker never waits for
+            # the serving process between groups; more would be shed by the engine's admission
+            # (their wait would pass HEALTHAI_ENGINE_MAX_QUEUE_WAIT_MS).
             concurrency=settings.batch_concurrency or 2 * max(engine_processes, 1),
+            notes_per_call=settings.batch_notes_per_call,
             lease_s=settings.batch_lease_s,
             poll_interval_s=settings.batch_poll_interval_s,
         ),

@@ -152,7 +152,8 @@ class Settings:
     batch_retry_max_delay_s: float = 60.0
     batch_lease_s: float = 60.0  # a claimed note is claimable again this long after its consumer died
     batch_claim_size: int = 32  # notes claimed per round trip
-    batch_concurrency: int = 0  # notes in flight per consumer; 0: 2 per engine worker
+    batch_concurrency: int = 0  # engine calls in flight per server; 0: 2 per engine worker
+    batch_notes_per_call: int = 4  # notes sent to an engine worker in one call (one round trip per group)
     # Idle consumers look for work this often (a new or replayed job wakes them at once; the
     # poll finds notes whose retry delay has passed, and each poll is a write transaction).
     batch_poll_interval_s: float = 1.0
@@ -320,6 +321,7 @@ def _validate(settings: Settings) -> None:
         ("batch_lease_s", 1 <= settings.batch_lease_s <= 3600, "must be between 1 and 3600"),
         ("batch_claim_size", 1 <= settings.batch_claim_size <= 1000, "must be between 1 and 1000"),
         ("batch_concurrency", 0 <= settings.batch_concurrency <= 1024, "must be between 0 and 1024"),
+        ("batch_notes_per_call", 1 <= settings.batch_notes_per_call <= 256, "must be between 1 and 256"),
         ("batch_poll_interval_s", 0.01 <= settings.batch_poll_interval_s <= 60, "must be between 0.01 and 60"),
         ("batch_retention_s", settings.batch_retention_s >= 60, "must be at least 60"),
         ("idempotency_ttl_s", settings.idempotency_ttl_s >= 60, "must be at least 60"),

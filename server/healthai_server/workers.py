@@ -110,6 +110,18 @@ def _extract(text: str, options: ExtractionOptions) -> EncodedClinicalData:
     return encode_clinical_data(data, keep_objects=options.include_fhir or options.keep_objects, validated=True)
 
 
+def _extract_many(notes: list[tuple[str, ExtractionOptions]]) -> list[EncodedClinicalData | Exception]:
+    """Several notes in one call (batch jobs): one pickled round trip per chunk instead of one per
+    note. A note that fails is returned as its exception, so it fails alone; the others succeed."""
+    results: list[EncodedClinicalData | Exception] = []
+    for text, options in notes:
+        try:
+            results.append(_extract(text, options))
+        except Exception as error:  # reported per note, as a one-note call would raise it
+            results.append(error)
+    return results
+
+
 def _analyze(text: str) -> tuple[tuple[ProblemListEntry, ...], list[ClinicalAlert]]:
     from healthai_server.engine.alerts import compute_alerts
 
@@ -160,7 +172,8 @@ class CpuWorkers:
         self.inline = processes < 0
         self.max_pending = max_pending  # 0: no count cap
         self.max_queue_wait_s = max_queue_wait_s  # 0: no wait cap
-        self.pending = 0
+        self.pending = 0  # notes submitted and not yet answered
+        self.calls = 0  # worker calls in flight (a batch call carries several notes)
         self._job_s = 0.0  # moving average of compute time per job
         self._on_shed = on_shed
         self.processes = processes if processes > 0 else (os.cpu_count() or 1)
@@ -225,36 +238,48 @@ class CpuWorkers:
         if self._executor is not None:
             await asyncio.gather(*(self._submit(_ready, deadline=None) for _ in range(self.processes * 2)))
 
-    async def _submit(self, fn: Any, *args: Any, deadline: Deadline | None) -> Any:
+    async def _submit(
+        self, fn: Any, *args: Any, deadline: Deadline | None, notes: int = 1, background: bool = False
+    ) -> Any:
+        """`notes`: how many notes the call carries; admission and the cost average count notes,
+        so a batch group weighs what its notes weigh and unary admission is not skewed by it.
+        `background`: work whose caller bounds its own concurrency and waits for no one (the batch
+        queue); only the hard cap and the deadline apply, not the queue-wait limit that protects
+        interactive callers' latency (the batch's own queued group would otherwise shed it)."""
         if deadline is not None and deadline.expired():
             raise DeadlineExceeded("the deadline expired before the work could start")
         if self._executor is None:
             return fn(*args)
-        self._admit(deadline)
-        self.pending += 1
+        self._admit(deadline, notes, background=background)
+        self.pending += notes
+        self.calls += 1
         try:
             with _tracer.start_as_current_span(
                 f"engine.{fn.__name__.lstrip('_')}", attributes={"healthai.engine.pending": self.pending}
             ):
-                return await self._run(fn, args, deadline)
+                return await self._run(fn, args, deadline, notes)
         finally:
-            self.pending -= 1
+            self.pending -= notes
+            self.calls -= 1
 
     def expected_wait_s(self) -> float:
-        """How long a job submitted now would wait for a worker, by the current backlog."""
+        """How long a job submitted now would wait for a worker, by the current backlog. A worker
+        with no call is free now, even when other workers hold batch calls of many notes."""
+        if self.calls < self.processes:
+            return 0.0
         queued_ahead = max(0, self.pending - self.processes + 1)
         return queued_ahead * self._job_s / self.processes
 
-    def _admit(self, deadline: Deadline | None) -> None:
-        if deadline is not None and self._job_s > deadline.remaining():
+    def _admit(self, deadline: Deadline | None, notes: int = 1, *, background: bool = False) -> None:
+        if deadline is not None and self._job_s * notes > deadline.remaining():
             # Not overload: the work alone outlasts the deadline, and a retry would too.
             raise DeadlineExceeded("the deadline is shorter than the work; allow more time")
         wait = self.expected_wait_s()
         if self.max_pending and self.pending >= self.max_pending:
             reason = "the clinical engine's queue is full"
-        elif self.max_queue_wait_s and wait > self.max_queue_wait_s:
+        elif self.max_queue_wait_s and wait > self.max_queue_wait_s and not background:
             reason = "the clinical engine is at capacity"
-        elif deadline is not None and wait > 0 and wait + self._job_s > deadline.remaining():
+        elif deadline is not None and wait > 0 and wait + self._job_s * notes > deadline.remaining():
             reason = "the clinical engine's backlog is longer than the deadline"
         else:
             return
@@ -263,13 +288,13 @@ class CpuWorkers:
         # well-behaved clients retry into the same backlog.
         raise Overloaded(f"{reason}; retry after the suggested delay", retry_after_s=max(wait, 0.1))
 
-    async def _run(self, fn: Any, args: tuple[Any, ...], deadline: Deadline | None) -> Any:
+    async def _run(self, fn: Any, args: tuple[Any, ...], deadline: Deadline | None, notes: int = 1) -> Any:
         # The work is pure (text in, result out), so a job lost with a dead worker is run once
         # more on the rebuilt pool; a second loss is reported as retryable.
         for attempt in (1, 2):
             executor = self._executor
             try:
-                return await self._run_once(executor, fn, args, deadline)
+                return await self._run_once(executor, fn, args, deadline, notes)
             except BrokenProcessPool as exc:
                 self._replace_broken_pool(executor)
                 if attempt == 2 or (deadline is not None and deadline.expired()):
@@ -277,7 +302,7 @@ class CpuWorkers:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _run_once(
-        self, executor: Executor | None, fn: Any, args: tuple[Any, ...], deadline: Deadline | None
+        self, executor: Executor | None, fn: Any, args: tuple[Any, ...], deadline: Deadline | None, notes: int = 1
     ) -> Any:
         loop = asyncio.get_running_loop()
         try:
@@ -289,11 +314,24 @@ class CpuWorkers:
                 result, job_s = await asyncio.wait_for(future, timeout=max(deadline.remaining(), 0.001))
         except TimeoutError as exc:
             raise DeadlineExceeded("the deadline is shorter than the work; allow more time") from exc
+        job_s /= notes
         self._job_s = job_s if not self._job_s else 0.8 * self._job_s + 0.2 * job_s
         return result
 
     async def extract(self, text: str, options: ExtractionOptions, deadline: Deadline | None) -> EncodedClinicalData:
         result: EncodedClinicalData = await self._submit(_extract, text, options, deadline=deadline)
+        return result
+
+    async def extract_many(
+        self, notes: list[tuple[str, ExtractionOptions]], deadline: Deadline | None
+    ) -> list[EncodedClinicalData | Exception]:
+        """Extract several notes in one worker call; a failed note is its exception in the list
+        (a dead worker or an expired deadline still fails the whole call, as for one note)."""
+        if not notes:
+            return []
+        result: list[EncodedClinicalData | Exception] = await self._submit(
+            _extract_many, notes, deadline=deadline, notes=len(notes), background=True
+        )
         return result
 
     async def analyze(

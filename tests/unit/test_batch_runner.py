@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -64,6 +64,15 @@ class FlakyProcessor:
         if item.note_id == "boom" and self.boom:
             raise RuntimeError("unexpected; this message could quote a note")
         return Processed(item, audit_id)
+
+    async def extract_many(self, items: Sequence[tuple[WorkItem, str]]) -> list[Processed | Exception]:
+        results: list[Processed | Exception] = []
+        for item, audit_id in items:
+            try:
+                results.append(await self.extract(item, audit_id))
+            except Exception as error:  # one note's failure is its own entry
+                results.append(error)
+        return results
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ def workers() -> Iterator[CpuWorkers]:
 
 
 def test_busy_workers_with_a_short_queue_still_admit(workers: CpuWorkers) -> None:
-    workers.pending = 10  # 2 running, 8 waiting: 9 ahead of a new job over 2 workers = 45 ms
+    workers.pending = workers.calls = 10  # 2 running, 8 waiting: 9 ahead of a new job over 2 workers = 45 ms
     assert workers.expected_wait_s() == pytest.approx(0.045)
     workers._admit(deadline=None)
 
@@ -36,30 +36,30 @@ def test_busy_workers_with_a_short_queue_still_admit(workers: CpuWorkers) -> Non
 def test_a_queue_longer_than_the_wait_cap_sheds_with_the_backlog_as_retry_delay(workers: CpuWorkers) -> None:
     shed: list[str] = []
     workers._on_shed = shed.append
-    workers.pending = 12  # 11 ahead -> 55 ms > 50 ms
+    workers.pending = workers.calls = 12  # 11 ahead -> 55 ms > 50 ms
     with pytest.raises(Overloaded) as caught:
         workers._admit(deadline=None)
     assert caught.value.retry_after_s == pytest.approx(0.1)  # never less than 100 ms
     assert shed == ["server"]
-    workers.pending = 30  # 29 ahead -> 145 ms: come back when it has drained
+    workers.pending = workers.calls = 30  # 29 ahead -> 145 ms: come back when it has drained
     with pytest.raises(Overloaded) as caught:
         workers._admit(deadline=None)
     assert caught.value.retry_after_s == pytest.approx(0.145)
 
 
 def test_work_that_cannot_finish_before_the_deadline_is_shed_at_once(workers: CpuWorkers) -> None:
-    workers.pending = 6  # 25 ms ahead + 10 ms of its own
+    workers.pending = workers.calls = 6  # 25 ms ahead + 10 ms of its own
     workers._admit(Deadline.after(1.0))
     with pytest.raises(Overloaded, match="longer than the deadline"):
         workers._admit(Deadline.after(0.02))
-    workers.pending = 0  # no backlog, but the job alone takes longer than the caller allows
+    workers.pending = workers.calls = 0  # no backlog, but the job alone takes longer than the caller allows
     with pytest.raises(DeadlineExceeded):
         workers._admit(Deadline.after(0.005))
 
 
 def test_the_hard_cap_holds_even_when_jobs_are_cheap(workers: CpuWorkers) -> None:
     workers._job_s = 0.0001
-    workers.pending = 100
+    workers.pending = workers.calls = 100
     with pytest.raises(Overloaded, match="queue is full"):
         workers._admit(deadline=None)
 
@@ -152,3 +152,41 @@ def test_workers_do_not_outlive_a_killed_server() -> None:
         assert not _alive(worker)
     finally:
         server.kill()
+
+
+async def test_a_group_of_notes_is_one_call_and_a_bad_note_fails_alone() -> None:
+    """Batch chunks: one worker round trip for several notes; admission and the cost average
+    count notes, and a note the engine cannot take is its own error, not the group's."""
+    pool = CpuWorkers(1, b"k" * 32, max_queue_wait_s=0.05)
+    try:
+        notes = [
+            ("BP 120/80. Metformin 500 mg PO BID.", ExtractionOptions()),
+            (None, ExtractionOptions()),  # not text: the engine raises for this note only
+            ("Assessment: hypertension.", ExtractionOptions()),
+        ]
+        results = await pool.extract_many(notes, Deadline.after(30))  # type: ignore[arg-type]
+        assert [isinstance(r, Exception) for r in results] == [False, True, False]
+        assert pool.pending == 0
+        assert pool.calls == 0
+        assert 0 < pool._job_s < 5.0
+        assert await pool.extract_many([], None) == []
+    finally:
+        pool.close()
+
+
+def test_a_worker_holding_a_group_is_busy_and_a_free_worker_admits_at_once(workers: CpuWorkers) -> None:
+    workers.pending, workers.calls = 16, 1  # one batch call of 16 notes: the other worker is free
+    assert workers.expected_wait_s() == 0.0
+    workers.calls = 2  # both workers hold a group: a new call waits behind them
+    assert workers.expected_wait_s() == pytest.approx(15 * 0.010 / 2)
+
+
+def test_background_work_is_bounded_by_the_hard_cap_not_the_queue_wait(workers: CpuWorkers) -> None:
+    """The batch queue bounds its own calls; its queued group must not be shed by its own backlog."""
+    workers.pending, workers.calls = 16, 4  # 75 ms of work ahead: an interactive call is shed
+    with pytest.raises(Overloaded):
+        workers._admit(deadline=None)
+    workers._admit(deadline=None, notes=4, background=True)
+    workers.pending = workers.calls = 100
+    with pytest.raises(Overloaded, match="queue is full"):
+        workers._admit(deadline=None, background=True)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from healthai_server.domain.clinical import ClinicalData, EncodedClinicalData, ExtractionOptions, NoteContext
 from healthai_server.domain.provenance import Provenance
@@ -88,3 +89,11 @@ class ExtractionBackend(Protocol):
     async def extract(self, request: BackendRequest) -> BackendResult: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class BatchExtractionBackend(ExtractionBackend, Protocol):
+    """A backend that extracts several notes in one call (the local engine: one worker round trip
+    per chunk). Each entry is that note's result or the exception it failed with."""
+
+    async def extract_many(self, requests: Sequence[BackendRequest]) -> list[BackendResult | Exception]: ...

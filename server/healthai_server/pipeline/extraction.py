@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from opentelemetry import trace
 
-from healthai_server.backends.base import BackendRequest, BackendResult, ExtractionBackend
+from healthai_server.backends.base import BackendRequest, BackendResult, BatchExtractionBackend, ExtractionBackend
 from healthai_server.domain.clinical import ClinicalData, FhirRequest, as_domain
 from healthai_server.domain.provenance import Provenance, TokenUsage
 from healthai_server.pipeline.experiments import ArmChoice, ArmSelection
@@ -86,12 +86,67 @@ class ExtractionPipeline:
     async def run(self, request: BackendRequest, caller: Caller | None = None) -> ExtractionOutcome:
         started = time.perf_counter()
         received_at = datetime.now(UTC)
-        request = self._guard.apply(request)
-        if self._review.needs_objects and not request.options.keep_objects:
-            request = replace(request, options=replace(request.options, keep_objects=True))
+        request = self._prepare(request)
         choice = self._arms.choose(request, self._backend) if self._arms else ArmChoice("", self._backend)
         with _tracer.start_as_current_span("pipeline.backend", attributes={"healthai.backend": choice.backend.name}):
             result = await choice.backend.extract(request)
+        return await self._finish(request, result, caller, choice=choice, started=started, received_at=received_at)
+
+    async def run_many(
+        self, requests: Sequence[tuple[BackendRequest, Caller | None]]
+    ) -> list[ExtractionOutcome | Exception]:
+        """Several notes (a batch chunk): the same stages as `run` for each, but one backend call
+        for all of them when the backend takes several notes at once (the local engine: one worker
+        round trip per chunk instead of one per note). Each entry is the note's outcome or the
+        exception it failed with; one note's failure does not fail the others."""
+        backend = self._backend
+        if self._arms is not None or self._shadow is not None or not isinstance(backend, BatchExtractionBackend):
+            # Arms pick a backend per note, and a shadow is per note: keep the one-note path.
+            return list(await asyncio.gather(*(self._run_or_error(r, c) for r, c in requests)))
+        started = time.perf_counter()
+        received_at = datetime.now(UTC)
+        prepared = [(self._prepare(request), caller) for request, caller in requests]
+        choice = ArmChoice("", backend)
+        with _tracer.start_as_current_span(
+            "pipeline.backend", attributes={"healthai.backend": backend.name, "healthai.notes": len(prepared)}
+        ):
+            results = await backend.extract_many([request for request, _caller in prepared])
+        outcomes: list[ExtractionOutcome | Exception] = []
+        for (request, caller), result in zip(prepared, results, strict=True):
+            if isinstance(result, Exception):
+                outcomes.append(result)
+                continue
+            try:
+                outcomes.append(
+                    await self._finish(request, result, caller, choice=choice, started=started, received_at=received_at)
+                )
+            except Exception as error:  # this note's later stage failed; the others stand
+                outcomes.append(error)
+        return outcomes
+
+    async def _run_or_error(self, request: BackendRequest, caller: Caller | None) -> ExtractionOutcome | Exception:
+        try:
+            return await self.run(request, caller)
+        except Exception as error:  # reported per note by run_many
+            return error
+
+    def _prepare(self, request: BackendRequest) -> BackendRequest:
+        request = self._guard.apply(request)
+        if self._review.needs_objects and not request.options.keep_objects:
+            request = replace(request, options=replace(request.options, keep_objects=True))
+        return request
+
+    async def _finish(
+        self,
+        request: BackendRequest,
+        result: BackendResult,
+        caller: Caller | None,
+        *,
+        choice: ArmChoice,
+        started: float,
+        received_at: datetime,
+    ) -> ExtractionOutcome:
+        """Every stage after the backend, in order: validation, review, FHIR, ledger, shadow."""
         with _tracer.start_as_current_span("pipeline.validation"):
             result = await self._validation.run(request, result)
         review_task = await self._review.route(request, result, caller)

@@ -9,15 +9,17 @@ to and from protobuf happens here (the queue below stores bytes), like the servi
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
 from healthai.v1 import batch_service_pb2, extraction_service_pb2
+from healthai.v1.batch_service_pb2 import BatchNote
 
 from healthai_server.backends.base import BackendRequest, Deadline
 from healthai_server.domain.batch import ItemFailure, WorkItem
 from healthai_server.domain.errors import DomainError, FieldViolation, InvalidRequest
 from healthai_server.domain.provenance import TokenUsage
 from healthai_server.interceptors.errors import status_code_for
-from healthai_server.pipeline.extraction import Caller, ExtractionPipeline
+from healthai_server.pipeline.extraction import Caller, ExtractionOutcome, ExtractionPipeline
 from healthai_server.pipeline.hashing import NoteHasher
 from healthai_server.services import convert
 from healthai_server.storage.usage import UsageRecord
@@ -61,22 +63,49 @@ class BatchExtractor:
 
     async def extract(self, item: WorkItem, audit_id: str) -> ExtractedNote:
         """Raise DomainError for a failed note (the runner decides retry or dead letter)."""
-        note = batch_service_pb2.BatchNote()
+        [outcome] = await self.extract_many([(item, audit_id)])
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    async def extract_many(self, items: Sequence[tuple[WorkItem, str]]) -> list[ExtractedNote | Exception]:
+        """Several claimed notes through the pipeline at once (one engine worker call for all of
+        them on the local backend); each entry is the note's result or the error it failed with
+        (the runner decides retry or dead letter per note)."""
+        outcomes: list[ExtractedNote | Exception | None] = [None] * len(items)
+        requests: list[tuple[BackendRequest, Caller | None]] = []
+        positions: list[tuple[int, BatchNote]] = []
+        for index, (item, audit_id) in enumerate(items):
+            try:
+                note, request = self._request(item, audit_id)
+            except Exception as error:  # this note only: a bad payload or a limit it now breaks
+                outcomes[index] = error
+                continue
+            requests.append((request, Caller(tenant=item.tenant, principal=BATCH_PRINCIPAL, audit_id=audit_id)))
+            positions.append((index, note))
+        extracted = await self._pipeline.run_many(requests) if requests else []
+        for (index, note), outcome in zip(positions, extracted, strict=True):
+            item, audit_id = items[index]
+            outcomes[index] = outcome if isinstance(outcome, Exception) else self._encode(item, note, audit_id, outcome)
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    def _request(self, item: WorkItem, audit_id: str) -> tuple[BatchNote, BackendRequest]:
+        note = BatchNote()
         if not item.payload:
             raise InvalidRequest([FieldViolation("text", "the stored note could not be read (key rotated out?)")])
         note.ParseFromString(item.payload)
         self._validator.check(note)  # the server's note-length limit may have changed since submission
-        outcome = await self._pipeline.run(
-            BackendRequest(
-                text=note.text,
-                tenant=item.tenant,
-                options=convert.options_from_pb(note.options),
-                deadline=Deadline.after(self._timeout_s),
-                note_id=note.note_id,
-                note_context=convert.note_context_from_pb(note.context),
-            ),
-            Caller(tenant=item.tenant, principal=BATCH_PRINCIPAL, audit_id=audit_id),
+        request = BackendRequest(
+            text=note.text,
+            tenant=item.tenant,
+            options=convert.options_from_pb(note.options),
+            deadline=Deadline.after(self._timeout_s),
+            note_id=note.note_id,
+            note_context=convert.note_context_from_pb(note.context),
         )
+        return note, request
+
+    def _encode(self, item: WorkItem, note: BatchNote, audit_id: str, outcome: ExtractionOutcome) -> ExtractedNote:
         result, provenance = outcome.result, outcome.result.provenance
         response = extraction_service_pb2.ExtractClinicalDataResponse(
             audit_id=audit_id,

@@ -229,3 +229,59 @@ def replace_confidence(item: Condition, confidence: float) -> Condition:
     from dataclasses import replace
 
     return replace(item, confidence=confidence)
+
+
+@dataclass
+class Grouped:
+    """A backend that takes several notes at once; the note 'fail' fails alone."""
+
+    calls: list[int] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return "local"
+
+    async def extract(self, request: BackendRequest) -> BackendResult:
+        raise AssertionError("a backend that takes groups gets the group")
+
+    async def extract_many(self, requests: list[BackendRequest]) -> list[BackendResult | Exception]:
+        self.calls.append(len(requests))
+        data = ClinicalData(conditions=(_condition(),))
+        return [
+            ValueError("this note failed") if r.note_id == "fail" else BackendResult(data, Provenance("local", "e1"))
+            for r in requests
+        ]
+
+    async def close(self) -> None:
+        return None
+
+
+def _condition() -> Condition:
+    return Condition(
+        span=Span(12, 21, "neck pain"), name="neck pain", codings=(Coding(ICD10CM_SYSTEM, "M54.2", "Cervicalgia"),)
+    )
+
+
+async def test_run_many_makes_one_backend_call_and_keeps_failures_per_note() -> None:
+    backend = Grouped()
+    pipeline = ExtractionPipeline(backend, lambda _data, _request: "{}")
+    requests = [
+        (BackendRequest(text=NOTE, tenant="t", note_id=note_id), Caller("t", "batch", "a1"))
+        for note_id in ("n1", "fail", "n3")
+    ]
+    outcomes = await pipeline.run_many(requests)
+    assert backend.calls == [3]
+    assert isinstance(outcomes[1], ValueError)
+    for outcome in (outcomes[0], outcomes[2]):
+        assert not isinstance(outcome, Exception)
+        # The same stages as run(): validation grounded the condition against the note.
+        assert [c.name for c in as_domain(outcome.result.data).conditions] == ["neck pain"]
+        assert outcome.result.provenance.latency_s > 0
+
+
+async def test_run_many_falls_back_to_one_note_at_a_time_for_other_backends() -> None:
+    backend = Sending(ClinicalData(conditions=(_condition(),)))
+    pipeline = ExtractionPipeline(backend, lambda _data, _request: "{}", guard=PhiGuardStage(None))
+    outcomes = await pipeline.run_many([(BackendRequest(text=NOTE, tenant="t"), None)] * 2)
+    assert len(outcomes) == 2
+    assert all(isinstance(o, Exception) for o in outcomes)  # no egress guard: the gate refuses, per note
