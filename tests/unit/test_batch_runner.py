@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from google.protobuf import any_pb2
 from healthai.v1 import batch_service_pb2, extraction_service_pb2
+from healthai_server.batch import runner as runner_module
 from healthai_server.batch.jobs import BatchJobs, JobLimits, job_name, operation_name, parse_filter
 from healthai_server.batch.runner import BatchRunner, RunnerSettings
 from healthai_server.domain.batch import Job, JobCounts, JobState, NoteInput, WorkItem
@@ -33,6 +34,9 @@ from healthai_server.storage.batch import BatchStore, RetryPolicy, WriteReport
 from healthai_server.storage.crypto import FieldEncryptor
 from healthai_server.storage.db import Database
 from healthai_server.storage.usage import UsageRecord
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 
 class Processed:
@@ -141,6 +145,38 @@ async def test_runner_retries_dead_letters_and_replays(db: Database) -> None:
         assert stats and stats[-1][0] == 0
     finally:
         await runner.stop()
+
+
+async def test_every_note_has_its_own_span_inside_the_shared_engine_call(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    monkeypatch.setattr(runner_module, "_tracer", provider.get_tracer("test"))
+    store, audit = _parts(db, max_attempts=1)
+    runner = BatchRunner(
+        store,
+        FlakyProcessor({}, {"bad"}),
+        failure_of,
+        audit,
+        RunnerSettings(consumers=1, claim_size=10, concurrency=1, notes_per_call=4, poll_interval_s=0.01),
+    )
+    jobs = BatchJobs(store, JobLimits(), runner.wake)
+    job = await _create(jobs, "req-spans", ["a", "b", "bad"])
+    runner.start()
+    try:
+        assert (await jobs.wait(operation_name(job.name), "t1", 10)).done
+    finally:
+        await runner.stop()
+    finished = spans.get_finished_spans()
+    calls = [s for s in finished if s.name == "batch.notes"]
+    notes = [s for s in finished if s.name == "batch.note"]
+    assert len(calls) == 1 and len(notes) == 3
+    assert all(n.parent is not None and n.parent.span_id == calls[0].context.span_id for n in notes)
+    assert all(n.attributes and n.attributes["healthai.batch.job"] == job.name for n in notes)
+    failed = [n for n in notes if n.attributes and "healthai.batch.error_reason" in n.attributes]
+    assert len(failed) == 1 and failed[0].attributes["healthai.batch.error_reason"] == "INVALID_ARGUMENT"
 
 
 async def test_create_is_idempotent_and_refuses_bad_jobs(db: Database) -> None:

@@ -160,6 +160,7 @@ class BatchRunner:
     ) -> list[tuple[ItemOutcome, ProcessedNote | None]]:
         async with self._limit:
             with _tracer.start_as_current_span("batch.notes", attributes={"healthai.batch.notes": len(items)}) as span:
+                started_ns = time.time_ns()
                 try:
                     notes: Sequence[ProcessedNote | BaseException] = await self._processor.extract_many(
                         [(item, audit_ids[item.tenant]) for item in items]
@@ -168,14 +169,24 @@ class BatchRunner:
                     raise
                 except BaseException as error:  # the whole call failed: every note in it did
                     notes = [error] * len(items)
+                ended_ns = time.time_ns()
                 outcomes: list[tuple[ItemOutcome, ProcessedNote | None]] = []
                 for item, note in zip(items, notes, strict=True):
+                    # One span per note as well, spanning the shared engine call, so a trace still
+                    # answers "what happened to this job's note on this attempt".
+                    note_span = _tracer.start_span(
+                        "batch.note",
+                        attributes={"healthai.batch.job": item.job, "healthai.batch.attempt": item.attempts},
+                        start_time=started_ns,
+                    )
                     if isinstance(note, BaseException):
                         failure = self._classify(note)
                         span.set_attribute("healthai.batch.error_reason", failure.reason)
+                        note_span.set_attribute("healthai.batch.error_reason", failure.reason)
                         outcomes.append((ItemOutcome(item, failure=failure), None))
                     else:
                         outcomes.append((ItemOutcome(item, result=note.result, usage=note.usage), note))
+                    note_span.end(end_time=ended_ns)
                 return outcomes
 
     async def _audit_chunk(
