@@ -176,7 +176,7 @@ async def test_every_note_has_its_own_span_inside_the_shared_engine_call(
     assert all(n.parent is not None and n.parent.span_id == calls[0].context.span_id for n in notes)
     assert all(n.attributes and n.attributes["healthai.batch.job"] == job.name for n in notes)
     reasons = [dict(n.attributes or {}).get("healthai.batch.error_reason") for n in notes]
-    assert sorted(r for r in reasons if r) == ["INVALID_ARGUMENT"]
+    assert [r for r in reasons if r] == ["INVALID_ARGUMENT"]
 
 
 async def test_create_is_idempotent_and_refuses_bad_jobs(db: Database) -> None:
