@@ -33,10 +33,13 @@ _FILLER = (
     r"(?:today|now|currently|initially|then|at[ \t]+that[ \t]+time|at[ \t]+rest|in[ \t]+clinic|on[ \t]+admission"
     r"|on[ \t]+arrival|this[ \t]+morning|on[ \t]+room[ \t]+air|standing|sitting|supine|lying|orthostatic"
     r"|documented|recorded|measured|noted|went|dropped|increased|decreased|improved|came|down|up|briefly|reached"
+    r"|remained|stayed|ranged|between|achieved|about|approximately|around|roughly|markedly"
     r"|and[ \t]+it|it|still|again|max|maximum|only|the)"
 )
+# Fillers and linking words interleave ("pulse ox was down at 91%", "heart rate is down to 100"),
+# at most 5 words in all.
 _SEP = (
-    rf"\.?[ \t]*(?:{_FILLER}\b[ \t,]*){{0,4}}"
+    rf"\.?[ \t]*(?:(?:{_FILLER}|of|was|is|are|at|were|to|in)\b[ \t,]*){{0,5}}"
     r"(?:[:=]|-|of|was|is|are|at|were|to)?[ \t]*(?:(?:of|was|is|are|at|to|in)[ \t]+){0,2}"
 )
 _NUM = r"\d{1,4}(?:\.\d{1,2})?"
