@@ -223,6 +223,22 @@ def _bp_position(text: str, start: int, end: int) -> str:
     return ", ".join(found)
 
 
+def _plausible_bare_bp(match: re.Match[str]) -> bool:
+    """An unlabelled fraction is a blood pressure only when it reads as one: a systolic of 50-300
+    above a diastolic of 20-200. Visual acuity ("20/20"), test scores ("14/30") and other
+    fractions in an exam section are not."""
+    systolic, diastolic = int(match.group("s")), int(match.group("d"))
+    return 50 <= systolic <= 300 and 20 <= diastolic <= 200 and systolic > diastolic
+
+
+# Before a "P" or "Pulse" that is no heart rate: obstetric "G2, P1" and the "P" of "A/P:".
+_NOT_PULSE_BEFORE = re.compile(r"(?:\bG\d{1,2}[ \t]*,?[ \t]*|/)$")
+# After a number that is no rate: a pulse grade ("Pulse 2+"), a gestational age ("32w4d").
+_NOT_RATE_AFTER = re.compile(r"[ \t]*(?:\+|w\d|wk|weeks?\b)", re.IGNORECASE)
+# The second number of a range ("40 to 44 breaths per minute"): the reading is the first.
+_RANGE_BEFORE = re.compile(r"\d[ \t]*(?:-|to)[ \t]*$")
+
+
 def _float(text: str) -> float:
     return float(text)
 
@@ -247,10 +263,10 @@ class VitalExtractor:
             ("temp_bare", self._temp),
             ("spo2", self._spo2),
             ("spo2_bare", self._spo2),
-            ("hr", self._simple(VitalKind.HEART_RATE, "/min")),
-            ("hr_bare", self._simple(VitalKind.HEART_RATE, "/min")),
-            ("rr", self._simple(VitalKind.RESPIRATORY_RATE, "/min")),
-            ("rr_bare", self._simple(VitalKind.RESPIRATORY_RATE, "/min")),
+            ("hr", self._rate(VitalKind.HEART_RATE)),
+            ("hr_bare", self._rate(VitalKind.HEART_RATE)),
+            ("rr", self._rate(VitalKind.RESPIRATORY_RATE)),
+            ("rr_bare", self._rate(VitalKind.RESPIRATORY_RATE)),
             ("weight", self._weight),
             ("weight_lb_oz", self._weight),
             ("height", self._height),
@@ -313,7 +329,7 @@ class VitalExtractor:
             start, end = match.span("v")
             if taken.overlaps(start, end):
                 continue
-            if sections.at(start) is not _VITAL_SIGNS:
+            if sections.at(start) is not _VITAL_SIGNS or not _plausible_bare_bp(match):
                 continue
             items = self._bp(match)
             found.extend(_Found(f.kind, f.value, f.unit, f.start, f.end, f.context, 0.8) for f in items)
@@ -361,6 +377,20 @@ class VitalExtractor:
         def parse(match: re.Match[str]) -> list[_Found]:
             start, end = match.span("v")
             return [_Found(kind, _float(match.group("n")), unit, start, end)]
+
+        return parse
+
+    @staticmethod
+    def _rate(kind: VitalKind) -> Callable[[re.Match[str]], list[_Found]]:
+        def parse(match: re.Match[str]) -> list[_Found]:
+            text = match.string
+            start, end = match.span("v")
+            head = text[max(0, match.start() - 6) : match.start()]
+            if _NOT_PULSE_BEFORE.search(head) or _NOT_RATE_AFTER.match(text, match.end("n")):
+                return []
+            if _RANGE_BEFORE.search(text[max(0, start - 8) : start]):
+                return []
+            return [_Found(kind, _float(match.group("n")), "/min", start, end)]
 
         return parse
 
