@@ -107,10 +107,14 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "bmi": re.compile(
         rf"\bBMI{_SEP}(?P<v>(?P<n>\d{{1,3}}(?:\.\d{{1,2}})?)(?:[ \t]*kg/m2|[ \t]*kg/m\^2|[ \t]*kg/m²)?)", re.IGNORECASE
     ),
+    # "pain 6/10", "pain level has decreased to approximately 4-5/10", "rates her back pain as 10":
+    # up to 6 words between the label and the score; a score without "/10" is checked by _pain.
     "pain": re.compile(
-        r"\b(?:pain(?:[ \t]+(?:score|scale|level|rating|intensity))?|rates[ \t]+(?:his|her|the|their)?[ \t]*pain(?:[ \t]+(?:as|at))?)"  # noqa: E501
-        r"[ \t]*(?:[:=]|is|of|was|at)?[ \t]*(?:(?:at[ \t]+least|about|around|a|an)[ \t]+)?"
-        r"(?P<v>(?P<n>\d{1,2})(?:[ \t]*(?:-|to)[ \t]*\d{1,2})?[ \t]*(?:/[ \t]*10|out[ \t]+of[ \t]+10))",
+        r"\b(?P<label>pain(?:[ \t]+(?:score|scale|level|rating|intensity))?"
+        r"|rat(?:es|ed|ing)(?:[ \t]+(?:his|her|the|their|it|this|its))?(?:[ \t]+[a-z]+){0,2}?(?:[ \t]+pain)?)\b"
+        r"(?P<gap>[ \t]*[:=]?(?:[ \t,]*[a-z]+\b){0,6}?)[ \t]*[:=]?[ \t]*"
+        r"(?P<v>(?P<n>\d{1,2})(?:[ \t]*(?:-|to)[ \t]*\d{1,2})?(?P<scale>[ \t]*(?:/[ \t]*10|out[ \t]+of[ \t]+10))?)"
+        r"(?!\.?\d|[ \t]*/)",
         re.IGNORECASE,
     ),
     # "a 7 on a scale of 1-10", "5 to 6 on a scale of 1 to 10" (the scale's top is the cue)
@@ -148,7 +152,7 @@ _TRIGGERS: dict[str, frozenset[str]] = {
     "weight": frozenset({"wt", "wgt", "weight", "weighs", "weighed", "weighing", "body", "birth"}),
     "height": frozenset({"ht", "hgt", "height"}),
     "bmi": frozenset({"bmi"}),
-    "pain": frozenset({"pain", "rates"}),
+    "pain": frozenset({"pain", "rates", "rated", "rating"}),
 }  # fmt: skip
 _GLUED_LABEL = re.compile(r"\b(?:BP|HR|RR|P|T|Wt|Ht)(?=\d)", re.IGNORECASE)
 _AFTER_NUMBER: dict[str, tuple[str, ...]] = {
@@ -239,6 +243,17 @@ _NOT_RATE_AFTER = re.compile(r"[ \t]*(?:\+|w\d|wk|weeks?\b)", re.IGNORECASE)
 _RANGE_BEFORE = re.compile(r"\d[ \t]*(?:-|to)[ \t]*$")
 
 
+# Words allowed between a pain label and a score written without its scale.
+_PAIN_LINKING = frozenset(
+    "is was as at of to a an about approximately around roughly now currently today has have been "
+    "decreased increased improved down up markedly still".split()
+)
+# What may follow a score written without its scale: the end of a clause.
+_BARE_SCORE_END = re.compile(r"[ \t]*(?:[.,;)\n]|$|(?:and|with|but|at)\b)", re.IGNORECASE)
+# A sentence that says its bare number is a rating: "rates", "scale", "0 being no pain".
+_RATING_CUE = re.compile(r"\brat(?:e|es|ed|ing)\b|\bscale\b|\b(?:0|1|10)[ \t]+being\b", re.IGNORECASE)
+
+
 def _float(text: str) -> float:
     return float(text)
 
@@ -272,7 +287,7 @@ class VitalExtractor:
             ("height", self._height),
             ("height_bare", self._height),
             ("bmi", self._simple(VitalKind.BODY_MASS_INDEX, "kg/m2")),
-            ("pain", self._simple(VitalKind.PAIN_SCORE, "{score}")),
+            ("pain", self._pain),
             ("pain_before", self._simple(VitalKind.PAIN_SCORE, "{score}")),
             ("pain_scale", self._simple(VitalKind.PAIN_SCORE, "{score}")),
         ]
@@ -393,6 +408,31 @@ class VitalExtractor:
             return [_Found(kind, _float(match.group("n")), "/min", start, end)]
 
         return parse
+
+    @staticmethod
+    def _pain(match: re.Match[str]) -> list[_Found]:
+        """A score written with its scale ("6/10") may sit a few words after the label; a bare
+        number only after linking words ("pain scale is 7", "rates her pain as 8") and where
+        the sentence says it is a rating."""
+        start, end = match.span("v")
+        if not match.group("scale"):
+            value = _float(match.group("n"))
+            gap_words = match.group("gap").replace(",", " ").replace(":", " ").replace("=", " ").lower().split()
+            if value > 10 or any(word not in _PAIN_LINKING for word in gap_words):
+                return []
+            if not _BARE_SCORE_END.match(match.string, end):  # "pain for 3 days", "pain 2+"
+                return []
+            label = match.group("label").lower()
+            text = match.string
+            sentence_start = max(text.rfind(". ", 0, match.start()), text.rfind("\n", 0, match.start()), 0)
+            sentence = text[sentence_start : min(len(text), end + 120)]
+            if not label.startswith(("pain scale", "pain score", "pain rating", "pain level", "rat")) and not (
+                _RATING_CUE.search(sentence)
+            ):
+                return []
+            if label.startswith("rat") and "pain" not in text[max(0, start - 200) : end].lower():
+                return []
+        return [_Found(VitalKind.PAIN_SCORE, _float(match.group("n")), "{score}", start, end)]
 
     @staticmethod
     def _temp(match: re.Match[str]) -> list[_Found]:
