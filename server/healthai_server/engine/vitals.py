@@ -78,7 +78,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     "spo2": re.compile(
         rf"\b(?:SpO2|SaO2|O2[ \t]*sats?|O2[ \t]+saturation|sat(?:uration)?s?|pulse[ \t]+ox(?:imetry)?|POx|oxygen[ \t]+saturation"  # noqa: E501
-        rf"|satting|O2){_SEP}(?P<v>(?P<n>{_NUM})[ \t]*%?)(?:[ \t]*,?[ \t]*{_O2})?",
+        rf"|satting|saturating|O2){_SEP}(?P<v>(?P<n>{_NUM})[ \t]*%?)(?:[ \t]*,?[ \t]*{_O2})?",
         re.IGNORECASE,
     ),
     "spo2_bare": re.compile(rf"(?<![\w.])(?P<v>(?P<n>\d{{2,3}})[ \t]*%)[ \t]*{_O2}", re.IGNORECASE),
@@ -93,9 +93,12 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"(?<![\w.])(?P<v>(?P<n>\d{1,2})[ \t]*(?P<u>lbs?|pounds?)[ \t,]*(?:and[ \t]+)?(?P<oz>\d{1,2}(?:\.\d)?)[ \t]*(?:oz|ounces?))\b",  # noqa: E501
         re.IGNORECASE,
     ),
+    # A height whose unit is written may sit a few words after its label ("height is about 80th
+    # percentile at 64-1/2 inches"); half and quarter inches are read.
     "height": re.compile(
-        rf"\b(?:ht|hgt|height){_SEP}(?P<v>(?:(?P<ft>\d)[ \t]*(?:'|ft|feet|foot)[ \t]*(?P<inch>\d{{1,2}})?[ \t]*(?:\"|''|in\b|inches)?)"  # noqa: E501
-        r"|(?:(?P<n>\d{1,3}(?:\.\d{1,2})?)[ \t]*(?P<u>cm|in|inches|m)\b))",
+        rf"\b(?:ht|hgt|height)(?:{_SEP}|[^.\n\d]{{0,40}}?(?:\d{{1,2}}(?:st|nd|rd|th)[ \t]+percentile[^.\n\d]{{0,12}}?)?(?=\d[\d.]*[ \t]*(?:-[ \t]*[13]/[24][ \t]*)?(?:cm|in|inches)\b))"  # noqa: E501
+        r"(?P<v>(?:(?P<ft>\d)[ \t]*(?:'|ft|feet|foot)[ \t]*(?P<inch>\d{1,2})?[ \t]*(?:\"|''|in\b|inches)?)"
+        r"|(?:(?P<n>\d{1,3}(?:\.\d{1,2})?)(?:[ \t]*-[ \t]*(?P<frac>[13]/[24]))?[ \t]*(?P<u>cm|in|inches|m)\b))",
         re.IGNORECASE,
     ),
     # "5 feet 4 inches", "5 foot, 2 inches tall", "6 feet 1 inch tall", "178 cm tall" without a label.
@@ -105,7 +108,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     "bmi": re.compile(
-        rf"\bBMI{_SEP}(?P<v>(?P<n>\d{{1,3}}(?:\.\d{{1,2}})?)(?:[ \t]*kg/m2|[ \t]*kg/m\^2|[ \t]*kg/m²)?)", re.IGNORECASE
+        rf"\b(?:BMI|body[ \t]+mass[ \t]+index){_SEP}(?:(?:elevated|above|over)[ \t]+){{0,2}}(?P<v>(?P<n>\d{{1,3}}(?:\.\d{{1,2}})?)(?:[ \t]*kg/m2|[ \t]*kg/m\^2|[ \t]*kg/m²)?)", re.IGNORECASE
     ),
     # "pain 6/10", "pain level has decreased to approximately 4-5/10", "rates her back pain as 10":
     # up to 6 words between the label and the score; a score without "/10" is checked by _pain.
@@ -148,10 +151,10 @@ _TRIGGERS: dict[str, frozenset[str]] = {
     "temp": frozenset({"t", "temp", "temps", "temperature", "temperatures", "tmax", "tm", "tcurrent", "febrile",
                        "fever"}),
     "spo2": frozenset({"spo2", "sao2", "o2", "sat", "sats", "saturation", "saturations", "pulse", "pox", "oxygen",
-                       "satting"}),
+                       "satting", "saturating"}),
     "weight": frozenset({"wt", "wgt", "weight", "weighs", "weighed", "weighing", "body", "birth"}),
     "height": frozenset({"ht", "hgt", "height"}),
-    "bmi": frozenset({"bmi"}),
+    "bmi": frozenset({"bmi", "body"}),
     "pain": frozenset({"pain", "rates", "rated", "rating"}),
 }  # fmt: skip
 _GLUED_LABEL = re.compile(r"\b(?:BP|HR|RR|P|T|Wt|Ht)(?=\d)", re.IGNORECASE)
@@ -492,6 +495,10 @@ class VitalExtractor:
         if written == "m":
             return [_Found(VitalKind.BODY_HEIGHT, round(value * 100, 1), "cm", start, end)]
         unit = "[in_i]" if written.startswith("in") else "cm"
+        fraction = match.groupdict().get("frac")
+        if fraction:  # "64-1/2 inches" = 64.5
+            numerator, denominator = fraction.split("/")
+            value += int(numerator) / int(denominator)
         return [_Found(VitalKind.BODY_HEIGHT, value, unit, start, end)]
 
     # --- interpretation ------------------------------------------------------------------------
