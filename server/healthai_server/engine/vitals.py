@@ -34,6 +34,7 @@ _FILLER = (
     r"|on[ \t]+arrival|this[ \t]+morning|on[ \t]+room[ \t]+air|standing|sitting|supine|lying|orthostatic"
     r"|documented|recorded|measured|noted|went|dropped|increased|decreased|improved|came|down|up|briefly|reached"
     r"|remained|stayed|ranged|between|achieved|about|approximately|around|roughly|markedly"
+    r"|yesterday|overnight|last[ \t]+night|normal|elevated"
     r"|and[ \t]+it|it|still|again|max|maximum|only|the)"
 )
 # Fillers and linking words interleave ("pulse ox was down at 91%", "heart rate is down to 100"),
@@ -54,6 +55,12 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "bp": re.compile(
         rf"\b(?:BP|B/P|blood[ \t]+pressures?|NIBP|SBP/DBP){_SEP}(?P<v>(?P<s>\d{{1,4}})[ \t]*/[ \t]*(?P<d>\d{{1,4}}))"
         r"(?:[ \t]*mm[ \t]*Hg)?",
+        re.IGNORECASE,
+    ),
+    # A systolic pressure written alone: "systolic pressure briefly reached 98", "SBP of 85".
+    "sbp": re.compile(
+        rf"\b(?:systolic(?:[ \t]+blood)?[ \t]+pressures?|systolics?|SBP){_SEP}(?P<v>(?P<n>\d{{2,3}}))(?![\d/])"
+        r"|\b(?:BP|blood[ \t]+pressures?)" + _SEP + r"(?P<v2>(?P<n2>\d{2,3})[ \t]+systolic)\b",
         re.IGNORECASE,
     ),
     "hr": re.compile(
@@ -115,7 +122,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "pain": re.compile(
         r"\b(?P<label>pain(?:[ \t]+(?:score|scale|level|rating|intensity))?"
         r"|rat(?:es|ed|ing)(?:[ \t]+(?:his|her|the|their|it|this|its))?(?:[ \t]+[a-z]+){0,2}?(?:[ \t]+pain)?)\b"
-        r"(?P<gap>[ \t]*[:=]?(?:[ \t,]*[a-z]+\b){0,6}?)[ \t]*[:=]?[ \t]*"
+        r"(?P<gap>[ \t]*[:=]?(?:[ \t,]*[a-z]+\b){0,6}?)[ \t,]*[:=]?[ \t]*"
         r"(?P<v>(?P<n>\d{1,2})(?:[ \t]*(?:-|to)[ \t]*\d{1,2})?(?P<scale>[ \t]*(?:/[ \t]*10|out[ \t]+of[ \t]+10))?)"
         r"(?!\.?\d|[ \t]*/)",
         re.IGNORECASE,
@@ -146,6 +153,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
 # starts (anchored match), instead of scanning the whole note once per pattern.
 _TRIGGERS: dict[str, frozenset[str]] = {
     "bp": frozenset({"bp", "b", "blood", "nibp", "sbp"}),
+    "sbp": frozenset({"systolic", "systolics", "sbp", "bp", "blood"}),
     "hr": frozenset({"hr", "heart", "pulse", "p"}),
     "rr": frozenset({"rr", "resp", "respiratory", "respirations", "respiration", "r"}),
     "temp": frozenset({"t", "temp", "temps", "temperature", "temperatures", "tmax", "tm", "tcurrent", "febrile",
@@ -242,6 +250,13 @@ def _plausible_bare_bp(match: re.Match[str]) -> bool:
 _NOT_PULSE_BEFORE = re.compile(r"(?:\bG\d{1,2}[ \t]*,?[ \t]*|/)$")
 # After a number that is no rate: a pulse grade ("Pulse 2+"), a gestational age ("32w4d").
 _NOT_RATE_AFTER = re.compile(r"[ \t]*(?:\+|w\d|wk|weeks?\b)", re.IGNORECASE)
+# Before a systolic pressure that is no vital sign: a chamber or vessel pressure from an echo.
+_NOT_SYSTEMIC = re.compile(r"\b(?:pulmonary|PA|RV|ventricular|arterial|artery|PASP|RVSP)[ \t]*$", re.IGNORECASE)
+# Before "weighs": an organ or specimen at autopsy or pathology, not the patient.
+_NOT_PATIENT_WEIGHT = re.compile(
+    r"\b(?:heart|brain|liver|spleen|kidneys?|lungs?|uterus|gland|specimen|mass|tumou?r|placenta|organ)[ \t]+$",
+    re.IGNORECASE,
+)
 # The second number of a range ("40 to 44 breaths per minute"): the reading is the first.
 _RANGE_BEFORE = re.compile(r"\d[ \t]*(?:-|to)[ \t]*$")
 
@@ -277,6 +292,7 @@ class VitalExtractor:
         # pattern name -> parser, in the order patterns claim text
         self._handlers: list[tuple[str, Callable[[re.Match[str]], list[_Found]]]] = [
             ("bp", self._bp),
+            ("sbp", self._systolic),
             ("temp", self._temp),
             ("temp_bare", self._temp),
             ("spo2", self._spo2),
@@ -334,6 +350,8 @@ class VitalExtractor:
                 if match is None:
                     continue
                 start, end = match.span("v")
+                if start < 0:  # the pattern's second form ("92 systolic")
+                    start, end = match.span("v2")
                 if taken.overlaps(start, end):
                     continue
                 items = handler(match)
@@ -399,6 +417,15 @@ class VitalExtractor:
         return parse
 
     @staticmethod
+    def _systolic(match: re.Match[str]) -> list[_Found]:
+        if _NOT_SYSTEMIC.search(match.string, max(0, match.start() - 30), match.start()):
+            return []  # an echo measurement ("pulmonary artery systolic pressure 42"), not a vital
+        group = "v" if match.group("v") is not None else "v2"
+        start, end = match.span(group)
+        value = _float(match.group("n") if group == "v" else match.group("n2"))
+        return [_Found(VitalKind.SYSTOLIC_BLOOD_PRESSURE, value, "mm[Hg]", start, end)]
+
+    @staticmethod
     def _rate(kind: VitalKind) -> Callable[[re.Match[str]], list[_Found]]:
         def parse(match: re.Match[str]) -> list[_Found]:
             text = match.string
@@ -460,12 +487,16 @@ class VitalExtractor:
     @staticmethod
     def _spo2(match: re.Match[str]) -> list[_Found]:
         start, end = match.span("v")
+        if _RANGE_BEFORE.search(match.string, max(0, start - 8), start):
+            return []  # "93-98%": the reading is the range's first number
         end = start + len(match.group("v").rstrip())
         context = (match.group("ctx") or "").strip()
         return [_Found(VitalKind.OXYGEN_SATURATION, _float(match.group("n")), "%", start, end, context)]
 
     @staticmethod
     def _weight(match: re.Match[str]) -> list[_Found]:
+        if _NOT_PATIENT_WEIGHT.search(match.string, max(0, match.start() - 20), match.start()):
+            return []
         written = (match.group("u") or "").lower()
         value = _float(match.group("n"))
         ounces = match.group("oz")
