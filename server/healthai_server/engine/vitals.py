@@ -34,7 +34,7 @@ _FILLER = (
     r"|on[ \t]+arrival|this[ \t]+morning|on[ \t]+room[ \t]+air|standing|sitting|supine|lying|orthostatic"
     r"|documented|recorded|measured|noted|went|dropped|increased|decreased|improved|came|down|up|briefly|reached"
     r"|remained|stayed|ranged|between|achieved|about|approximately|around|roughly|markedly"
-    r"|yesterday|overnight|last[ \t]+night|normal|elevated"
+    r"|fell|rose|climbed|yesterday|overnight|last[ \t]+night|normal|elevated"
     r"|and[ \t]+it|it|still|again|max|maximum|only|the)"
 )
 # Fillers and linking words interleave ("pulse ox was down at 91%", "heart rate is down to 100"),
@@ -115,7 +115,9 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     "bmi": re.compile(
-        rf"\b(?:BMI|body[ \t]+mass[ \t]+index){_SEP}(?:(?:elevated|above|over)[ \t]+){{0,2}}(?P<v>(?P<n>\d{{1,3}}(?:\.\d{{1,2}})?)(?:[ \t]*kg/m2|[ \t]*kg/m\^2|[ \t]*kg/m²)?)", re.IGNORECASE
+        rf"\b(?:BMI|body[ \t]+mass[ \t]+index){_SEP}(?:(?:elevated|above|over)[ \t]+){{0,2}}"
+        r"(?P<v>(?P<n>\d{1,3}(?:\.\d{1,2})?)(?:[ \t]*kg/m2|[ \t]*kg/m\^2|[ \t]*kg/m²)?)",
+        re.IGNORECASE,
     ),
     # "pain 6/10", "pain level has decreased to approximately 4-5/10", "rates her back pain as 10":
     # up to 6 words between the label and the score; a score without "/10" is checked by _pain.
@@ -257,19 +259,41 @@ _NOT_PATIENT_WEIGHT = re.compile(
     r"\b(?:heart|brain|liver|spleen|kidneys?|lungs?|uterus|gland|specimen|mass|tumou?r|placenta|organ)[ \t]+$",
     re.IGNORECASE,
 )
+# Before "height" that is no body height: the uterine fundus in pregnancy.
+_NOT_BODY_HEIGHT = re.compile(r"\b(?:fundal|fundus|uterine)[ \t]+$", re.IGNORECASE)
 # The second number of a range ("40 to 44 breaths per minute"): the reading is the first.
 _RANGE_BEFORE = re.compile(r"\d[ \t]*(?:-|to)[ \t]*$")
 
 
 # Words allowed between a pain label and a score written without its scale.
 _PAIN_LINKING = frozenset(
-    "is was as at of to a an about approximately around roughly now currently today has have been "
-    "decreased increased improved down up markedly still".split()
+    {
+        *("is", "was", "as", "at", "of", "to", "a", "an", "about", "approximately", "around", "roughly"),
+        *("now", "currently", "today", "has", "have", "been", "decreased", "increased", "improved"),
+        *("down", "up", "markedly", "still"),
+    }
 )
 # What may follow a score written without its scale: the end of a clause.
 _BARE_SCORE_END = re.compile(r"[ \t]*(?:[.,;)\n]|$|(?:and|with|but|at)\b)", re.IGNORECASE)
 # A sentence that says its bare number is a rating: "rates", "scale", "0 being no pain".
 _RATING_CUE = re.compile(r"\brat(?:e|es|ed|ing)\b|\bscale\b|\b(?:0|1|10)[ \t]+being\b", re.IGNORECASE)
+
+
+# A repeated reading's shape per kind (a blood pressure repeats as its systolic item).
+_REPEATABLE: dict[VitalKind, re.Pattern[str]] = {
+    VitalKind.SYSTOLIC_BLOOD_PRESSURE: re.compile(r"(?P<v>(?P<s>\d{2,3})[ \t]*/[ \t]*(?P<d>\d{2,3}))(?![\w/])"),
+    VitalKind.OXYGEN_SATURATION: re.compile(r"(?P<v>(?P<n>\d{2,3})[ \t]*%)(?P<ctx>)"),
+    VitalKind.BODY_WEIGHT: re.compile(
+        r"(?P<v>(?P<n>\d{1,3}(?:\.\d{1,2})?)[ \t]*(?P<u>kg|kgs|lbs?|pounds)(?P<oz>)\b)", re.IGNORECASE
+    ),
+}
+_REPEAT_REACH = 40
+_CHANGE = re.compile(
+    r"\b(?:down|up|gain(?:ed|s)?|los[st]|loss|increased?|decreased?|change[ds]?|more|less|over|under|by|from)\b",
+    re.IGNORECASE,
+)
+# Between a reading and its repeat: words, commas and brackets, no number and no sentence end.
+_REPEAT_GAP = re.compile(r"[^\d.;:\n%/]{0,36}?(?:\(|,|\band\b|\bthen\b)[^\d.;:\n%/]{0,24}?(?=\d)")
 
 
 def _float(text: str) -> float:
@@ -370,6 +394,7 @@ class VitalExtractor:
             items = self._bp(match)
             found.extend(_Found(f.kind, f.value, f.unit, f.start, f.end, f.context, 0.8) for f in items)
             taken.mark(start, end)
+        found.extend(self._repeats(text, found, taken))
         found.sort(key=lambda f: (f.start, f.kind is not _SYSTOLIC))
         age = stated_age_years(text) if found else None
         interpret = self.ranges.interpret
@@ -395,6 +420,38 @@ class VitalExtractor:
                     section=section,
                 )
             )
+        return out
+
+    def _repeats(self, text: str, found: list[_Found], taken: CharMask) -> list[_Found]:
+        """A second reading of the same kind written right after the first, in the same clause,
+        without its label: "weight 94.2 kg (admission 98.0 kg)", "BP 138/78, repeat 134/76",
+        "SpO2 91% on room air, 88% with ambulation"."""
+        out: list[_Found] = []
+        queue = [item for item in found if item.kind in _REPEATABLE]
+        while queue:
+            item = queue.pop()
+            window = text[item.end : item.end + _REPEAT_REACH]
+            match = _REPEAT_GAP.match(window)
+            if match is None or _CHANGE.search(match.group()):
+                continue  # "down 5 pounds", "gained 21 pounds": a change, not a reading
+            shape = _REPEATABLE[item.kind]
+            value = shape.match(text, item.end + match.end())
+            if value is None:
+                continue
+            start, end = value.span("v")
+            if taken.overlaps(start, end):
+                continue
+            if item.kind is _SYSTOLIC:
+                if not _plausible_bare_bp(value):
+                    continue
+                items = self._bp(value)
+            elif item.kind is VitalKind.OXYGEN_SATURATION:
+                items = self._spo2(value)
+            else:
+                items = self._weight(value)
+            taken.mark(start, end)
+            out.extend(items)
+            queue.extend(new for new in items if new.kind in _REPEATABLE)
         return out
 
     # --- per-kind parsers -------------------------------------------------------------------
@@ -472,6 +529,8 @@ class VitalExtractor:
             return []
         value = _float(number)
         written = (written_unit or "").lower()
+        if not written and "." not in number and value < 25:
+            return []  # "T12 through L5", "T2 signal": a vertebra or MRI sequence, not a temperature
         if "n2" in groups and not (30 <= value <= 45 if written.startswith("c") else 85 <= value <= 110):
             return []  # an unlabelled number with a C or F must look like a body temperature
         if written.startswith("f"):
@@ -516,6 +575,8 @@ class VitalExtractor:
 
     @staticmethod
     def _height(match: re.Match[str]) -> list[_Found]:
+        if _NOT_BODY_HEIGHT.search(match.string, max(0, match.start() - 12), match.start()):
+            return []
         start, end = match.span("v")
         end = start + len(match.group("v").rstrip())
         if match.group("ft"):
