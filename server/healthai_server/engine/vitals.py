@@ -37,7 +37,7 @@ _FILLER = (
     r"|fell|rose|climbed|yesterday|overnight|last[ \t]+night|normal|elevated"
     r"|and[ \t]+it|it|still|again|max|maximum|only|the)"
 )
-# Fillers and linking words interleave ("pulse ox was down at 91%", "heart rate is down to 100"),
+# Fillers and linking words interleave ("sats were down at 89%", "pulse is down to 90"),
 # at most 5 words in all.
 _SEP = (
     rf"\.?[ \t]*(?:(?:{_FILLER}|of|was|is|are|at|were|to|in)\b[ \t,]*){{0,5}}"
@@ -57,7 +57,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"(?:[ \t]*mm[ \t]*Hg)?",
         re.IGNORECASE,
     ),
-    # A systolic pressure written alone: "systolic pressure briefly reached 98", "SBP of 85".
+    # A systolic pressure written alone: "systolic pressure fell to 88", "SBP of 85".
     "sbp": re.compile(
         rf"\b(?:systolic(?:[ \t]+blood)?[ \t]+pressures?|systolics?|SBP){_SEP}(?P<v>(?P<n>\d{{2,3}}))(?![\d/])"
         r"|\b(?:BP|blood[ \t]+pressures?)" + _SEP + r"(?P<v2>(?P<n2>\d{2,3})[ \t]+systolic)\b",
@@ -100,8 +100,8 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"(?<![\w.])(?P<v>(?P<n>\d{1,2})[ \t]*(?P<u>lbs?|pounds?)[ \t,]*(?:and[ \t]+)?(?P<oz>\d{1,2}(?:\.\d)?)[ \t]*(?:oz|ounces?))\b",  # noqa: E501
         re.IGNORECASE,
     ),
-    # A height whose unit is written may sit a few words after its label ("height is about 80th
-    # percentile at 64-1/2 inches"); half and quarter inches are read.
+    # A height whose unit is written may sit a few words after its label ("height is near the 50th
+    # percentile at 58-1/2 inches"); half and quarter inches are read.
     "height": re.compile(
         rf"\b(?:ht|hgt|height)(?:{_SEP}|[^.\n\d]{{0,40}}?(?:\d{{1,2}}(?:st|nd|rd|th)[ \t]+percentile[^.\n\d]{{0,12}}?)?(?=\d[\d.]*[ \t]*(?:-[ \t]*[13]/[24][ \t]*)?(?:cm|in|inches)\b))"  # noqa: E501
         r"(?P<v>(?:(?P<ft>\d)[ \t]*(?:'|ft|feet|foot)[ \t]*(?P<inch>\d{1,2})?[ \t]*(?:\"|''|in\b|inches)?)"
@@ -119,7 +119,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"(?P<v>(?P<n>\d{1,3}(?:\.\d{1,2})?)(?:[ \t]*kg/m2|[ \t]*kg/m\^2|[ \t]*kg/m²)?)",
         re.IGNORECASE,
     ),
-    # "pain 6/10", "pain level has decreased to approximately 4-5/10", "rates her back pain as 10":
+    # "pain 6/10", "knee pain level is down to roughly 3-4/10", "rates his shoulder pain as 9":
     # up to 6 words between the label and the score; a score without "/10" is checked by _pain.
     "pain": re.compile(
         r"\b(?P<label>pain(?:[ \t]+(?:score|scale|level|rating|intensity))?"
@@ -261,7 +261,7 @@ _NOT_PATIENT_WEIGHT = re.compile(
 )
 # Before "height" that is no body height: the uterine fundus in pregnancy.
 _NOT_BODY_HEIGHT = re.compile(r"\b(?:fundal|fundus|uterine)[ \t]+$", re.IGNORECASE)
-# The second number of a range ("40 to 44 breaths per minute"): the reading is the first.
+# The second number of a range ("30 to 36 breaths per minute"): the reading is the first.
 _RANGE_BEFORE = re.compile(r"\d[ \t]*(?:-|to)[ \t]*$")
 
 
@@ -424,8 +424,8 @@ class VitalExtractor:
 
     def _repeats(self, text: str, found: list[_Found], taken: CharMask) -> list[_Found]:
         """A second reading of the same kind written right after the first, in the same clause,
-        without its label: "weight 94.2 kg (admission 98.0 kg)", "BP 138/78, repeat 134/76",
-        "SpO2 91% on room air, 88% with ambulation"."""
+        without its label: "weight 80.1 kg (last visit 82.4 kg)", "BP 150/90, recheck 138/84",
+        "SpO2 93% at rest, 90% walking"."""
         out: list[_Found] = []
         queue = [item for item in found if item.kind in _REPEATABLE]
         while queue:
@@ -433,7 +433,7 @@ class VitalExtractor:
             window = text[item.end : item.end + _REPEAT_REACH]
             match = _REPEAT_GAP.match(window)
             if match is None or _CHANGE.search(match.group()):
-                continue  # "down 5 pounds", "gained 21 pounds": a change, not a reading
+                continue  # "up 4 pounds", "lost 10 pounds": a change, not a reading
             shape = _REPEATABLE[item.kind]
             value = shape.match(text, item.end + match.end())
             if value is None:
@@ -476,7 +476,7 @@ class VitalExtractor:
     @staticmethod
     def _systolic(match: re.Match[str]) -> list[_Found]:
         if _NOT_SYSTEMIC.search(match.string, max(0, match.start() - 30), match.start()):
-            return []  # an echo measurement ("pulmonary artery systolic pressure 42"), not a vital
+            return []  # an echo measurement ("pulmonary artery systolic pressure 38"), not a vital
         group = "v" if match.group("v") is not None else "v2"
         start, end = match.span(group)
         value = _float(match.group("n") if group == "v" else match.group("n2"))
@@ -499,7 +499,7 @@ class VitalExtractor:
     @staticmethod
     def _pain(match: re.Match[str]) -> list[_Found]:
         """A score written with its scale ("6/10") may sit a few words after the label; a bare
-        number only after linking words ("pain scale is 7", "rates her pain as 8") and where
+        number only after linking words ("pain scale is 6", "rates his pain as 9") and where
         the sentence says it is a rating."""
         start, end = match.span("v")
         if not match.group("scale"):
@@ -530,7 +530,7 @@ class VitalExtractor:
         value = _float(number)
         written = (written_unit or "").lower()
         if not written and "." not in number and value < 25:
-            return []  # "T12 through L5", "T2 signal": a vertebra or MRI sequence, not a temperature
+            return []  # "T10 through L2", "T2 signal": a vertebra or MRI sequence, not a temperature
         if "n2" in groups and not (30 <= value <= 45 if written.startswith("c") else 85 <= value <= 110):
             return []  # an unlabelled number with a C or F must look like a body temperature
         if written.startswith("f"):
@@ -547,7 +547,7 @@ class VitalExtractor:
     def _spo2(match: re.Match[str]) -> list[_Found]:
         start, end = match.span("v")
         if _RANGE_BEFORE.search(match.string, max(0, start - 8), start):
-            return []  # "93-98%": the reading is the range's first number
+            return []  # "90-95%": the reading is the range's first number
         end = start + len(match.group("v").rstrip())
         context = (match.group("ctx") or "").strip()
         return [_Found(VitalKind.OXYGEN_SATURATION, _float(match.group("n")), "%", start, end, context)]
