@@ -19,6 +19,7 @@ from healthai_server.phi.recognizers.spelled import (
     TWO_DIGITS,
     may_hold_ordinal_of_month,
     may_hold_spelled_date,
+    may_hold_spelled_ordinal,
     ordinal_of_month_regex,
     spelled_date_ok,
     spelled_date_regex,
@@ -271,6 +272,12 @@ _MD_SCORE_NEAR = re.compile(
 # systolic murmur").
 _MD_MURMUR_AFTER = re.compile(r"\b(?:murmurs?|holosystolic|systolic|diastolic|ejection|sem|crescendo)\b", re.IGNORECASE)
 _MONTH_DAY = re.compile(r"(?<![\w/.,:+-])(?P<m>0?[1-9]|1[0-2])/(?P<d>0?[1-9]|[12]\d|3[01])(?![\d/]|\.\d|[A-Za-z])")
+
+
+def _may_hold_dictation_date(text: str) -> bool:
+    """Substring checks before the dictation-date regex ("dictated nine fifteen twenty six")."""
+    low = text.lower()
+    return any(word in low for word in ("dictated", "transcribed", "signed", "dated", "typed"))
 
 
 # An event's date named just before: the last menstrual period, "last <event>" ("last drink
@@ -1024,6 +1031,7 @@ def date_and_age_recognizers() -> list[EntityRecognizer]:
                     0.85,
                     "id",
                     i,
+                    precheck=_may_hold_dictation_date,
                 ),
                 Pattern(
                     # "last eye exam was march of last year": a month of a year named relatively.
@@ -1033,6 +1041,7 @@ def date_and_age_recognizers() -> list[EntityRecognizer]:
                     0.8,
                     "id",
                     i,
+                    precheck=lambda text: " year" in text or " YEAR" in text,
                 ),
                 Pattern(
                     # "voiding trial on the fourteenth was successful", "since friday the twelfth um":
@@ -1049,6 +1058,7 @@ def date_and_age_recognizers() -> list[EntityRecognizer]:
                     0.85,
                     "id",
                     i,
+                    precheck=may_hold_spelled_ordinal,
                 ),
                 Pattern(
                     "ordinal_day",

@@ -81,6 +81,16 @@ def may_hold_ordinal_of_month(text: str) -> bool:
     return (" of " in low or " the " in low) and any(month[:3] in low for month in _MONTH_NAMES)
 
 
+def may_hold_spelled_ordinal(text: str) -> bool:
+    """Substring checks before a spelled ordinal day is looked for ("on the fourteenth was")."""
+    low = text.lower()
+    return " the " in low and any(part in low for part in _ORDINAL_PARTS)
+
+
+_ORDINAL_PARTS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
+                  "eleventh", "twelfth", "teenth", "tieth")  # fmt: skip
+
+
 # Parts of the words a spelled day or year must contain: a day is an ordinal word or a cardinal
 # followed by a year, and a year holds "teen", "twent" or "thousand".
 _DAY_OR_YEAR_PARTS = (
