@@ -49,7 +49,8 @@ _LABELS = (
     r"hha|pct|cna|lpn|lvn|aide|home health aide|policyholder|inmate|resident name|client|client name|"
     r"collected by|present|pi|crc|study coordinator|"
     r"caller|crew|completed by|prepared by|taken by|your nurse|your nurse was|nurse was|your doctor|provider was|"
-    r"requested by|requestor|requester|reporter|informant|contact person|driver|owner|employee|victim"
+    r"requested by|requestor|requester|reporter|informant|contact person|driver|owner|employee|victim|"
+    r"clinician|examiner|transcriptionist|typist|dictating|dictated|transcribed"
 )
 _PHRASES = (
     r"electronically signed by|e-signed by|signed by|cosigned by|co-signed by|dictated by|transcribed by|"
@@ -133,7 +134,9 @@ _CREDENTIALS = (
     r"CNM|MPH|FACP|FACC|FACS|FAAP|FACOG|DPT|BSN|MSN|LICSW|CNS|ANP|ACNP|AGNP|CRNP|CPNP|PNP|NNP|MBBS|CGC|CNA|"
     r"PsyD|RPh|RD|RDN|LMFT|LPC|OTR/L|CCC-SLP|CDCES|M\.Div\.?|MDiv|CPhT|BCC|MLS|DO|"
     r"ARNP|AuD|CWOCN|WOCN|CWON|CWS|DON|ADON|CADC|LADC|LCADC|CCC-A|LMSW|LCPC|LMHC|LCMHC|OTR|COTA|PTA|RRT|CRT|"
-    r"CCRN|CEN|CNL|RNFA|CMA|LNHA|NHA|CRC|CCRC|CCRP|BCBA|RBT|LSW|LMT|ATC"
+    r"CCRN|CEN|CNL|RNFA|CMA|LNHA|NHA|CRC|CCRC|CCRP|BCBA|RBT|LSW|LMT|ATC|"
+    # Board-certified nurse practitioners: "PMHNP-BC", "AGACNP-BC", "FNP-C".
+    r"(?:PMH|AGAC|AGPC|WH|PMH)?NP-(?:BC|C)|PMHNP"
 )
 _CREDENTIAL = re.compile(rf",?[ \t]{{1,2}}(?:{_CREDENTIALS})(?![A-Za-z])")
 # A credential where a name token starts ("ROSE, M.D.": the "M" is not an initial).
@@ -245,6 +248,15 @@ _LOWER_SIGNOFF = re.compile(
 _TRANSCRIPTION_INITIALS = re.compile(
     r"(?m)^[ \t]*(?P<a>[A-Za-z]{2,3})[/:](?P<b>[A-Za-z]{2,3})(?=[ \t]+(?i:dd?|dt|td?)[:.]?[ \t]*\d)"
 )
+# A typist's or author's initials after a transcription label, alone before the end of the line or
+# a gap ("Transcriptionist: lmp  Job 8831", "transcribed 9/16/26 by cs"): whatever the letters
+# also abbreviate (LMP, CS), they are the typist here.
+_TYPIST_INITIALS = re.compile(
+    r"(?im)(?:\b(?:transcriptionist|typist|transcribed[ \t]by|typed[ \t]by|dictated[ \t]by)[ \t]*:?[ \t]{1,2}"
+    r"|\b(?:transcribed|dictated|typed)\b[^\n]{0,60}?[ \t]by[ \t]{1,2})"
+    r"(?P<ini>[A-Za-z]{2,3})(?=[ \t]*(?:$|[ \t]{2}|\t|[.,;|]))"
+)
+_TITLE_WORD = re.compile(_TITLES)
 # Dotted initials standing for a person: "(H.W.)", "CASE 1 - R.M., 67 M", "patient M.A. (MRN ...)".
 _DOTTED_INITIALS = re.compile(r"(?<![\w.])[A-Z]\.[ ]?[A-Z]\.(?:[ ]?[A-Z]\.)?(?![\w])")
 # ... in parentheses, after a word for a person or a case, or before an age or a record number.
@@ -252,7 +264,19 @@ _DOTTED_BEFORE = re.compile(
     r"(?:\(|(?i:\b(?:patient|pt|case[ \t]+\d{1,3}[ \t]*[-–—:]|subject|participant|resident|client|infant|"
     r"baby|child|member|donor|recipient|initials)[ \t]*:?))[ \t]*$"
 )
-_DOTTED_AFTER = re.compile(r"\)|,?[ \t]{1,2}(?:\d{1,3}[ \t]?(?:[MF]\b|y|yo|-year)|\(?(?:MRN|DOB|age)\b)")
+# ... or before a nurse's or doctor's credential ("- K.D., LPN") or a record code in parentheses
+# ("Discharge planning - R.J. (TC-4410297)").
+_DOTTED_AFTER = re.compile(
+    r"\)|,?[ \t]{1,2}(?:\d{1,3}[ \t]?(?:[MF]\b|y|yo|-year)|\(?(?:MRN|DOB|age)\b|\([A-Z]{0,4}-?\d{4,})"
+    rf"|,[ \t]{{1,2}}(?:{_CREDENTIALS})(?![A-Za-z])"
+)
+# Where a found person's initials stand for them ("Rémy Delacroix, RN (RD)" ... "10:05  118/70  RD",
+# "received by LN"): in parentheses alone, after "by"/"per", or alone in a table cell.
+_NAME_INITIALS_AT = re.compile(
+    r"(?:\((?P<paren>[A-Z]{2,3})\)"
+    r"|(?i:\b(?:by|per|cosigned|co-signed))[ \t]{1,2}(?P<by>[A-Z]{2,3})(?![\w])"
+    r"|(?:[ \t]{2}|\t|\|[ \t]?)(?P<cell>[A-Z]{2,3})[ \t]*(?=\||\n|$|[ \t]{2}))"
+)
 # A quoted nickname: after a found name ("Eli Nakamura (\"Skip\")") or a nickname label
 # ("PREFERRED ... \"Dec\"", "goes by 'Bud'").
 _QUOTED_NAME = re.compile(r"[\"“'‘](?P<nick>[A-Z][\w'’-]{1,14}(?:[ \t][A-Z][\w'’-]{1,14})?)[\"”'’]")
@@ -260,6 +284,11 @@ _NICKNAME_LABEL = re.compile(
     r"(?i:preferred(?:[ \t]name)?|nick[ \t]?name|goes[ \t]by|aka|a\.k\.a\.|known[ \t]as|"
     r"prefers[ \t]to[ \t]be[ \t]called)"
     r"(?:[ \t]{0,3}(?::|\.{2,}))?[ \t]{0,3}\(?$"
+)
+# A nickname given without quotes: "everybody calls me Bunny", "goes by Skip".
+_NICKNAME_PLAIN = re.compile(
+    r"(?i:\b(?:calls?[ \t]me|called[ \t]me|call[ \t]him|call[ \t]her|goes[ \t]by|known[ \t]as|"
+    r"prefers[ \t]to[ \t]be[ \t]called))[ \t]{1,2}(?P<nick>[A-Z][a-z'’-]{1,14})(?![\w])"
 )
 # Column breaks around a "SURNAME, GIVEN" cell of a table or a face sheet.
 _CELL_BEFORE = re.compile(r"(?:^|\n|[ \t]{2}|\t|\|[ \t]*|(?i:name)[ \t]*:[ \t]*)$")
@@ -346,12 +375,14 @@ class NameRecognizer(EntityRecognizer):
             self._initial_surname,
             self._initials_cells,
             self._transcription_initials,
+            self._typist_initials,
             self._dotted_initials,
             self._surname_given_cells,
             self._quoted_nicknames,
             self._initials_in_lists,
             self._generational_suffixes,
             self._other_mentions,
+            self._name_initials,
             self._lone_given_names,
         )
 
@@ -461,8 +492,11 @@ class NameRecognizer(EntityRecognizer):
             if not (tok.common or tok.word):
                 return True
             # "dr young", "kayla frank": a frequent surname that is also a word, right after the
-            # title or after a given name.
-            return (strength == "title" or follows_name) and 0 < tok.last <= 5000
+            # title or after a given name; "doctor faith delgado": a given name that is also a
+            # word, between the title and a surname that is none.
+            return ((strength == "title" or follows_name) and 0 < tok.last <= 5000) or (
+                strength == "title" and before_name and tok.first > 0
+            )
         if tok.shape == "upper" and strength != "title":
             # ALL-CAPS text after a label or phrase ("CC: EAR PAIN", "MOTHER DIED"): a name from
             # the lexicons, or a word that is no English word and does not look medical.
@@ -687,9 +721,34 @@ class NameRecognizer(EntityRecognizer):
             title in _WORD_TITLES
             and (head.clinical or head.common or head.word or head.low in self._lex.english)
             and not (self._given_word(head) and title in ("sister", "nurse", "father"))
+            and not self._lower_dictated_name(note, title, k)
         ):
             return None  # "father died", "nurse aware", "officer present": not titles
         return "title"
+
+    @staticmethod
+    def _lower_dictated_name(note: _Note, title: str, k: int) -> bool:
+        """ "urology doctor stein in four weeks", "doctor hope castillo": in a lower-case
+        dictation "doctor" is a title before a lower-case census name that is no everyday word,
+        or before any census name followed by a surname that is no English word."""
+        if title != "doctor":
+            return False
+        tokens = note.tokens
+        head = tokens[k]
+        if head.shape != "lower" or head.clinical or head.low in _NOT_LOWER_NAMES or head.low in _STOP:
+            return False
+        if not (head.first or head.last):
+            return False
+        if not head.common and 0 < head.last <= 5000:
+            return True
+        nxt = tokens[k + 1] if k + 1 < len(tokens) else None
+        return (
+            nxt is not None
+            and nxt.shape == "lower"
+            and note.text[head.end : nxt.start] == " "
+            and bool(nxt.last)
+            and not (nxt.word or nxt.common or nxt.clinical)
+        )
 
     def _label_strength(self, note: _Note, cue: re.Match[str], k: int, label: str) -> str | None:
         text = note.text
@@ -998,6 +1057,23 @@ class NameRecognizer(EntityRecognizer):
             if all(k is not None and not note.tokens[k].clinical for k in run):
                 note.mark([k for k in run if k is not None], 0.8)
 
+    def _typist_initials(self, note: _Note) -> None:
+        """A typist's initials after a transcription label, alone: "Transcriptionist: lmp  Job
+        88314207", "... transcribed nine sixteen twenty six by cs"."""
+        low = note.text.lower()
+        if "transcri" not in low and "typ" not in low and "dictated" not in low:
+            return
+        for m in _TYPIST_INITIALS.finditer(note.text):
+            k = note.index_of.get(m.start("ini"))
+            if k is None or note.tokens[k].end != m.end("ini"):
+                continue
+            tok = note.tokens[k]
+            if tok.shape == "lower" and (tok.common or tok.word):
+                continue  # "typed by me", "dictated by her"
+            if _TITLE_WORD.fullmatch(tok.low):
+                continue  # "Dictated by Dr. Thornbury": the title of a name that follows
+            note.mark([k], 0.8)
+
     def _dotted_initials(self, note: _Note) -> None:
         """A person written as dotted initials in parentheses, after a word for a person or a
         case, or before an age or a record number: "(H.W.)", "CASE 1 - R.M., 67 M"."""
@@ -1050,9 +1126,7 @@ class NameRecognizer(EntityRecognizer):
         """A quoted nickname after a found name ("Eli Nakamura (\"Skip\")") or after a nickname
         label ("PREFERRED ... \"Dec\"")."""
         text, scored = note.text, note.scored
-        if '"' not in text and "“" not in text and "'" not in text and "‘" not in text:
-            return
-        for m in _QUOTED_NAME.finditer(text):
+        for m in _QUOTED_NAME.finditer(text) if ('"' in text or "“" in text or "'" in text or "‘" in text) else ():
             k = note.index_of.get(m.start("nick"))
             if k is None:
                 continue
@@ -1066,6 +1140,10 @@ class NameRecognizer(EntityRecognizer):
                 continue
             run = [j for j in range(k, len(note.tokens)) if note.tokens[j].end <= m.end("nick")]
             note.mark(run, 0.8)
+        for m in _NICKNAME_PLAIN.finditer(text):
+            k = note.index_of.get(m.start("nick"))
+            if k is not None and not note.tokens[k].clinical and note.tokens[k].low not in _STOP:
+                note.mark([k], 0.8)
 
     def _initials_in_lists(self, note: _Note) -> None:
         """Initials as an item of a list of people: "Present: Dr. Okafor, K., Lena Ruiz; M." or
@@ -1151,6 +1229,43 @@ class NameRecognizer(EntityRecognizer):
             lower_ok = confirmed[base] and base not in _NOT_LOWER_NAMES
             if self._capitalised(tok) or (lower_ok and (possessive or not (tok.common or tok.word))):
                 scored[k] = 0.75
+
+    def _name_initials(self, note: _Note) -> None:
+        """4b. A found person's initials standing for them ("Loretta Nez, HIM clerk (LN)" ...
+        "received 11/03 by LN"; "Hope Ainsworth, RN" ... "Late entry 0745 (HA):"): the first
+        letters of a found name of two or three words, in parentheses alone, after "by"/"per",
+        or alone in a table cell. Only initials some found name in the note spells out, so an
+        abbreviation ("(HA)" for headache) stays where nobody has those initials."""
+        text, tokens, scored = note.text, note.tokens, note.scored
+        if not scored:
+            return
+        initials: set[str] = set()
+        run: list[int] = []
+        for k in sorted(scored):
+            tok = tokens[k]
+            if run and (run[-1] != k - 1 or _INNER_GAP.fullmatch(text[tokens[run[-1]].end : tok.start] or "x") is None):
+                run = []
+            run.append(k)
+            # "Rémy Delacroix" -> RD, "Jun Seo Han" -> JSH, "R. Delacroix" -> RD; in reading
+            # order only ("DELACROIX, REMY" is not written RD backwards).
+            if len(run) >= 2 and tokens[k].shape in ("title", "mixed"):
+                for width in (2, 3):
+                    if len(run) >= width:
+                        initials.add("".join(text[tokens[j].start] for j in run[-width:]).upper())
+        if not initials:
+            return
+        found = [(m, m.lastgroup) for m in _NAME_INITIALS_AT.finditer(text)]
+        # Initials a note defines in parentheses may also be a credential's letters ("Rémy
+        # Delacroix, RN (RD)"); elsewhere a credential stays one ("| Prakash Murthy | MD |").
+        defined = {m.group(g) for m, g in found if g == "paren"}
+        for m, group in found:
+            if group is None or m.group(group) not in initials:
+                continue
+            if _CREDENTIAL_AT.fullmatch(m.group(group)) and m.group(group) not in defined:
+                continue
+            at = note.index_of.get(m.start(group))
+            if at is not None and tokens[at].end == m.end(group) and at not in scored:
+                note.mark([at], 0.75)
 
     def _eponym_mentions(self, note: _Note, eponyms: set[str]) -> None:
         """Other mentions of a clinical word found as a surname, capitalised, with no clinical

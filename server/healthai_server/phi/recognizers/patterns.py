@@ -12,7 +12,18 @@ import re
 from healthai_server.domain.phi import PhiType
 from healthai_server.phi import checksums
 from healthai_server.phi.recognizers.base import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
-from healthai_server.phi.recognizers.spelled import may_hold_spelled_date, spelled_date_ok, spelled_date_regex
+from healthai_server.phi.recognizers.spelled import (
+    CARDINAL_DAY,
+    ORDINAL_DAY,
+    SPELLED_YEAR,
+    TWO_DIGITS,
+    may_hold_ordinal_of_month,
+    may_hold_spelled_date,
+    may_hold_spelled_ordinal,
+    ordinal_of_month_regex,
+    spelled_date_ok,
+    spelled_date_regex,
+)
 from healthai_server.phi.wordlists import foreign_month_re, street_suffix_re, unit_designator_re
 from healthai_server.textmatch import word_alternation
 
@@ -263,6 +274,16 @@ _MD_MURMUR_AFTER = re.compile(r"\b(?:murmurs?|holosystolic|systolic|diastolic|ej
 _MONTH_DAY = re.compile(r"(?<![\w/.,:+-])(?P<m>0?[1-9]|1[0-2])/(?P<d>0?[1-9]|[12]\d|3[01])(?![\d/]|\.\d|[A-Za-z])")
 
 
+def _may_hold_dictation_date(text: str) -> bool:
+    """Substring checks before the dictation-date regex ("dictated nine fifteen twenty six")."""
+    low = text.lower()
+    return any(word in low for word in ("dictated", "transcribed", "signed", "dated", "typed"))
+
+
+# An event's date named just before: the last menstrual period, "last <event>" ("last drink
+# 11/29", "last dose 3/2"). A score is not "last", and an LMP is always a date.
+_MD_MEASURE = re.compile(r"(?:bp|b/p|pressure|strength|power|grade|ratio|vision|acuity)$", re.IGNORECASE)
+_MD_DATE_CUE = re.compile(r"\b(?:lmp|last[ \t]{1,2}([a-z]+))[ \t]{1,2}$", re.IGNORECASE)
 # A whole number before the fraction: a gestational age in weeks and sevenths.
 _MD_MIXED_NUMBER = re.compile(r"(?<![\d/.])\d{1,2}[ \t]$")
 
@@ -274,6 +295,12 @@ class MonthDayRecognizer(EntityRecognizer):
     name = "date_month_day"
     supported_types = (PhiType.DATE,)
 
+    @staticmethod
+    def _event_date_cue(text: str, start: int) -> bool:
+        """ "LMP 10/30", "last drink 11/29": an event's date, whatever score is named near."""
+        cue = _MD_DATE_CUE.search(text, max(0, start - 24), start)
+        return cue is not None and not _MD_SCORE_NEAR.search(cue.group()) and not _MD_MEASURE.match(cue.group(1) or "")
+
     def analyze(self, text: str) -> list[RecognizerResult]:
         results: list[RecognizerResult] = []
         for m in _MONTH_DAY.finditer(text):
@@ -283,10 +310,18 @@ class MonthDayRecognizer(EntityRecognizer):
             start, end = m.span()
             if day in {4, 6} and _MD_MURMUR_AFTER.search(text, end, min(len(text), end + 40)):
                 continue
-            if _MD_NOT_BEFORE.search(text, max(0, start - 16), start) or _MD_NOT_AFTER.match(text, end):
+            if _MD_NOT_AFTER.match(text, end):
                 continue
-            if _MD_SCORE_NEAR.search(text, max(0, start - 40), start) and not re.search(
-                r"\b(?:on|since|dated|from|until|by|of)[ \t]{1,2}$", text[max(0, start - 8) : start], re.IGNORECASE
+            if not self._event_date_cue(text, start) and (
+                _MD_NOT_BEFORE.search(text, max(0, start - 16), start)
+                or (
+                    _MD_SCORE_NEAR.search(text, max(0, start - 40), start)
+                    and not re.search(
+                        r"\b(?:on|since|dated|from|until|by|of)[ \t]{1,2}$",
+                        text[max(0, start - 8) : start],
+                        re.IGNORECASE,
+                    )
+                )
             ):
                 continue
             if _MD_MIXED_NUMBER.search(text, max(0, start - 5), start):
@@ -923,7 +958,9 @@ def date_and_age_recognizers() -> list[EntityRecognizer]:
                 ),
                 Pattern(
                     "month_day_year",
-                    rf"{word_alternation(_MONTH)}\.?\s{{1,2}}\d{{1,2}}{_ORD}?(?:,?\s{{1,2}}(?:\d{{4}}|'\d{{2}}))?(?![\d:])",
+                    # "July 14-18, 2025": a range of days shares its year.
+                    rf"{word_alternation(_MONTH)}\.?\s{{1,2}}\d{{1,2}}{_ORD}?(?:[-\u2013]\d{{1,2}}{_ORD}?(?=,?\s{{1,2}}\d{{4}}))?"
+                    rf"(?:,?\s{{1,2}}(?:\d{{4}}|'\d{{2}}))?(?![\d:])",
                     0.9,
                     0,
                     i,
@@ -939,7 +976,8 @@ def date_and_age_recognizers() -> list[EntityRecognizer]:
                 Pattern("d_mon_y", rf"\d(?<![\w-]\d)\d?[-/ ]{_MONTH}[-/ ](?:\d{{4}}|\d{{2}})(?![\w])", 0.95, 0, i),
                 Pattern(
                     "month_year",
-                    rf"{word_alternation(_MONTH)}\.?,?\s{{1,2}}(?:of\s{{1,2}})?(?:19|20)\d{{2}}(?!\d)",
+                    # "Sept '24": a year cut to two digits behind an apostrophe.
+                    rf"{word_alternation(_MONTH)}\.?,?\s{{1,2}}(?:of\s{{1,2}})?(?:(?:19|20)\d{{2}}|['\u2019]\d{{2}})(?!\d)",
                     0.85,
                     0,
                     i,
@@ -951,7 +989,7 @@ def date_and_age_recognizers() -> list[EntityRecognizer]:
                     )
                     + r"[ \t-]{1,2}(?-i:(?P<id>(?:January|February|March|April|May|June|July|August|September|October|"
                     r"November|December|JANUARY|FEBRUARY|MARCH|APRIL|MAY|JUNE|JULY|AUGUST|SEPTEMBER|OCTOBER|"
-                    r"NOVEMBER|DECEMBER)))(?![\w'-])",
+                    r"NOVEMBER|DECEMBER|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)))(?![\w'-])",
                     0.7,
                     "id",
                 ),
@@ -975,6 +1013,52 @@ def date_and_age_recognizers() -> list[EntityRecognizer]:
                     0.9,
                     validator=spelled_date_ok,
                     precheck=may_hold_spelled_date,
+                ),
+                Pattern(
+                    # "the fifth of January", "the twenty-eighth of October, 2026", "december the 10th"
+                    "ordinal_of_month",
+                    ordinal_of_month_regex(),
+                    0.9,
+                    precheck=may_hold_ordinal_of_month,
+                ),
+                Pattern(
+                    # "dictated nine fifteen twenty six": a dictation's date read as month, day
+                    # and two-digit year, right after the word that dates it.
+                    "spelled_numeric_date",
+                    word_alternation("dictated|transcribed|signed|dated|typed")
+                    + rf"(?:[ \t]{{1,2}}on)?[ \t]{{1,2}}(?P<id>(?:one|two|three|four|five|six|seven|eight|nine|ten|"
+                    rf"eleven|twelve)[ \t]{{1,2}}{CARDINAL_DAY}[ \t]{{1,2}}(?:{TWO_DIGITS}|{SPELLED_YEAR}))(?![\w-])",
+                    0.85,
+                    "id",
+                    i,
+                    precheck=_may_hold_dictation_date,
+                ),
+                Pattern(
+                    # "last eye exam was march of last year": a month of a year named relatively.
+                    "month_of_relative_year",
+                    rf"(?P<id>{word_alternation(_MONTH)})"
+                    r"(?=[ \t]{1,2}of[ \t]{1,2}(?:last|this|next)[ \t]{1,2}year\b)",
+                    0.8,
+                    "id",
+                    i,
+                    precheck=lambda text: " year" in text or " YEAR" in text,
+                ),
+                Pattern(
+                    # "voiding trial on the fourteenth was successful", "since friday the twelfth um":
+                    # a spelled ordinal after a word of time, ending its phrase (a function word
+                    # or punctuation follows, not a noun: "on the third attempt" stays).
+                    "spelled_ordinal_day",
+                    word_alternation(
+                        "on|since|by|until|till|before|after|from|through|monday|tuesday|wednesday|"
+                        "thursday|friday|saturday|sunday"
+                    )
+                    + rf"[ \t]{{1,2}}the[ \t]{{1,2}}(?P<id>{ORDINAL_DAY})(?=[ \t]{{0,2}}(?:[.,;:)!?]|$|\n|at\b|and\b|"
+                    r"in\b|when\b|or\b|for\b|with\b|we\b|she\b|he\b|they\b|the\b|to\b|but\b|i\b|you\b|my\b|"
+                    r"his\b|her\b|it\b|so\b|because\b|which\b|was\b|were\b|will\b|um\b|uh\b|please\b))",
+                    0.85,
+                    "id",
+                    i,
+                    precheck=may_hold_spelled_ordinal,
                 ),
                 Pattern(
                     "ordinal_day",

@@ -58,6 +58,39 @@ def spelled_date_ok(value: str) -> bool | None:
     return None
 
 
+def ordinal_of_month_regex() -> str:
+    """Regex source of a day spoken before its month: "the twenty-eighth of October, 2026", "the
+    fifth of march twenty twenty seven", "the 9th of Nov", "the twenty-third of April, fifty-four"
+    (a year read as two digits after a comma). Case-insensitive; an ordinal then "of" then a
+    month's name is a date in any register, so no context is needed."""
+    numeric_ord = r"(?:[1-9]|[12][0-9]|3[01])(?:st|nd|rd|th)"
+    month = rf"(?:{_MONTHS}|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)"
+    year = (
+        rf"(?:\.?,?[ \t]{{1,2}}(?:(?:19|20)[0-9]{{2}}(?![0-9])|{SPELLED_YEAR})"
+        rf"|,[ \t]{{1,2}}(?:{_TENS})(?:{_SEP}(?:{_UNITS}))?)"
+    )
+    return (
+        rf"(?i:(?<![\w-])(?:{ORDINAL_DAY}|{numeric_ord}){_SEP}of{_SEP}{month}(?![a-z])(?:{year}(?![\w-]))?"
+        rf"|(?<![\w-]){month}\.?{_SEP}the{_SEP}{numeric_ord}(?![\w-]))"
+    )
+
+
+def may_hold_ordinal_of_month(text: str) -> bool:
+    """Substring checks before ordinal_of_month_regex scans the note."""
+    low = text.lower()
+    return (" of " in low or " the " in low) and any(month[:3] in low for month in _MONTH_NAMES)
+
+
+def may_hold_spelled_ordinal(text: str) -> bool:
+    """Substring checks before a spelled ordinal day is looked for ("on the fourteenth was")."""
+    low = text.lower()
+    return " the " in low and any(part in low for part in _ORDINAL_PARTS)
+
+
+_ORDINAL_PARTS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
+                  "eleventh", "twelfth", "teenth", "tieth")  # fmt: skip
+
+
 # Parts of the words a spelled day or year must contain: a day is an ordinal word or a cardinal
 # followed by a year, and a year holds "teen", "twent" or "thousand".
 _DAY_OR_YEAR_PARTS = (

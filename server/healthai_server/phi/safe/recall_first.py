@@ -38,6 +38,12 @@ SCORE_NAME_LIKE = 0.55  # an English word that is also a common name, capitalise
 _SENTENCE_START = frozenset(".!?:;\n\t\"'([-*•>|")
 
 
+# Identifiers a letter may prefix ("License A 118204"); not phones, faxes or device serials,
+# whose letters are labels or sides ("F 775-555-0116", "L 2219A4471").
+_NUMBER_ID_TYPES = frozenset(
+    {PhiType.OTHER, PhiType.MEDICAL_RECORD_NUMBER, PhiType.LICENSE_NUMBER, PhiType.HEALTH_PLAN_NUMBER,
+     PhiType.ACCOUNT_NUMBER, PhiType.OTHER_IDENTIFIER}
+)  # fmt: skip
 _PROPER_TYPES = frozenset({PhiType.OTHER, PhiType.NAME, PhiType.CITY, PhiType.ORGANIZATION})
 # Words that cannot be inside an informal street ("2 weeks of rest" is no street).
 _NOT_STREET = frozenset(
@@ -145,6 +151,8 @@ class SafeListPass:
                 small.append(m)
         if small and out:
             out = self._widen_number_groups(text, out, small)
+        if kept:
+            out = self._letter_prefixes(text, typed, out, kept)
         widened = self._widen_codes(text, typed, out)
         if len(widened) != len(out):
             code_parts = {r.start for r in widened}
@@ -178,12 +186,27 @@ class SafeListPass:
         extra: list[RecognizerResult] = []
         for m in small:
             start, end = m.span()
-            if text[start - 1 : start] not in (" ", "") or text[end : end + 1] not in (" ", ";", ",", "\n", ""):
-                continue  # "81.5", "13:02", "-4": part of a number, not a group
+            if text[start - 1 : start] not in (" ", "") or (
+                text[end : end + 1] not in (" ", ";", ",", "\n", "")
+                and not (text[end : end + 1] == "." and not text[end + 1 : end + 2].isdecimal())
+            ):
+                continue  # "81.5", "13:02", "-4": part of a number, not a group ("... 1193 04." is)
             before = by_end.get(start - 1) if start else None
             after = by_start.get(end + 1) if text[end : end + 1] == " " else None
+            nxt = by_start.get(after.end + 1) if after is not None and text[after.end : after.end + 1] == " " else None
             if before is not None and text[before.start : before.end].isdecimal() and before.end - before.start >= 4:
                 pass  # "5520 9184 03"
+            elif (
+                after is not None
+                and nxt is not None
+                and text[after.start : after.end].isdecimal()
+                and text[nxt.start : nxt.end].isdecimal()
+                and after.end - after.start >= 3
+            ):
+                # "file number C 28 447 193": the first of three groups; whatever the word before
+                # is ("C" is also a lab label), three groups in a row are no measurement.
+                extra.append(RecognizerResult(PhiType.OTHER, start, end, SCORE_NUMBER, NAME))
+                continue
             elif (
                 after is not None
                 and text[after.start : after.end].isalpha()
@@ -199,6 +222,33 @@ class SafeListPass:
             if unit_after(text, end, vocab) is not None or label_before(text, start, vocab):
                 continue
             extra.append(RecognizerResult(PhiType.OTHER, start, end, SCORE_NUMBER, NAME))
+        return sorted([*found, *extra], key=lambda r: r.start) if extra else found
+
+    def _letter_prefixes(
+        self,
+        text: str,
+        typed: Sequence[RecognizerResult],
+        found: list[RecognizerResult],
+        kept: Sequence[re.Match[str]],
+    ) -> list[RecognizerResult]:
+        """ "License A 118204", "file number: C 28 447 193": a single capital letter one space
+        before a removed number of four digits or more (or the first of its groups) is the
+        number's prefix. A letter alone is safe anywhere else ("vitamin D", "hepatitis B")."""
+        removed = {r.start: r for r in (*typed, *found)}
+        extra: list[RecognizerResult] = []
+        for m in kept:
+            start, end = m.span()
+            if end - start != 1 or not text[start].isupper() or text[start] == "I" or text[end : end + 1] != " ":
+                continue
+            if start and text[start - 1].isalnum():
+                continue
+            after = removed.get(end + 1)
+            if after is None or after.type not in _NUMBER_ID_TYPES or not text[after.start : after.end].isdecimal():
+                continue  # "T 775-555-0115", "L 2219A4471 / R ...": a label or a side, not a prefix
+            digits = sum(ch.isdecimal() for ch in text[after.start : after.end])
+            grouped = after.end + 1 in removed and text[after.end : after.end + 1] == " "
+            if digits >= 4 or grouped:
+                extra.append(RecognizerResult(PhiType.OTHER, start, end, SCORE_CODE, NAME))
         return sorted([*found, *extra], key=lambda r: r.start) if extra else found
 
     def _widen_codes(
