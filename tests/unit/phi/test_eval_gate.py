@@ -42,10 +42,10 @@ def test_cli_prints_a_report(capsys: object) -> None:
     assert main(["--json"]) == 0
 
 
-@pytest.mark.parametrize("set_name", ["blind4", "blind5", "blind6", "blind7"])
+@pytest.mark.parametrize("set_name", ["blind4", "blind5", "blind6", "blind7", "blind8"])
 @pytest.mark.parametrize("policy", ["precision", "recall_first"])
 def test_a_retired_blind_set_does_not_fall_below_its_one_blind_measurement(policy: str, set_name: str) -> None:
-    """blind4, blind5 and blind7 (rounds 1-3) were measured once, blind (issue 11), then retired; blind6
+    """blind4, blind5, blind7 and blind8 (rounds 1-4) were measured once, blind (issue 11), then retired; blind6
     was measured blind once before round 3, which then tuned on it."""
     golden = default_golden_file().parent / f"{set_name}.json"
     data = json.loads(golden.read_text(encoding="utf-8"))
